@@ -1,0 +1,56 @@
+// The simulator of the Act-Two API (DESIGN.md section 6): a real HTTP server on loopback.
+import type { FaultSpec } from "./faults.js";
+import { resolveOptions, type SimShape, type SimulatorOptions } from "./options.js";
+import { SimServer, type AccountSettings, type SimRequestRecord } from "./server.js";
+import type { SimStats } from "./stats.js";
+
+export type { SimulatorOptions, SimShape, DeleteMode } from "./options.js";
+export type { SimStats, SimTaskRecord } from "./stats.js";
+export type { AccountSettings, SimRequestRecord } from "./server.js";
+export type { FaultSpec, FaultTable, RequestFault, FaultScope } from "./faults.js";
+export type { TaskStatus } from "./tasks.js";
+export { parseFaultSpec, FAULT_GRAMMAR } from "./faults.js";
+export { DEFAULT_FAILURE_CODES } from "./failure-codes.js";
+export { syntheticSha256, MEDIA_DIR } from "./outputs.js";
+
+export interface Simulator {
+  /** CometAPI-form base URL: "http://127.0.0.1:PORT/runwayml". */
+  baseUrl: string;
+  /** Runway-form base URL (always the bare shape): "http://127.0.0.1:PORT". */
+  origin: string;
+  stats(): SimStats;
+  close(): Promise<void>;
+  /** Changes the account from now on (credits: the balance left; null: unlimited). */
+  setAccount(settings: AccountSettings): void;
+  /** Replaces the fault table (undefined: no faults). Task failures apply to tasks created later. */
+  setFaults(spec: FaultSpec | undefined): void;
+  /** Changes the GET shape of the /runwayml routes. */
+  setShape(shape: SimShape): void;
+  /** Jumps the simulator clock forward by ms (real milliseconds, already divided by speed). */
+  advance(ms: number): void;
+  /** Simulator clock, epoch ms (the real clock plus every advance). */
+  now(): number;
+  /** The most recent requests (requestLogSize of them), oldest first. */
+  requestLog(): SimRequestRecord[];
+  /** Size and sha256 a complete download of a task's output must have. */
+  expectedOutput(taskId: string): { bytes: number; sha256: string } | undefined;
+}
+
+/** Starts a simulator and resolves once it listens. */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const server = new SimServer(resolveOptions(options));
+  await server.listen();
+  return {
+    baseUrl: `${server.origin}/runwayml`,
+    origin: server.origin,
+    stats: () => server.stats(),
+    close: () => server.close(),
+    setAccount: (settings) => server.setAccount(settings),
+    setFaults: (spec) => server.setFaults(spec),
+    setShape: (shape) => server.setShape(shape),
+    advance: (ms) => server.advance(ms),
+    now: () => server.now(),
+    requestLog: () => server.requestLog(),
+    expectedOutput: (taskId) => server.expectedOutput(taskId),
+  };
+}

@@ -1,0 +1,140 @@
+// Output files and their signed URLs.
+//
+// The clips are committed MP4 fixtures in src/sim/media/ (made by make-clips.sh). The build copies
+// only .ts files to dist/, so they are loaded from the source tree relative to this module:
+// "../../src/sim/media/" resolves to src/sim/media/ both from dist/sim/outputs.js and, under
+// vitest, from src/sim/outputs.ts. A published package must therefore ship src/sim/media/*.mp4.
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { readFileSync } from "node:fs";
+
+export const MEDIA_DIR = new URL("../../src/sim/media/", import.meta.url);
+
+const INTENSITIES = 5;
+const SEED_VARIANTS = 4;
+
+/** Name of the clip a request body renders to: chosen by expressionIntensity and seed modulo 4. */
+export function clipNameOf(body: Record<string, unknown>): string {
+  const intensity = typeof body["expressionIntensity"] === "number" ? body["expressionIntensity"] : 3;
+  const seed = typeof body["seed"] === "number" ? body["seed"] : 0;
+  const ei = Math.min(INTENSITIES, Math.max(1, Math.round(intensity)));
+  return `ei${ei}-s${Math.abs(Math.trunc(seed)) % SEED_VARIANTS}.mp4`;
+}
+
+let clipCache: Map<string, Buffer> | undefined;
+
+/** Every clip, read once per process (about 200 KB in all). */
+export function loadClips(): Map<string, Buffer> {
+  if (clipCache) return clipCache;
+  const clips = new Map<string, Buffer>();
+  for (let ei = 1; ei <= INTENSITIES; ei++)
+    for (let s = 0; s < SEED_VARIANTS; s++) {
+      const name = `ei${ei}-s${s}.mp4`;
+      clips.set(name, readFileSync(new URL(name, MEDIA_DIR)));
+    }
+  clipCache = clips;
+  return clips;
+}
+
+/** A body the download route can serve in pieces, from any offset. */
+export interface OutputSource {
+  size: number;
+  /** Bytes [offset, offset + length). */
+  read(offset: number, length: number): Buffer;
+  etag: string;
+}
+
+export function clipSource(clip: Buffer, name: string): OutputSource {
+  return {
+    size: clip.length,
+    read: (offset, length) => clip.subarray(offset, offset + length),
+    etag: `"${name}-${clip.length}"`,
+  };
+}
+
+const BLOCK = 64 * 1024;
+
+/**
+ * A deterministic pseudo-random payload of `size` bytes for throughput benchmarks, generated on
+ * the fly: block k is a per-task 64 KiB block with k written into its first 8 bytes.
+ */
+export function syntheticSource(taskId: string, size: number): OutputSource {
+  const base = baseBlock(taskId);
+  let cachedIndex = -1;
+  let cached = Buffer.alloc(0);
+  const blockAt = (index: number): Buffer => {
+    if (index !== cachedIndex) {
+      cached = Buffer.from(base);
+      cached.writeBigUInt64LE(BigInt(index), 0);
+      cachedIndex = index;
+    }
+    return cached;
+  };
+  return {
+    size,
+    etag: `"syn-${taskId}-${size}"`,
+    read(offset, length) {
+      const end = Math.min(size, offset + length);
+      const parts: Buffer[] = [];
+      let pos = offset;
+      while (pos < end) {
+        const index = Math.floor(pos / BLOCK);
+        const within = pos - index * BLOCK;
+        const take = Math.min(BLOCK - within, end - pos);
+        // Copy: the cached block is rewritten when the next index is asked for.
+        parts.push(Buffer.from(blockAt(index).subarray(within, within + take)));
+        pos += take;
+      }
+      return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+    },
+  };
+}
+
+function baseBlock(taskId: string): Buffer {
+  const block = Buffer.alloc(BLOCK);
+  let state = createHash("sha256").update(`actbatch-sim-output:${taskId}`).digest();
+  for (let pos = 0; pos < BLOCK; pos += state.length) {
+    state.copy(block, pos);
+    state = createHash("sha256").update(state).digest();
+  }
+  return block;
+}
+
+/** sha256 of a synthetic payload, for benchmarks that check what they downloaded. */
+export function syntheticSha256(taskId: string, size: number): string {
+  const source = syntheticSource(taskId, size);
+  const hash = createHash("sha256");
+  for (let pos = 0; pos < size; pos += BLOCK) hash.update(source.read(pos, BLOCK));
+  return hash.digest("hex");
+}
+
+/** Signs output URLs: HMAC over the path, the expiry and a nonce, so every GET mints a new URL. */
+export class UrlSigner {
+  private nonce = 0;
+  constructor(private readonly secret: Buffer) {}
+
+  /** Query string for a fresh URL of `path` valid until `expiresAt` (epoch ms). */
+  sign(path: string, expiresAt: number): string {
+    const nonce = (++this.nonce).toString(36);
+    const exp = Math.floor(expiresAt);
+    return `exp=${exp}&n=${nonce}&sig=${this.mac(path, exp, nonce)}`;
+  }
+
+  /** "ok", "expired" (a genuine URL past its time) or "invalid" (tampered or unsigned). */
+  check(path: string, query: URLSearchParams, now: number): "ok" | "expired" | "invalid" {
+    const exp = Number(query.get("exp"));
+    const nonce = query.get("n") ?? "";
+    const sig = query.get("sig") ?? "";
+    if (!Number.isSafeInteger(exp) || nonce === "") return "invalid";
+    const expected = Buffer.from(this.mac(path, exp, nonce));
+    const given = Buffer.from(sig);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return "invalid";
+    return now > exp ? "expired" : "ok";
+  }
+
+  private mac(path: string, exp: number, nonce: string): string {
+    return createHmac("sha256", this.secret)
+      .update(`${path}\n${exp}\n${nonce}`)
+      .digest("base64url")
+      .slice(0, 32);
+  }
+}
