@@ -1,0 +1,127 @@
+// Atomic replace: write a temporary file beside the target, fsync it, rename it over the target,
+// then fsync the directory so the rename itself survives a power loss (write-file-atomic stops
+// one step short of that). A reader sees the old bytes or the new bytes, never a mixture, and a
+// crash at any moment leaves at most a stray temporary file, never a partial target.
+import { randomBytes } from "node:crypto";
+import { open, readdir, rename, unlink, type FileHandle } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { crashPoint, type CrashPoint } from "../crash-points.js";
+import { hasErrnoCode } from "./errno.js";
+import { isProcessAlive } from "./process-alive.js";
+
+export interface AtomicWriteOptions {
+  /** Test-only: the named crash point reached when half of the data is in the temporary file. */
+  crashPointName?: CrashPoint;
+  /** File mode of a newly created file (before the umask). Default 0o666. */
+  mode?: number;
+}
+
+const TEMP_SUFFIX = ".tmp";
+
+/**
+ * The temporary name used for `target`: hidden, in the same directory (rename is only atomic
+ * within one file system), and unique per process and call so concurrent writers never share one.
+ */
+export function atomicTempPath(target: string): string {
+  const unique = `${process.pid}.${randomBytes(6).toString("hex")}`;
+  return join(dirname(target), `.${basename(target)}.${unique}${TEMP_SUFFIX}`);
+}
+
+/** True when `name` is a temporary file that writeFileAtomic made for a target named `targetName`. */
+export function isAtomicTempName(name: string, targetName: string): boolean {
+  const prefix = `.${targetName}.`;
+  if (!name.startsWith(prefix) || !name.endsWith(TEMP_SUFFIX)) return false;
+  return /^[0-9]+\.[0-9a-f]{12}$/.test(name.slice(prefix.length, -TEMP_SUFFIX.length));
+}
+
+/** The process id recorded in a temporary name, or null when the name is not one. */
+export function atomicTempOwner(name: string, targetName: string): number | null {
+  if (!isAtomicTempName(name, targetName)) return null;
+  return Number(name.slice(targetName.length + 2).split(".")[0]);
+}
+
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
+  const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  const temp = atomicTempPath(path);
+  let renamed = false;
+  try {
+    // "wx": never write through a file (or symlink) that happens to sit at the temporary name.
+    const handle = await open(temp, "wx", options.mode ?? 0o666);
+    try {
+      const half = Math.floor(bytes.byteLength / 2);
+      await writeAll(handle, bytes.subarray(0, half));
+      if (options.crashPointName) crashPoint(options.crashPointName);
+      await writeAll(handle, bytes.subarray(half));
+      // Without this fsync a crash soon after the rename can leave a zero-length target.
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+    renamed = true;
+    await fsyncDirectory(dirname(path));
+  } catch (error) {
+    // Once renamed, the temporary name may already belong to someone else's file: leave it.
+    if (!renamed) await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.byteLength) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset);
+    offset += bytesWritten;
+  }
+}
+
+/**
+ * Makes the directory's entries (a rename, a new file) durable. Platforms that cannot open a
+ * directory for syncing (Windows) get best effort: the data itself was already synced.
+ */
+export async function fsyncDirectory(dir: string): Promise<void> {
+  let handle: FileHandle;
+  try {
+    handle = await open(dir, "r");
+  } catch (error) {
+    if (hasErrnoCode(error, "EISDIR", "EPERM", "EACCES")) return;
+    throw error;
+  }
+  try {
+    await handle.sync();
+  } catch (error) {
+    // Some file systems refuse fsync on a directory; nothing more can be done there.
+    if (!hasErrnoCode(error, "EINVAL", "ENOTSUP", "EBADF")) throw error;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Removes temporary files that an earlier writeFileAtomic of `target` left behind when its
+ * process was killed mid-write. Files of a live process are left alone: it may still be writing.
+ */
+export async function removeAtomicLeftovers(target: string): Promise<string[]> {
+  const dir = dirname(target);
+  const name = basename(target);
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch (error) {
+    if (hasErrnoCode(error, "ENOENT")) return [];
+    throw error;
+  }
+  const removed: string[] = [];
+  for (const entry of entries) {
+    const owner = atomicTempOwner(entry, name);
+    // Our own pid: a write of this process may be in progress right now.
+    if (owner === null || owner === process.pid || isProcessAlive(owner)) continue;
+    await unlink(join(dir, entry)).catch(() => undefined);
+    removed.push(entry);
+  }
+  return removed;
+}
