@@ -1,0 +1,114 @@
+// Turns one client run plus the simulator's ledger into the figures the benchmarks print.
+//
+//   makespan        from the first create the simulator received to the client's process exit
+//                   (so process start-up, a constant that does not scale, stays out of it; it is
+//                   reported separately as startupMs)
+//   ideal           LPT packing (ideal.ts) of each task's slot occupancy (slotAt -> finishedAt: PENDING
+//                   plus RUNNING on the service's update grid, which no client can shorten) onto the
+//                   account's C slots; idealRenderOnly packs the RUNNING times alone, a stricter bar
+//   detection lag   client's notice time minus the simulator's finishedAt, per task (runners.ts says
+//                   where each client's notice time comes from), over the mean render (RUNNING) time
+//   GETs per task   task GETs the simulator received (every answer, faults included) / tasks
+//   CPU, peak RSS   of the client process (measure.ts)
+
+// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
+import { idealMakespan } from "./ideal.ts";
+// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
+import type { ClientRun } from "./runners.ts";
+// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
+import { countRequests, duplicateCreates, slotOccupancy, type SimLedger } from "./sim-ledger.ts";
+// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
+import { mean, percentile } from "./stats.ts";
+
+export interface RunFigures {
+  client: string;
+  tasks: number;
+  succeeded: number;
+  failed: number;
+  errors: number;
+  makespanMs: number;
+  startupMs: number;
+  idealMs: number;
+  idealLowerBoundMs: number;
+  idealRenderOnlyMs: number;
+  makespanOverIdeal: number;
+  makespanOverIdealRenderOnly: number;
+  meanRenderMs: number;
+  meanSlotMs: number;
+  lagMeanMs: number;
+  lagP95Ms: number;
+  lagMaxMs: number;
+  lagMeanOverRender: number;
+  lagP95OverRender: number;
+  lagSamples: number;
+  creates: number;
+  getsPerTask: number;
+  apiRequests: number;
+  apiRequestsPerTask: number;
+  downloads: number;
+  duplicateCreates: number;
+  ambiguousCreates: number;
+  peakActive: number;
+  cpuSeconds: number;
+  cpuSecondsPer1000: number;
+  cpuMsPerTask: number;
+  peakRssMb: number;
+  wallMs: number;
+  measureMethod: string;
+}
+
+export function computeFigures(run: ClientRun, ledger: SimLedger, slots: number, tasks: number): RunFigures {
+  const finished = ledger.tasks.filter((task) => task.finishedAt !== null);
+  const occupancies = finished.map(slotOccupancy).filter((ms): ms is number => ms !== null);
+  const renders = finished.map((task) => task.renderMs);
+  const ideal = idealMakespan(occupancies, slots);
+  const idealRenderOnly = idealMakespan(renders, slots);
+  const firstCreate = Math.min(...ledger.tasks.map((task) => task.createdAt));
+  const makespanMs = run.measured.endedAt - firstCreate;
+
+  const lags: number[] = [];
+  for (const task of finished) {
+    const noticed = run.noticedAt.get(task.id);
+    if (noticed !== undefined && task.finishedAt !== null) lags.push(noticed - task.finishedAt);
+  }
+  const meanRenderMs = mean(renders);
+  const requests = countRequests(ledger);
+  const lagP95Ms = percentile(lags, 95);
+  const lagMeanMs = mean(lags);
+  return {
+    client: run.client,
+    tasks,
+    succeeded: run.succeeded,
+    failed: run.failed,
+    errors: run.errors,
+    makespanMs,
+    startupMs: firstCreate - run.measured.startedAt,
+    idealMs: ideal.lpt,
+    idealLowerBoundMs: ideal.lowerBound,
+    idealRenderOnlyMs: idealRenderOnly.lpt,
+    makespanOverIdeal: makespanMs / ideal.lpt,
+    makespanOverIdealRenderOnly: makespanMs / idealRenderOnly.lpt,
+    meanRenderMs,
+    meanSlotMs: mean(occupancies),
+    lagMeanMs,
+    lagP95Ms,
+    lagMaxMs: lags.length === 0 ? Number.NaN : Math.max(...lags),
+    lagMeanOverRender: lagMeanMs / meanRenderMs,
+    lagP95OverRender: lagP95Ms / meanRenderMs,
+    lagSamples: lags.length,
+    creates: requests.creates,
+    getsPerTask: requests.gets / tasks,
+    apiRequests: requests.api,
+    apiRequestsPerTask: requests.api / tasks,
+    downloads: requests.downloads,
+    duplicateCreates: duplicateCreates(ledger),
+    ambiguousCreates: run.ambiguous,
+    peakActive: ledger.peakActive,
+    cpuSeconds: run.measured.cpuSeconds,
+    cpuSecondsPer1000: (run.measured.cpuSeconds / tasks) * 1000,
+    cpuMsPerTask: (run.measured.cpuSeconds / tasks) * 1000,
+    peakRssMb: run.measured.peakRssBytes / (1024 * 1024),
+    wallMs: run.measured.wallMs,
+    measureMethod: run.measured.method,
+  };
+}

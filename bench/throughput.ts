@@ -1,0 +1,215 @@
+// Scenarios 1 and 2: throughput at the account limit, actbatch against the official SDK baseline.
+//
+// N tasks (default 1,000), account concurrency C = 16 in the simulator, lognormal renders of mean 90 s
+// (the simulator's default: sigma 0.35, PENDING 2-10 s, state changes on a 5 s grid), every clock
+// divided by a factor F on all sides: the simulator (--speed F), actbatch (ACTBATCH_TIME_SCALE=F) and
+// the SDK (scale-timers.ts preload, BENCH_TIME_FACTOR=F). Run at two factors to show that the ratios
+// do not depend on F.
+//
+// Usage: node bench/throughput.ts [--n 1000] [--concurrency 16] [--factors 60,120] [--seed 1]
+//                                 [--quick] [--json-out FILE]
+
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
+import type { RunFigures } from "./lib/figures.ts";
+// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
+import { writeBenchJob } from "./lib/job-file.ts";
+// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
+import { numberListOption, numberOption, parseBenchArgs } from "./lib/options.ts";
+// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
+import { atMost, formatTable, writeJson, type BenchResult, type BenchRow } from "./lib/report.ts";
+// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
+import { runScenario, runTimeoutMs } from "./lib/scenario.ts";
+
+export interface ThroughputParams {
+  n: number;
+  concurrency: number;
+  factors: number[];
+  seed: number;
+}
+
+export const FULL_THROUGHPUT: ThroughputParams = { n: 1000, concurrency: 16, factors: [60, 120], seed: 1 };
+export const QUICK_THROUGHPUT: ThroughputParams = { n: 40, concurrency: 4, factors: [300, 600], seed: 1 };
+
+const MEAN_RENDER_MS = 90_000;
+
+export interface FactorRuns {
+  factor: number;
+  /** null when that client could not run (e.g. an unfinished build): its cells print empty. */
+  actbatch: RunFigures | null;
+  baseline: RunFigures | null;
+}
+
+export async function runThroughputBench(
+  params: ThroughputParams,
+  log: (line: string) => void = () => {},
+): Promise<BenchResult> {
+  const started = Date.now();
+  const workDir = await mkdtemp(join(tmpdir(), "actbatch-bench-throughput-"));
+  try {
+    const notes: string[] = [];
+    const job = await writeBenchJob(workDir, "bench-throughput", params.n, params.concurrency);
+    const timeoutMs = (factor: number) => runTimeoutMs(params.n, params.concurrency, MEAN_RENDER_MS, factor);
+    const runs: FactorRuns[] = [];
+    for (const factor of params.factors) {
+      const sim = {
+        speed: factor,
+        concurrency: params.concurrency,
+        seed: params.seed,
+        shape: "bare" as const,
+      };
+      const figures: Record<"actbatch" | "baseline", RunFigures | null> = { actbatch: null, baseline: null };
+      for (const client of ["actbatch", "baseline"] as const) {
+        log(`throughput: ${client}, N=${params.n}, C=${params.concurrency}, F=${factor} ...`);
+        let measured: RunFigures;
+        try {
+          ({ figures: measured } = await runScenario({
+            client,
+            job,
+            sim,
+            workDir: join(workDir, `${client}-f${factor}`),
+            concurrency: params.concurrency,
+            timeoutMs: timeoutMs(factor),
+          }));
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          notes.push(`${client} at F=${factor} did not complete: ${message.split("\n")[0]}`);
+          log(`  ${client}: FAILED: ${message}`);
+          continue;
+        }
+        figures[client] = measured;
+        log(
+          `  ${client}: makespan ${(measured.makespanMs / 1000).toFixed(1)} s (${measured.makespanOverIdeal.toFixed(3)} x ideal), ` +
+            `${measured.getsPerTask.toFixed(2)} GETs/task, p95 lag ${(measured.lagP95OverRender * 100).toFixed(1)}% of render, ` +
+            `${measured.succeeded}/${params.n} succeeded`,
+        );
+      }
+      runs.push({ factor, ...figures });
+    }
+    return {
+      bench: "throughput",
+      startedAt: new Date(started).toISOString(),
+      durationMs: Date.now() - started,
+      params: { ...params },
+      rows: throughputRows(runs, params),
+      notes: [
+        ...notes,
+        "ideal = LPT packing of each task's slot occupancy (PENDING + RUNNING on the service's 5 s grid) onto C slots",
+        "detection lag = client's notice time - simulator's finishedAt; over the mean RUNNING time",
+        "time scaled by F on all sides (simulator --speed, ACTBATCH_TIME_SCALE, SDK timers and Date.now via preload)",
+      ],
+      details: runs,
+    };
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+function throughputRows(runs: readonly FactorRuns[], params: ThroughputParams): BenchRow[] {
+  const rows: BenchRow[] = [];
+  for (const { factor, actbatch: a, baseline: b } of runs) {
+    const scenario = `1+2 throughput N=${params.n} C=${params.concurrency} F=${factor}`;
+    const row = (
+      figure: string,
+      get: (f: RunFigures) => number,
+      target = "",
+      met: (x: number, y: number) => boolean | null = () => null,
+    ): BenchRow => {
+      const x = a ? get(a) : null;
+      const y = b ? get(b) : null;
+      return {
+        scenario,
+        figure,
+        actbatch: x,
+        baseline: y,
+        ratio: x !== null && y !== null ? x / y : null,
+        target,
+        met: x === null ? null : met(x, y ?? Number.NaN),
+      };
+    };
+    rows.push(
+      row(
+        "tasks succeeded",
+        (f) => f.succeeded,
+        `= ${params.n}`,
+        (x) => x === params.n,
+      ),
+      row(
+        "makespan / ideal",
+        (f) => f.makespanOverIdeal,
+        "<= 1.05",
+        (x) => atMost(x, 1.05),
+      ),
+      row(
+        "makespan s (ratio: vs baseline)",
+        (f) => f.makespanMs / 1000,
+        "ratio <= 1.00",
+        (x, y) => atMost(x / y, 1),
+      ),
+      row("makespan / ideal (renders only)", (f) => f.makespanOverIdealRenderOnly),
+      row(
+        "GETs per task",
+        (f) => f.getsPerTask,
+        "ratio <= 0.50",
+        (x, y) => atMost(x / y, 0.5),
+      ),
+      row("mean lag / mean render", (f) => f.lagMeanOverRender),
+      row(
+        "p95 lag / mean render",
+        (f) => f.lagP95OverRender,
+        "<= 0.10",
+        (x) => atMost(x, 0.1),
+      ),
+      row("CPU s per 1,000 tasks", (f) => f.cpuSecondsPer1000),
+      row("peak RSS MB", (f) => f.peakRssMb),
+    );
+  }
+  // The factor check: each scale-free figure at the highest factor over the same figure at the lowest.
+  const first = runs[0];
+  const last = runs.at(-1);
+  if (first && last && first !== last) {
+    const scenario = `1+2 factor check F=${last.factor} / F=${first.factor}`;
+    const pick: [string, (f: RunFigures) => number][] = [
+      ["makespan / ideal", (f) => f.makespanOverIdeal],
+      ["GETs per task", (f) => f.getsPerTask],
+      ["mean lag / mean render", (f) => f.lagMeanOverRender],
+      ["p95 lag / mean render", (f) => f.lagP95OverRender],
+    ];
+    const change = (client: "actbatch" | "baseline", get: (f: RunFigures) => number): number | null => {
+      const low = first[client];
+      const high = last[client];
+      return low && high ? get(high) / get(low) : null;
+    };
+    for (const [figure, get] of pick) {
+      const a = change("actbatch", get);
+      const b = change("baseline", get);
+      const present = [a, b].filter((v): v is number => v !== null);
+      rows.push({
+        scenario,
+        figure,
+        actbatch: a,
+        baseline: b,
+        ratio: null,
+        target: "0.9 .. 1.1",
+        met: present.length === 0 ? null : present.every((v) => v >= 0.9 && v <= 1.1),
+      });
+    }
+  }
+  return rows;
+}
+
+if (import.meta.main) {
+  const cli = parseBenchArgs(process.argv.slice(2), ["n", "concurrency", "factors", "seed"]);
+  const base = cli.quick ? QUICK_THROUGHPUT : FULL_THROUGHPUT;
+  const params: ThroughputParams = {
+    n: numberOption(cli.values["n"], base.n, "n"),
+    concurrency: numberOption(cli.values["concurrency"], base.concurrency, "concurrency"),
+    factors: numberListOption(cli.values["factors"], base.factors, "factors"),
+    seed: numberOption(cli.values["seed"], base.seed, "seed"),
+  };
+  const result = await runThroughputBench(params, (line) => process.stderr.write(line + "\n"));
+  process.stdout.write(formatTable(result.rows) + "\n");
+  if (cli.jsonOut) await writeJson(cli.jsonOut, result);
+}
