@@ -66,3 +66,189 @@ export interface Plan {
   outputDir: string;
   tasks: TaskPlan[];
 }
+
+// ---------------------------------------------------------------------------------------------
+// The job file as written (mirrors schemas/job.schema.json; test/spec/schema-drift.test.ts keeps them equal).
+
+/** Request fields that can vary per task: swept, zipped, included or excluded. */
+export const SWEEP_FIELDS = ["ratio", "bodyControl", "expressionIntensity", "seed"] as const;
+export type SweepField = (typeof SWEEP_FIELDS)[number];
+
+export const PROVIDER_NAMES = ["cometapi", "runway"] as const satisfies readonly ProviderName[];
+export const PUBLIC_FIGURE_THRESHOLDS = ["auto", "low"] as const;
+export type PublicFigureThreshold = (typeof PUBLIC_FIGURE_THRESHOLDS)[number];
+
+export interface ContentModerationSpec {
+  publicFigureThreshold?: PublicFigureThreshold;
+}
+
+/** Request fields a job file may fix (defaults, or per pair). */
+export interface RequestFieldsSpec {
+  model?: "act_two";
+  ratio?: Ratio;
+  bodyControl?: boolean;
+  expressionIntensity?: number;
+  seed?: number;
+  contentModeration?: ContentModerationSpec;
+}
+
+/** Values of swept fields: a zip entry, or the values an include/exclude names. */
+export interface CombinationSpec {
+  ratio?: Ratio;
+  bodyControl?: boolean;
+  expressionIntensity?: number;
+  seed?: number;
+}
+
+export interface IntegerRangeSpec {
+  from: number;
+  to: number;
+  step?: number;
+}
+
+export interface SweepSpec {
+  ratio?: Ratio[];
+  bodyControl?: boolean[];
+  expressionIntensity?: number[] | IntegerRangeSpec;
+  seed?: number[] | IntegerRangeSpec;
+  zip?: CombinationSpec[];
+}
+
+/** An asset name (a key of `assets`) or an inline media reference. */
+export type AssetRefSpec = string | MediaRef;
+
+export interface PairSpec extends RequestFieldsSpec {
+  id: string;
+  character: AssetRefSpec;
+  reference: AssetRefSpec;
+  sweep?: SweepSpec;
+}
+
+export interface IncludeSpec extends CombinationSpec {
+  pair?: string;
+}
+
+export interface ExcludeSpec extends CombinationSpec {
+  pair?: string;
+}
+
+export interface ProviderSpec {
+  name?: ProviderName;
+  baseUrl?: string;
+  runwayVersion?: string;
+}
+
+export interface OutputSpec {
+  dir?: string;
+  name?: string;
+}
+
+export interface JobFile {
+  $schema?: string;
+  version: 1;
+  name: string;
+  provider?: ProviderSpec;
+  concurrency?: number;
+  defaults?: RequestFieldsSpec;
+  assets?: Record<string, MediaRef>;
+  pairs: PairSpec[];
+  sweep?: SweepSpec;
+  include?: IncludeSpec[];
+  exclude?: ExcludeSpec[];
+  output?: OutputSpec;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The resolved job: references resolved, defaults applied, every sweep turned into dimensions.
+
+/** Swept values of one combination, by field. */
+export type Combination = Partial<Record<SweepField, ParamValue>>;
+
+/** One axis of a pair's effective sweep. Ranges stay symbolic so the task count is known before expansion. */
+export type SweepDimension =
+  | { kind: "values"; field: SweepField; values: readonly ParamValue[]; source: SourceLocation }
+  | { kind: "range"; field: SweepField; from: number; to: number; step: number; source: SourceLocation }
+  | { kind: "zip"; fields: readonly SweepField[]; entries: readonly Combination[]; source: SourceLocation };
+
+export interface ResolvedPair {
+  id: string;
+  source: SourceLocation;
+  /** The complete request body before sweeps: defaults, then the pair's fixed fields. */
+  base: RequestBody;
+  /** The effective sweep, in file order (the first dimension varies slowest). */
+  dimensions: SweepDimension[];
+}
+
+/** An include or exclude entry. */
+export interface ResolvedFilter {
+  /** 0-based position in the include/exclude list. */
+  index: number;
+  source: SourceLocation;
+  pair?: string;
+  values: Combination;
+}
+
+export interface OutputTemplate {
+  template: string;
+  source: SourceLocation;
+}
+
+export interface ResolvedJob {
+  job: string;
+  spec: { file: string; sha256: string };
+  provider: ProviderSettings;
+  concurrency: number;
+  outputDir: string;
+  outputName: OutputTemplate;
+  pairs: ResolvedPair[];
+  includes: ResolvedFilter[];
+  excludes: ResolvedFilter[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a plan looked like on the way: for `plan`'s summary and warnings.
+
+/** A problem or a warning at a place in a job file. */
+export interface Diagnostic extends SourceLocation {
+  message: string;
+}
+
+export interface IncludeEffect {
+  index: number;
+  source: SourceLocation;
+  /**
+   * extended: it set values on existing combinations; added: it added new tasks (for a pair where
+   * it conflicted with every combination); both (an include without pair can do both); none: the plan
+   * would be the same without it.
+   */
+  effect: "extended" | "added" | "both" | "none";
+  /** Combinations it extended. */
+  extended: number;
+  /** Tasks it added. */
+  added: number;
+}
+
+export interface ExcludeEffect {
+  index: number;
+  source: SourceLocation;
+  /** Combinations dropped. */
+  removed: number;
+}
+
+export interface PlanReport {
+  total: number;
+  /** Tasks per pair, in file order (after merging identical request bodies). */
+  pairs: { pair: string; tasks: number }[];
+  /** The distinct values each varying field takes across the plan, in order of first use. */
+  swept: { field: SweepField; values: ParamValue[] }[];
+  includes: IncludeEffect[];
+  excludes: ExcludeEffect[];
+  /** Combinations whose request body equalled an earlier task's, merged into it. */
+  merged: number;
+  warnings: Diagnostic[];
+}
+
+export interface LoadedPlan {
+  plan: Plan;
+  report: PlanReport;
+}

@@ -1,0 +1,274 @@
+// Pure expansion: resolved job -> tasks, with GitHub Actions matrix semantics for exclude/include.
+// No I/O; the order of the tasks is the order of the file.
+import { taskKeyOf } from "../canonical.js";
+import { diagnosticAt } from "./diagnostics.js";
+import { assignOutputNames } from "./output-names.js";
+import type {
+  Combination,
+  Diagnostic,
+  ExcludeEffect,
+  IncludeEffect,
+  ParamValue,
+  PlanReport,
+  RequestBody,
+  ResolvedFilter,
+  ResolvedJob,
+  ResolvedPair,
+  SourceLocation,
+  SweepDimension,
+  SweepField,
+  TaskPlan,
+} from "./types.js";
+
+/** One combination of a pair's sweep on its way to becoming a task. */
+interface Combo {
+  /** The values from the sweep: an include may not override these ("original matrix values"). */
+  swept: Combination;
+  /** Values set by includes that extended it, or the values of the include that added it. */
+  extra: Combination | undefined;
+  /** Includes that extended or added it, by index. */
+  includes: number[] | undefined;
+}
+
+interface IncludeTally {
+  extended: number;
+  changed: boolean;
+  added: number;
+  /** Added combinations that did not merge into an existing task. */
+  addedNew: number;
+}
+
+export interface Expansion {
+  tasks: TaskPlan[];
+  report: PlanReport;
+  /** Output-name problems: the plan is unusable when there are any. */
+  errors: Diagnostic[];
+}
+
+export function expandJob(job: ResolvedJob): Expansion {
+  const warnings: Diagnostic[] = [];
+  const removed = job.excludes.map(() => 0);
+  const tallies: IncludeTally[] = job.includes.map(() => ({
+    extended: 0,
+    changed: false,
+    added: 0,
+    addedNew: 0,
+  }));
+  const byKey = new Map<string, TaskPlan>();
+  const tasks: TaskPlan[] = [];
+  let merged = 0;
+  const crossPairMerges = new Map<string, { pair: ResolvedPair; into: string; count: number }>();
+
+  for (const pair of job.pairs) {
+    const combos = combinationsOf(pair.dimensions).filter((swept) => {
+      let keep = true;
+      for (const exclude of job.excludes) {
+        if (excludeMatches(exclude, pair, swept)) {
+          removed[exclude.index] = (removed[exclude.index] ?? 0) + 1;
+          keep = false;
+        }
+      }
+      return keep;
+    });
+    const all: Combo[] = combos.map((swept) => ({ swept, extra: undefined, includes: undefined }));
+    const addedByInclude: { combo: Combo; include: number }[] = [];
+    for (const include of job.includes) {
+      if (include.pair !== undefined && include.pair !== pair.id) continue;
+      const tally = tallies[include.index]!;
+      const extended = extendCombos(all, combos.length, include, pair.base);
+      if (extended.count > 0) {
+        tally.extended += extended.count;
+        tally.changed ||= extended.changed;
+      } else {
+        const combo: Combo = { swept: {}, extra: { ...include.values }, includes: [include.index] };
+        all.push(combo);
+        addedByInclude.push({ combo, include: include.index });
+        tally.added++;
+      }
+    }
+
+    const addedIndex = new Map(addedByInclude.map(({ combo, include }) => [combo, include]));
+    for (const combo of all) {
+      const params: Record<string, ParamValue> = { ...combo.swept, ...combo.extra };
+      const request = buildRequest(pair.base, params);
+      const key = taskKeyOf(request);
+      const source: SourceLocation[] = [pair.source];
+      for (const index of combo.includes ?? []) source.push(job.includes[index]!.source);
+      const existing = byKey.get(key);
+      if (existing) {
+        merged++;
+        for (const location of source)
+          if (!existing.source.includes(location)) existing.source.push(location);
+        if (existing.pair !== pair.id) {
+          const id = `${pair.id}\u0000${existing.pair}`;
+          const entry = crossPairMerges.get(id) ?? { pair, into: existing.pair, count: 0 };
+          entry.count++;
+          crossPairMerges.set(id, entry);
+        }
+        continue;
+      }
+      const includeIndex = addedIndex.get(combo);
+      if (includeIndex !== undefined) tallies[includeIndex]!.addedNew++;
+      const task: TaskPlan = { key, index: tasks.length, pair: pair.id, params, request, output: "", source };
+      byKey.set(key, task);
+      tasks.push(task);
+    }
+  }
+
+  for (const { pair, into, count } of crossPairMerges.values()) {
+    warnings.push(
+      diagnosticAt(
+        pair.source,
+        `pair "${pair.id}" has the same character, reference and values as pair "${into}" for ${count} task${count === 1 ? "" : "s"}; they are rendered once, under "${into}"`,
+      ),
+    );
+  }
+  const includes = job.includes.map((include) => includeEffect(include, tallies[include.index]!, warnings));
+  const excludes = job.excludes.map((exclude): ExcludeEffect => {
+    const count = removed[exclude.index] ?? 0;
+    if (count === 0)
+      warnings.push(diagnosticAt(exclude.source, "exclude matches no combination: it removes nothing"));
+    return { index: exclude.index, source: exclude.source, removed: count };
+  });
+
+  const errors = assignOutputNames(tasks, job.job, job.outputName);
+  const report: PlanReport = {
+    total: tasks.length,
+    pairs: job.pairs.map((pair) => ({ pair: pair.id, tasks: 0 })),
+    swept: sweptValues(tasks),
+    includes,
+    excludes,
+    merged,
+    warnings: warnings.toSorted((a, b) => a.line - b.line || a.column - b.column),
+  };
+  const counts = new Map(report.pairs.map((entry) => [entry.pair, entry]));
+  for (const task of tasks) counts.get(task.pair)!.tasks++;
+  return { tasks, report, errors };
+}
+
+/** Every combination of the dimensions; the first dimension varies slowest. */
+export function combinationsOf(dimensions: readonly SweepDimension[]): Combination[] {
+  let combos: Combination[] = [{}];
+  for (const dimension of dimensions) {
+    const options = optionsOf(dimension);
+    const next: Combination[] = Array.from({ length: combos.length * options.length });
+    let i = 0;
+    for (const combo of combos) for (const option of options) next[i++] = { ...combo, ...option };
+    combos = next;
+  }
+  return combos;
+}
+
+function optionsOf(dimension: SweepDimension): Combination[] {
+  switch (dimension.kind) {
+    case "values":
+      return dimension.values.map((value) => ({ [dimension.field]: value }));
+    case "range": {
+      const options: Combination[] = [];
+      for (let value = dimension.from; value <= dimension.to; value += dimension.step)
+        options.push({ [dimension.field]: value });
+      return options;
+    }
+    case "zip":
+      return dimension.entries.map((entry) => ({ ...entry }));
+  }
+}
+
+/** An exclude drops a combination when every value it names equals the task's value (swept or fixed). */
+function excludeMatches(exclude: ResolvedFilter, pair: ResolvedPair, swept: Combination): boolean {
+  if (exclude.pair !== undefined && exclude.pair !== pair.id) return false;
+  for (const field of Object.keys(exclude.values) as SweepField[]) {
+    const value = Object.hasOwn(swept, field) ? swept[field] : pair.base[field];
+    if (value !== exclude.values[field]) return false;
+  }
+  return true;
+}
+
+/**
+ * GitHub Actions semantics: the include extends every original combination whose swept values it
+ * does not contradict, overwriting values earlier includes set. Combinations added by includes are
+ * not original, so they are not extended.
+ */
+function extendCombos(
+  all: Combo[],
+  originals: number,
+  include: ResolvedFilter,
+  base: RequestBody,
+): { count: number; changed: boolean } {
+  const fields = Object.keys(include.values) as SweepField[];
+  let count = 0;
+  let changed = false;
+  for (let i = 0; i < originals; i++) {
+    const combo = all[i]!;
+    if (
+      fields.some(
+        (field) => Object.hasOwn(combo.swept, field) && combo.swept[field] !== include.values[field],
+      )
+    )
+      continue;
+    count++;
+    for (const field of fields) {
+      if (Object.hasOwn(combo.swept, field)) continue;
+      const before = combo.extra && Object.hasOwn(combo.extra, field) ? combo.extra[field] : base[field];
+      if (before !== include.values[field]) changed = true;
+      combo.extra ??= {};
+      combo.extra[field] = include.values[field];
+    }
+    (combo.includes ??= []).push(include.index);
+  }
+  return { count, changed };
+}
+
+function buildRequest(base: RequestBody, values: Combination): RequestBody {
+  return {
+    model: base.model,
+    character: base.character,
+    reference: base.reference,
+    ratio: (values.ratio as RequestBody["ratio"] | undefined) ?? base.ratio,
+    bodyControl: (values.bodyControl as boolean | undefined) ?? base.bodyControl,
+    expressionIntensity: (values.expressionIntensity as number | undefined) ?? base.expressionIntensity,
+    seed: (values.seed as number | undefined) ?? base.seed,
+    contentModeration: base.contentModeration,
+  };
+}
+
+function includeEffect(include: ResolvedFilter, tally: IncludeTally, warnings: Diagnostic[]): IncludeEffect {
+  const usefulExtension = tally.extended > 0 && tally.changed;
+  const usefulAddition = tally.addedNew > 0;
+  if (tally.extended > 0 && !tally.changed && tally.added === 0) {
+    warnings.push(
+      diagnosticAt(
+        include.source,
+        `include matches ${tally.extended} combination${tally.extended === 1 ? "" : "s"} but changes none of their values`,
+      ),
+    );
+  }
+  if (tally.added > 0 && !usefulAddition) {
+    warnings.push(
+      diagnosticAt(include.source, "include adds a combination that is already planned: it changes nothing"),
+    );
+  }
+  let effect: IncludeEffect["effect"] = "none";
+  if (usefulExtension && usefulAddition) effect = "both";
+  else if (usefulExtension) effect = "extended";
+  else if (usefulAddition) effect = "added";
+  return {
+    index: include.index,
+    source: include.source,
+    effect,
+    extended: tally.extended,
+    added: tally.addedNew,
+  };
+}
+
+function sweptValues(tasks: readonly TaskPlan[]): PlanReport["swept"] {
+  const values = new Map<SweepField, Set<ParamValue>>();
+  for (const task of tasks) {
+    for (const [field, value] of Object.entries(task.params)) {
+      let set = values.get(field as SweepField);
+      if (!set) values.set(field as SweepField, (set = new Set()));
+      set.add(value);
+    }
+  }
+  return [...values].map(([field, set]) => ({ field, values: [...set] }));
+}

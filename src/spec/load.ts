@@ -1,0 +1,120 @@
+import { readFile, stat } from "node:fs/promises";
+import { resolve as resolvePath } from "node:path";
+import { sha256Hex } from "../canonical.js";
+import { ExitCode, UserError } from "../errors.js";
+import { checkTaskCount, DEFAULT_MAX_TASKS } from "./count.js";
+import { diagnosticAt, SpecError, sortDiagnostics } from "./diagnostics.js";
+import { expandJob } from "./expand.js";
+import { readYaml } from "./read-yaml.js";
+import { resolveJob } from "./resolve.js";
+import { checkRules } from "./rules.js";
+import { validateJobSchema } from "./schema.js";
+import type { LoadedPlan, Plan } from "./types.js";
+
+/** Far above any hand-written job (inline data: URIs included), far below what would hurt to parse. */
+export const MAX_JOB_FILE_BYTES = 64 * 1024 * 1024;
+
+export interface LoadPlanOptions {
+  /** The task-count guard (default 10,000). */
+  maxTasks?: number;
+  /** Replaces output.dir (the --out flag). */
+  outDir?: string;
+  /** Directory `file` is relative to (default: the process's working directory). */
+  cwd?: string;
+}
+
+/**
+ * Reads, validates and expands a job file into the plan a run executes. Throws SpecError (exit 2)
+ * listing every problem found, each at its file:line:column, or UserError when the file cannot be read.
+ */
+export async function loadPlan(file: string, options: LoadPlanOptions = {}): Promise<LoadedPlan> {
+  const bytes = await readJobFile(file, options.cwd);
+  return planFromBytes(file, bytes, options);
+}
+
+/** The pure part of loadPlan: the file's bytes in, the plan out. */
+export function planFromBytes(file: string, bytes: Uint8Array, options: LoadPlanOptions = {}): LoadedPlan {
+  const sha256 = sha256Hex(bytes);
+  const text = decodeUtf8(file, bytes);
+  const source = readYaml(text, file);
+
+  const validated = validateJobSchema(source);
+  if ("diagnostics" in validated) throw new SpecError(sortDiagnostics(validated.diagnostics));
+  const rules = checkRules(validated.job, source);
+  if (rules.errors.length > 0) throw new SpecError(sortDiagnostics(rules.errors));
+
+  const resolved = resolveJob(validated.job, source, { spec: { file, sha256 }, outDir: options.outDir });
+  const tooMany = checkTaskCount(
+    resolved,
+    options.maxTasks ?? DEFAULT_MAX_TASKS,
+    source.locate("/pairs", "key"),
+  );
+  if (tooMany) throw new SpecError([tooMany]);
+
+  const expansion = expandJob(resolved);
+  if (expansion.errors.length > 0) throw new SpecError(sortDiagnostics(expansion.errors));
+
+  const plan: Plan = {
+    job: resolved.job,
+    spec: resolved.spec,
+    provider: resolved.provider,
+    concurrency: resolved.concurrency,
+    outputDir: resolved.outputDir,
+    tasks: expansion.tasks,
+  };
+  const warnings = sortDiagnostics([...rules.warnings, ...expansion.report.warnings]);
+  return { plan, report: { ...expansion.report, warnings } };
+}
+
+async function readJobFile(file: string, cwd: string | undefined): Promise<Uint8Array> {
+  const path = resolvePath(cwd ?? process.cwd(), file);
+  try {
+    const info = await stat(path);
+    if (info.isDirectory()) throw new UserError(`${file}: is a directory, not a job file`, ExitCode.usage);
+    if (info.size > MAX_JOB_FILE_BYTES) {
+      throw new UserError(
+        `${file}: ${info.size} bytes is too large for a job file (at most 64 MB)`,
+        ExitCode.usage,
+      );
+    }
+    return await readFile(path);
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (error as Error).message;
+    throw new UserError(`cannot read job file ${file}: ${reason}`, ExitCode.usage);
+  }
+}
+
+function decodeUtf8(file: string, bytes: Uint8Array): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    let line = 1;
+    let column = 1;
+    const prefix = firstInvalidUtf8Offset(bytes);
+    for (let i = 0; i < prefix; i++) {
+      if (bytes[i] === 0x0a) [line, column] = [line + 1, 1];
+      else if ((bytes[i]! & 0xc0) !== 0x80) column++;
+    }
+    throw new SpecError([diagnosticAt({ file, line, column }, "the file is not valid UTF-8 text")]);
+  }
+}
+
+/** Offset of the first byte that does not decode, found by halving: the decoder does not say. */
+function firstInvalidUtf8Offset(bytes: Uint8Array): number {
+  let low = 0;
+  let high = bytes.length;
+  while (low < high) {
+    const middle = (low + high + 1) >> 1;
+    try {
+      // stream: an incomplete character at the end of the prefix is not an error.
+      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, middle), { stream: true });
+      low = middle;
+    } catch {
+      high = middle - 1;
+    }
+  }
+  return low;
+}

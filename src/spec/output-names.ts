@@ -1,0 +1,91 @@
+import { diagnosticAt } from "./diagnostics.js";
+import { NAME_PLACEHOLDERS, outputPathProblem, parseTemplate, renderTemplate } from "./output-template.js";
+import type { Diagnostic, OutputTemplate, RequestBody, TaskPlan } from "./types.js";
+
+/** A template that collides usually collides thousands of times; a few examples say it all. */
+const MAX_REPORTED = 5;
+
+/**
+ * Gives every task its output path from the template, and checks that each is safe and that no
+ * two tasks share one (compared without case, as macOS and Windows file systems do).
+ */
+export function assignOutputNames(tasks: TaskPlan[], job: string, template: OutputTemplate): Diagnostic[] {
+  const parsed = parseTemplate(template.template, NAME_PLACEHOLDERS);
+  if ("problem" in parsed) return [diagnosticAt(template.source, `output.name: ${parsed.problem}`)];
+
+  const diagnostics: Diagnostic[] = [];
+  const unsafe = new Map<string, string>();
+  let collisions = 0;
+  const owners = new Map<string, TaskPlan>();
+  for (const task of tasks) {
+    const name = renderTemplate(parsed.parts, {
+      job,
+      pair: task.pair,
+      key: task.key,
+      index: task.index,
+      request: task.request,
+    });
+    task.output = name;
+    const problem = outputPathProblem(name);
+    if (problem !== undefined) {
+      if (!unsafe.has(problem)) unsafe.set(problem, name);
+      continue;
+    }
+    const folded = name.normalize("NFC").toLowerCase();
+    const owner = owners.get(folded);
+    if (owner === undefined) {
+      owners.set(folded, task);
+      continue;
+    }
+    if (++collisions <= MAX_REPORTED)
+      diagnostics.push(diagnosticAt(template.source, describeCollision(name, owner, task)));
+  }
+  for (const [problem, name] of unsafe) {
+    diagnostics.push(
+      diagnosticAt(template.source, `output.name gives "${name}", which is unsafe: ${problem}`),
+    );
+  }
+  if (collisions > MAX_REPORTED) {
+    diagnostics.push(
+      diagnosticAt(
+        template.source,
+        `... and ${collisions - MAX_REPORTED} more tasks whose output name another task already has`,
+      ),
+    );
+  }
+  return diagnostics;
+}
+
+function describeCollision(name: string, first: TaskPlan, second: TaskPlan): string {
+  const differing = differingPlaceholders(first, second);
+  const suggestion =
+    differing.length > 0 ? differing.map((placeholder) => `{${placeholder}}`).join(" or ") : "{key}";
+  return (
+    `output.name gives the same file "${name}" to task ${first.index} (${describeTask(first)}) and task ${second.index} (${describeTask(second)}); ` +
+    `add a placeholder that tells them apart, such as ${suggestion}`
+  );
+}
+
+function describeTask(task: TaskPlan): string {
+  const params = Object.entries(task.params).map(([field, value]) => `${field} ${String(value)}`);
+  return [`pair ${task.pair}`, ...params, `key ${task.key}`].join(", ");
+}
+
+const REQUEST_PLACEHOLDERS = [
+  "ratio",
+  "bodyControl",
+  "expressionIntensity",
+  "seed",
+] as const satisfies readonly (keyof RequestBody)[];
+
+function differingPlaceholders(a: TaskPlan, b: TaskPlan): string[] {
+  const differing: string[] = [];
+  if (a.pair !== b.pair) differing.push("pair");
+  for (const field of REQUEST_PLACEHOLDERS) if (a.request[field] !== b.request[field]) differing.push(field);
+  if (
+    a.request.contentModeration.publicFigureThreshold !== b.request.contentModeration.publicFigureThreshold
+  ) {
+    differing.push("publicFigureThreshold");
+  }
+  return differing;
+}

@@ -1,0 +1,187 @@
+import { readFileSync } from "node:fs";
+import type { ErrorObject, ValidateFunction } from "ajv";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { diagnosticAt } from "./diagnostics.js";
+import { pointerSegment, type YamlSource } from "./read-yaml.js";
+import { closestMatch } from "./suggest.js";
+import { SWEEP_FIELDS, type Diagnostic, type JobFile } from "./types.js";
+
+/** schemas/job.schema.json, shipped beside dist/ in the package. */
+export const JOB_SCHEMA_URL = new URL("../../schemas/job.schema.json", import.meta.url);
+
+interface CompiledSchemas {
+  schema: Record<string, unknown>;
+  job: ValidateFunction<JobFile>;
+  request: ValidateFunction;
+}
+
+let compiled: CompiledSchemas | undefined;
+
+function compileSchemas(): CompiledSchemas {
+  if (compiled) return compiled;
+  const schema = JSON.parse(readFileSync(JOB_SCHEMA_URL, "utf8")) as Record<string, unknown>;
+  // verbose: errors carry the failing value and schema, which the plain-words messages need.
+  // ownProperties: a key such as "constructor" must never be read through the prototype.
+  const ajv = new Ajv2020({
+    allErrors: true,
+    verbose: true,
+    strict: true,
+    allowUnionTypes: true,
+    ownProperties: true,
+  });
+  // Understood by the YAML language server too: the message an editor shows for that node.
+  ajv.addKeyword({ keyword: "errorMessage", schemaType: "string" });
+  const job = ajv.compile<JobFile>(schema);
+  const request = ajv.getSchema(`${String(schema.$id)}#/$defs/request`);
+  if (!request) throw new Error("schemas/job.schema.json has no $defs/request");
+  compiled = { schema, job, request };
+  return compiled;
+}
+
+/** The job schema as a plain object (for tests and tools). */
+export function jobSchema(): Record<string, unknown> {
+  return compileSchemas().schema;
+}
+
+/** Checks one request body against `$defs/request`: what the service would accept. Returns ajv's messages. */
+export function requestBodyProblems(body: unknown): string[] {
+  const { request } = compileSchemas();
+  if (request(body)) return [];
+  return (request.errors ?? []).map(
+    (error) => `${error.instancePath || "/"} ${error.message ?? error.keyword}`,
+  );
+}
+
+/** Validates the parsed YAML against the job schema; every problem located and in plain words. */
+export function validateJobSchema(source: YamlSource): { job: JobFile } | { diagnostics: Diagnostic[] } {
+  const { job } = compileSchemas();
+  if (job(source.value)) return { job: source.value };
+  return { diagnostics: describeSchemaErrors(job.errors ?? [], source) };
+}
+
+function describeSchemaErrors(errors: readonly ErrorObject[], source: YamlSource): Diagnostic[] {
+  const diagnostics: Diagnostic[] = [];
+  const typeErrorAt = new Set<string>();
+  for (const error of errors) {
+    // if/then/else only say "must match else"; the branch's own errors say what is wrong.
+    if (error.keyword === "if" || error.keyword === "propertyNames") continue;
+    // A value of the wrong type fails several schemas at once; the first, outermost one speaks.
+    if (typeErrorAt.has(error.instancePath)) continue;
+    if (error.keyword === "type") typeErrorAt.add(error.instancePath);
+    const { pointer, part } = errorLocation(error);
+    diagnostics.push(diagnosticAt(source.locate(pointer, part), describeSchemaError(error)));
+  }
+  return diagnostics;
+}
+
+function errorLocation(error: ErrorObject): { pointer: string; part: "key" | "value" } {
+  const params = error.params as Record<string, unknown>;
+  if (error.keyword === "additionalProperties") {
+    return {
+      pointer: `${error.instancePath}/${pointerSegment(String(params.additionalProperty))}`,
+      part: "key",
+    };
+  }
+  if (error.propertyName !== undefined) {
+    return { pointer: `${error.instancePath}/${pointerSegment(error.propertyName)}`, part: "key" };
+  }
+  if (error.keyword === "uniqueItems") {
+    return { pointer: `${error.instancePath}/${String(params.i)}`, part: "value" };
+  }
+  return { pointer: error.instancePath, part: "value" };
+}
+
+/** Keywords whose failure a schema node's errorMessage describes better than a generic message. */
+const CUSTOM_MESSAGE_KEYWORDS = new Set(["type", "const", "enum", "pattern", "minItems"]);
+
+function describeSchemaError(error: ErrorObject): string {
+  const params = error.params as Record<string, unknown>;
+  const parent = (error.parentSchema ?? {}) as Record<string, unknown>;
+  const custom = typeof parent.errorMessage === "string" ? parent.errorMessage : undefined;
+  const got = describeValue(error.data);
+
+  if (error.propertyName !== undefined) {
+    return `invalid key "${error.propertyName}": ${custom ?? error.message ?? "not allowed here"}`;
+  }
+  if (custom !== undefined && CUSTOM_MESSAGE_KEYWORDS.has(error.keyword)) {
+    return error.keyword === "minItems" ? custom : `${custom}, got ${got}`;
+  }
+  switch (error.keyword) {
+    case "additionalProperties":
+      return describeUnknownKey(String(params.additionalProperty), error.instancePath, parent);
+    case "required":
+      return `missing required key "${String(params.missingProperty)}"`;
+    case "type":
+      return `expected ${typeWords(params.type)}, got ${got}`;
+    case "const":
+      return `expected ${JSON.stringify(params.allowedValue)}, got ${got}`;
+    case "enum":
+      return `expected one of ${(params.allowedValues as unknown[]).map((value) => JSON.stringify(value)).join(", ")}, got ${got}`;
+    case "minimum":
+    case "maximum":
+      return describeBounds(parent, got);
+    case "minItems":
+      return `expected at least ${String(params.limit)} item${params.limit === 1 ? "" : "s"}`;
+    case "minLength":
+      return "must not be empty";
+    case "uniqueItems": {
+      const list = Array.isArray(error.data) ? (error.data as unknown[]) : [];
+      return `duplicate value ${describeValue(list[Number(params.i)])}: each value may be listed once`;
+    }
+    case "minProperties": {
+      const fields = Object.keys((parent.properties ?? {}) as object);
+      return `expected at least one of ${fields.join(", ")}`;
+    }
+    default:
+      return error.message ?? `fails the schema's ${error.keyword} rule`;
+  }
+}
+
+function describeUnknownKey(key: string, instancePath: string, parent: Record<string, unknown>): string {
+  const known = Object.keys((parent.properties ?? {}) as object);
+  const suggestion = closestMatch(key, known);
+  if (suggestion !== undefined) return `unknown key "${key}": did you mean "${suggestion}"?`;
+  if (instancePath === "" && (SWEEP_FIELDS as readonly string[]).includes(key)) {
+    return `unknown key "${key}" at the top level: request fields go under defaults, a pair, or sweep`;
+  }
+  if (key === "<<")
+    return `unknown key "<<": YAML merge keys are not supported; repeat the fields or use defaults`;
+  return known.length > 0
+    ? `unknown key "${key}": expected one of ${known.join(", ")}`
+    : `unknown key "${key}"`;
+}
+
+function describeBounds(schema: Record<string, unknown>, got: string): string {
+  const what = schema.type === "integer" ? "an integer" : "a number";
+  const { minimum, maximum } = schema;
+  if (typeof minimum === "number" && typeof maximum === "number") {
+    return `expected ${what} from ${minimum} to ${maximum}, got ${got}`;
+  }
+  if (typeof minimum === "number") return `expected ${what} of at least ${minimum}, got ${got}`;
+  return `expected ${what} of at most ${String(maximum)}, got ${got}`;
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  string: "text",
+  integer: "an integer",
+  number: "a number",
+  boolean: "true or false",
+  object: "a mapping (key: value)",
+  array: "a list",
+  null: "nothing",
+};
+
+function typeWords(type: unknown): string {
+  const types = Array.isArray(type) ? (type as string[]) : [String(type)];
+  return types.map((name) => TYPE_WORDS[name] ?? name).join(" or ");
+}
+
+/** A value as a user would recognise it from their YAML. */
+export function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return "an empty value";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a mapping";
+  if (typeof value === "string")
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  return String(value);
+}
