@@ -17,6 +17,16 @@ afterEach(async () => {
   sim = undefined;
 });
 
+async function renderOf(seed: number): Promise<number | undefined> {
+  const s = await startTestSimulator({ seed });
+  try {
+    await create(s.origin, validBody({ seed: 7 }));
+    return s.stats().tasks[0]?.renderMs;
+  } finally {
+    await s.close();
+  }
+}
+
 describe("task lifecycle (bare shape on /v1)", () => {
   it("creates a task and moves it PENDING -> RUNNING with rising progress -> SUCCEEDED with an output", async () => {
     sim = await startTestSimulator();
@@ -35,7 +45,7 @@ describe("task lifecycle (bare shape on /v1)", () => {
     expect(statuses).toEqual(["PENDING", "RUNNING", "SUCCEEDED"]);
     const progress = seen.filter((task) => task.status === "RUNNING").map((task) => task.progress ?? -1);
     expect(progress.every((p) => p >= 0 && p < 1)).toBe(true);
-    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    expect(progress).toEqual(progress.toSorted((a, b) => a - b));
     expect(new Set(progress).size).toBeGreaterThan(2);
     expect(
       seen.filter((task) => task.status !== "RUNNING").every((task) => task.progress === undefined),
@@ -91,7 +101,7 @@ describe("task lifecycle (bare shape on /v1)", () => {
     expect(stats.peakActive).toBe(5);
     expect(stats.peakRunning).toBeLessThanOrEqual(2);
     const slots = stats.tasks.map((task) => task.slotAt ?? Infinity);
-    expect(slots).toEqual([...slots].sort((a, b) => a - b));
+    expect(slots).toEqual(slots.toSorted((a, b) => a - b));
     // A throttled task gets its slot exactly when (on its own 5 s grid after) an earlier one ends.
     const ends = stats.tasks.map((task) => task.finishedAt ?? 0).toSorted((a, b) => a - b);
     expect(stats.tasks[2]?.slotAt).toBeGreaterThanOrEqual(ends[0] ?? Infinity);
@@ -160,15 +170,6 @@ describe("task lifecycle (bare shape on /v1)", () => {
   });
 
   it("is deterministic for a seed: same body, same timeline; another seed, another timeline", async () => {
-    const renderOf = async (seed: number) => {
-      const s = await startTestSimulator({ seed });
-      try {
-        await create(s.origin, validBody({ seed: 7 }));
-        return s.stats().tasks[0]?.renderMs;
-      } finally {
-        await s.close();
-      }
-    };
     expect(await renderOf(1)).toBe(await renderOf(1));
     expect(await renderOf(1)).not.toBe(await renderOf(2));
   });
@@ -176,7 +177,7 @@ describe("task lifecycle (bare shape on /v1)", () => {
   it("counts creates per canonical request body, whatever the key order", async () => {
     sim = await startTestSimulator();
     const body = validBody();
-    const reordered = Object.fromEntries(Object.entries(body).reverse());
+    const reordered = Object.fromEntries(Object.entries(body).toReversed());
     await create(sim.origin, body);
     await create(sim.origin, reordered);
     await create(sim.origin, validBody({ seed: 2 }));
