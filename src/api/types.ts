@@ -2,6 +2,7 @@
 // src/api/client.ts implements it over undici; nothing outside src/api imports undici.
 import type { Readable } from "node:stream";
 import type { ProviderName, RequestBody } from "../spec/types.js";
+import type { RetryBudget } from "./retry-budget.js";
 
 export interface ApiClientOptions {
   provider: ProviderName;
@@ -20,6 +21,19 @@ export interface ApiClientOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Injected for tests: randomness for jitter. */
   random?: () => number;
+  /**
+   * Runs the client's own timing at a different speed (benchmarks and tests, against the simulator's
+   * speed factor): every default delay and timeout (backoff base and cap, the Retry-After clamp, the
+   * visibility grace, the connect/headers/body timeouts, floored at 2 s) is divided by it. Values passed
+   * explicitly are used as given. Default 1.
+   */
+  timeScale?: number;
+  /** Attempts per request, the first one included (default 4). */
+  maxAttempts?: number;
+  /** Network timeouts in ms (defaults: connect 10 s, headers 60 s, body 60 s between chunks). */
+  timeouts?: { connectMs?: number; headersMs?: number; bodyMs?: number };
+  /** The retry budget, when several clients must share one (default: a fresh one per client). */
+  retryBudget?: RetryBudget;
 }
 
 /** Account-wide conditions: every further create would fail the same way, so submission stops. */

@@ -1,0 +1,59 @@
+// Keeps secrets out of every message actbatch shows or stores. A server may echo the Authorization
+// header back in an error body, whole, truncated, or encoded; any of those forms is cut out here.
+
+const MARK = "[REDACTED]";
+/** A run of this many consecutive characters of a long secret is treated as a leak of the secret. */
+const FRAGMENT = 12;
+
+/** The literal value and the encodings it commonly travels in (URL, base64, JSON string). */
+function formsOf(secret: string): string[] {
+  const encoded = [
+    secret,
+    encodeURIComponent(secret),
+    Buffer.from(secret, "utf8").toString("base64"),
+    Buffer.from(secret, "utf8").toString("base64url"),
+    JSON.stringify(secret).slice(1, -1),
+  ];
+  // Base64 padding is not part of what another encoder would produce mid-string.
+  const unpadded = encoded.map((form) => form.replace(/=+$/, ""));
+  return [...new Set([...encoded, ...unpadded])].filter((form) => form.length > 0);
+}
+
+/** Marks in `covered` every position of `text` that belongs to an occurrence of `form` (or of a long enough piece of it). */
+function markForm(text: string, form: string, covered: Uint8Array): void {
+  if (form.length < FRAGMENT * 2) {
+    for (let at = text.indexOf(form); at !== -1; at = text.indexOf(form, at + 1)) {
+      covered.fill(1, at, at + form.length);
+    }
+    return;
+  }
+  const pieces = new Set<string>();
+  for (let i = 0; i + FRAGMENT <= form.length; i++) pieces.add(form.slice(i, i + FRAGMENT));
+  for (let i = 0; i + FRAGMENT <= text.length; i++) {
+    if (pieces.has(text.slice(i, i + FRAGMENT))) covered.fill(1, i, i + FRAGMENT);
+  }
+}
+
+/**
+ * Replaces every occurrence of each secret in `text` with "[REDACTED]": the literal value, its URL,
+ * base64 and JSON-escaped forms, and any piece of a long secret of 12 or more characters (a server
+ * that truncates what it echoes still leaks a usable prefix).
+ */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  const forms = secrets.filter((secret) => secret.length > 0).flatMap(formsOf);
+  if (forms.length === 0 || text.length === 0) return text;
+  const covered = new Uint8Array(text.length);
+  for (const form of forms) markForm(text, form, covered);
+  if (!covered.includes(1)) return text;
+  let out = "";
+  for (let i = 0; i < text.length;) {
+    if (covered[i] === 1) {
+      while (i < text.length && covered[i] === 1) i++;
+      out += MARK;
+    } else {
+      out += text[i];
+      i++;
+    }
+  }
+  return out;
+}
