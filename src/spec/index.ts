@@ -9,6 +9,7 @@ export type {
   IncludeEffect,
   JobFile,
   LoadedPlan,
+  ParamValue,
   Plan,
   PlanReport,
   RequestBody,

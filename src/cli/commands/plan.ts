@@ -1,6 +1,137 @@
-import { ExitCode, UserError } from "../../errors.js";
-import type { CliIo } from "../io.js";
+import { once } from "node:events";
+import type { Writable } from "node:stream";
+import { ExitCode, UsageError } from "../../errors.js";
+import {
+  DEFAULT_MAX_TASKS,
+  loadPlan,
+  type LoadedPlan,
+  type ParamValue,
+  type TaskPlan,
+} from "../../spec/index.js";
+import { parseCommandArgs, parsePositiveInt } from "../args.js";
+import { writeLine, type CliIo } from "../io.js";
+import { formatWarning } from "./validate.js";
 
-export async function runCommand(_args: string[], _io: CliIo): Promise<number> {
-  throw new UserError("actbatch plan is not implemented yet", ExitCode.usage);
+export const planUsage = `Usage: actbatch plan <job.yaml> [--json] [--out DIR] [--max-tasks N]
+
+Shows the tasks a run of the job would submit, without calling the API: tasks per pair, the
+values of each swept field, what each include and exclude did, and every task with its key,
+values and output file. Warnings (an include or exclude that matches nothing, ...) go to stderr.
+
+Options:
+  --json          print {"job", "total", "tasks": [{"key", "pair", "params", "request", "output",
+                  "source"}]} on stdout; request is the exact body that would be POSTed
+  --out DIR       output folder, replacing the job's output.dir
+  --max-tasks N   allow the job to expand to up to N tasks (default ${DEFAULT_MAX_TASKS})
+  -h, --help      show this help`;
+
+export async function runCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    args,
+    {
+      json: { type: "boolean" },
+      out: { type: "string" },
+      "max-tasks": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    planUsage,
+  );
+  if (values.help) {
+    writeLine(io.stdout, planUsage);
+    return ExitCode.ok;
+  }
+  const [file, ...extra] = positionals;
+  if (file === undefined) throw new UsageError("expected a job file", planUsage);
+  if (extra.length > 0) throw new UsageError(`expected one job file, got ${positionals.length}`, planUsage);
+  if (values.out === "") throw new UsageError("--out expects a folder", planUsage);
+  const maxTasks = parsePositiveInt("--max-tasks", values["max-tasks"], planUsage);
+
+  const loaded = await loadPlan(file, { maxTasks, outDir: values.out, cwd: io.cwd });
+  for (const warning of loaded.report.warnings) writeLine(io.stderr, formatWarning(warning));
+  const lines = values.json ? jsonLines(loaded) : textLines(loaded);
+  await writeAll(io.stdout, lines);
+  return ExitCode.ok;
+}
+
+/** The --json document, one task per line so a 100,000-task plan never becomes one huge string. */
+function* jsonLines({ plan }: LoadedPlan): Generator<string> {
+  yield `{"job":${JSON.stringify(plan.job)},"total":${plan.tasks.length},"tasks":[`;
+  const last = plan.tasks.length - 1;
+  for (const [index, task] of plan.tasks.entries()) {
+    const { key, pair, params, request, output, source } = task;
+    yield JSON.stringify({ key, pair, params, request, output, source }) + (index < last ? "," : "");
+  }
+  yield "]}";
+}
+
+function* textLines({ plan, report }: LoadedPlan): Generator<string> {
+  const count = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
+  yield `job ${plan.job} (${plan.spec.file}): ${count(plan.tasks.length, "task")}, output in ${plan.outputDir}`;
+  yield "";
+  yield "pairs:";
+  const pairWidth = Math.max(...report.pairs.map((entry) => entry.pair.length));
+  for (const entry of report.pairs) yield `  ${entry.pair.padEnd(pairWidth)}  ${count(entry.tasks, "task")}`;
+  if (report.swept.length > 0) {
+    yield "";
+    yield "varying values:";
+    const fieldWidth = Math.max(...report.swept.map((entry) => entry.field.length));
+    for (const entry of report.swept)
+      yield `  ${entry.field.padEnd(fieldWidth)}  ${summariseValues(entry.values)}`;
+  }
+  if (report.includes.length > 0 || report.excludes.length > 0) yield "";
+  for (const include of report.includes) {
+    const effects: string[] = [];
+    if (include.extended > 0) effects.push(`extended ${count(include.extended, "combination")}`);
+    if (include.added > 0) effects.push(`added ${count(include.added, "task")}`);
+    if (effects.length === 0) effects.push("changed nothing");
+    yield `include #${include.index + 1} (line ${include.source.line}): ${effects.join(", ")}`;
+  }
+  for (const exclude of report.excludes) {
+    yield `exclude #${exclude.index + 1} (line ${exclude.source.line}): removed ${count(exclude.removed, "combination")}`;
+  }
+  if (report.merged > 0) {
+    yield `${count(report.merged, "combination")} had the same request body as an earlier task and ${report.merged === 1 ? "was" : "were"} merged into it`;
+  }
+  yield "";
+  yield "tasks:";
+  const rows = plan.tasks.map((task) => [
+    String(task.index),
+    task.key,
+    task.pair,
+    describeParams(task),
+    task.output,
+  ]);
+  const widths = [0, 1, 2, 3].map((column) =>
+    Math.max(["#", "key", "pair", "values"][column]!.length, ...rows.map((row) => row[column]!.length)),
+  );
+  const format = (row: readonly string[]): string =>
+    `  ${row.map((cell, column) => (column < 4 ? cell.padEnd(widths[column]!) : cell)).join("  ")}`.trimEnd();
+  yield format(["#", "key", "pair", "values", "output"]);
+  for (const row of rows) yield format(row);
+}
+
+function describeParams(task: TaskPlan): string {
+  const entries = Object.entries(task.params);
+  return entries.length === 0 ? "-" : entries.map(([field, value]) => `${field}=${String(value)}`).join(" ");
+}
+
+/** A long list of values (a seed range, say) is shown by its ends and its size. */
+function summariseValues(values: readonly ParamValue[]): string {
+  if (values.length <= 12) return values.map(String).join(", ");
+  const head = values.slice(0, 5).map(String).join(", ");
+  const tail = values.slice(-2).map(String).join(", ");
+  return `${head}, ..., ${tail} (${values.length} values)`;
+}
+
+/** Writes lines in large chunks, waiting for the stream to drain: stdout may be a slow pipe. */
+async function writeAll(stream: Writable, lines: Iterable<string>): Promise<void> {
+  let chunk = "";
+  for (const line of lines) {
+    chunk += line + "\n";
+    if (chunk.length >= 1 << 16) {
+      if (!stream.write(chunk)) await once(stream, "drain");
+      chunk = "";
+    }
+  }
+  if (chunk.length > 0 && !stream.write(chunk)) await once(stream, "drain");
 }
