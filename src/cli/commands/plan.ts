@@ -65,7 +65,6 @@ function* jsonLines({ plan }: LoadedPlan): Generator<string> {
 }
 
 function* textLines({ plan, report }: LoadedPlan): Generator<string> {
-  const count = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
   yield `job ${plan.job} (${plan.spec.file}): ${count(plan.tasks.length, "task")}, output in ${plan.outputDir}`;
   yield "";
   yield "pairs:";
@@ -108,6 +107,10 @@ function* textLines({ plan, report }: LoadedPlan): Generator<string> {
     `  ${row.map((cell, column) => (column < 4 ? cell.padEnd(widths[column]!) : cell)).join("  ")}`.trimEnd();
   yield format(["#", "key", "pair", "values", "output"]);
   for (const row of rows) yield format(row);
+}
+
+function count(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
 function describeParams(task: TaskPlan): string {
