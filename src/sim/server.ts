@@ -614,11 +614,7 @@ export class SimServer {
       pos += piece.length;
       this.counters.bytesServed += piece.length;
       const flushed = res.write(piece);
-      if (!flushed && !state.aborted)
-        await new Promise<void>((resolve) => {
-          res.once("drain", resolve);
-          res.once("close", resolve);
-        });
+      if (!flushed && !state.aborted) await drained(res);
       if (pause > 0 && pos < stopAt) await this.sleep(pause);
     }
     if (state.aborted || this.closed) return;
@@ -811,6 +807,19 @@ export class SimServer {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => this.later(ms, resolve));
   }
+}
+
+/** Resolves when the response can take more data, or is gone. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
 }
 
 function headerValue(value: string | string[] | undefined): string | null {
