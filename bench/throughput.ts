@@ -34,6 +34,7 @@ export const FULL_THROUGHPUT: ThroughputParams = { n: 1000, concurrency: 16, fac
 export const QUICK_THROUGHPUT: ThroughputParams = { n: 40, concurrency: 4, factors: [300, 600], seed: 1 };
 
 const MEAN_RENDER_MS = 90_000;
+const MIN_TASKS_FOR_FACTOR_CHECK = 300;
 
 export interface FactorRuns {
   factor: number;
@@ -193,7 +194,11 @@ function throughputRows(runs: readonly FactorRuns[], params: ThroughputParams): 
         baseline: b,
         ratio: null,
         target: "0.9 .. 1.1",
-        met: present.length === 0 ? null : present.every((v) => v >= 0.9 && v <= 1.1),
+        // Below a few hundred tasks the sampling noise alone exceeds the band: report, do not judge.
+        met:
+          present.length === 0 || params.n < MIN_TASKS_FOR_FACTOR_CHECK
+            ? null
+            : present.every((v) => v >= 0.9 && v <= 1.1),
       });
     }
   }

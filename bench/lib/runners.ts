@@ -26,6 +26,8 @@ export interface ClientRun {
   measured: Measured;
   /** Service task id -> real epoch ms at which the client noticed the task's terminal state. */
   noticedAt: Map<string, number>;
+  /** Service task id -> real epoch ms at which the client had the output file on disk. */
+  outputAt: Map<string, number>;
   succeeded: number;
   failed: number;
   /** Tasks that ended in an exception (baseline) or not at all. */
@@ -73,13 +75,16 @@ export async function runActbatch(
   });
   const journal = await readJournal(join(options.outDir, ".actbatch", "journal.ndjson"));
   const noticedAt = new Map<string, number>();
+  const outputAt = new Map<string, number>();
   let succeeded = 0;
   let failed = 0;
   let ambiguous = 0;
   for (const record of journal) {
     if (record.t === "ambiguous") ambiguous += 1;
-    if (record.t !== "terminal" || typeof record.taskId !== "string" || typeof record.at !== "string")
-      continue;
+    if (typeof record.taskId !== "string" || typeof record.at !== "string") continue;
+    // The last output record of a task: when all its files were verified and in place.
+    if (record.t === "output") outputAt.set(record.taskId, Date.parse(record.at));
+    if (record.t !== "terminal") continue;
     noticedAt.set(record.taskId, Date.parse(record.at));
     if (record.status === "SUCCEEDED") succeeded += 1;
     else failed += 1;
@@ -94,7 +99,17 @@ export async function runActbatch(
     throw new Error(
       `actbatch run exited ${measured.code ?? measured.signal}: ${measured.stderr.trim().slice(-2000)}`,
     );
-  return { client: "actbatch", measured, noticedAt, succeeded, failed, errors: 0, ambiguous, report };
+  return {
+    client: "actbatch",
+    measured,
+    noticedAt,
+    outputAt,
+    succeeded,
+    failed,
+    errors: 0,
+    ambiguous,
+    report,
+  };
 }
 
 interface JournalLine {
@@ -127,6 +142,7 @@ interface BaselineRecord {
   taskId: string | null;
   outcome: "succeeded" | "failed" | "error";
   noticedAt: number | null;
+  downloadedAt: number | null;
 }
 
 export async function runBaseline(
@@ -164,6 +180,7 @@ export async function runBaseline(
     timerScale: unknown;
   };
   const noticedAt = new Map<string, number>();
+  const outputAt = new Map<string, number>();
   let succeeded = 0;
   let failed = 0;
   let errors = 0;
@@ -173,11 +190,13 @@ export async function runBaseline(
     else errors += 1;
     if (task.taskId !== null && task.noticedAt !== null && task.outcome !== "error")
       noticedAt.set(task.taskId, task.noticedAt);
+    if (task.taskId !== null && task.downloadedAt !== null) outputAt.set(task.taskId, task.downloadedAt);
   }
   return {
     client: "baseline",
     measured,
     noticedAt,
+    outputAt,
     succeeded,
     failed,
     errors,

@@ -1,0 +1,264 @@
+// Scenario 5: downloads. 16 outputs of 256 MiB each (the simulator's synthetic payloads, --output-bytes),
+// renders made near-instant (F = 1000). actbatch downloads them (streaming to a temp file, sha256,
+// fsync, rename); then, in the same run and from the same simulator, `curl` fetches the same files
+// (fresh signed URLs from GET /v1/tasks/:id), 16 processes in parallel: the bar for raw throughput.
+//
+//   actbatch throughput = bytes / (first task noticed SUCCEEDED -> last file verified and in place),
+//                         both from its journal (`terminal` and `output` records)
+//   curl throughput     = bytes / (first curl spawned -> last curl exited)
+//
+// The same run at 64 MiB shows whether the runner's peak RSS grows with the file size (it must not).
+// Free disk space is checked first (one set of files is on disk at a time); the size is halved with
+// a printed note until the files fit with room to spare. Every file is deleted afterwards.
+//
+// Usage: node bench/downloads.ts [--files 16] [--mib 256] [--small-mib 64] [--quick] [--json-out FILE]
+
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm, statfs } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
+import { writeBenchJob } from "./lib/job-file.ts";
+// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
+import { epochNow } from "./lib/measure.ts";
+// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
+import { numberOption, parseBenchArgs } from "./lib/options.ts";
+// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
+import { atLeast, atMost, formatTable, writeJson, type BenchResult, type BenchRow } from "./lib/report.ts";
+// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
+import { BENCH_API_KEY, runActbatch } from "./lib/runners.ts";
+// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
+import { startSimulatorProcess } from "./lib/sim-process.ts";
+
+export interface DownloadsParams {
+  files: number;
+  mib: number;
+  smallMib: number;
+  factor: number;
+  seed: number;
+}
+
+export const FULL_DOWNLOADS: DownloadsParams = { files: 16, mib: 256, smallMib: 64, factor: 1000, seed: 1 };
+export const QUICK_DOWNLOADS: DownloadsParams = { files: 4, mib: 16, smallMib: 4, factor: 1000, seed: 1 };
+
+const MIB = 1024 * 1024;
+/** Keep this much free beyond one set of files (the other processes, the journal, the OS). */
+const DISK_HEADROOM_BYTES = 2 * 1024 * MIB;
+
+export interface DownloadRun {
+  mib: number;
+  bytes: number;
+  actbatchSeconds: number;
+  actbatchMBps: number;
+  actbatchPeakRssMb: number;
+  actbatchCpuSeconds: number;
+  actbatchSucceeded: number;
+  curlSeconds: number;
+  curlMBps: number;
+  curlFailures: number;
+}
+
+export async function runDownloadsBench(
+  params: DownloadsParams,
+  log: (line: string) => void = () => {},
+): Promise<BenchResult> {
+  const started = Date.now();
+  const notes: string[] = [];
+  const workDir = await mkdtemp(join(tmpdir(), "actbatch-bench-downloads-"));
+  try {
+    const fs = await statfs(workDir);
+    const free = fs.bavail * fs.bsize;
+    let mib = params.mib;
+    let smallMib = params.smallMib;
+    while (mib > 1 && params.files * mib * MIB + DISK_HEADROOM_BYTES > free) {
+      mib /= 2;
+      smallMib = Math.max(1, smallMib / 2);
+    }
+    if (mib !== params.mib) {
+      const note = `only ${(free / 1024 / MIB).toFixed(1)} GiB free in ${tmpdir()}: files scaled down from ${params.mib} to ${mib} MiB (and ${params.smallMib} to ${smallMib} MiB)`;
+      notes.push(note);
+      log(`downloads: ${note}`);
+    }
+    const runs: DownloadRun[] = [];
+    for (const size of [smallMib, mib]) {
+      try {
+        runs.push(await measureSize(workDir, params, size, log));
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        notes.push(`${size} MiB run did not complete: ${message.split("\n")[0]}`);
+        log(`  FAILED: ${message}`);
+      }
+    }
+    return {
+      bench: "downloads",
+      startedAt: new Date(started).toISOString(),
+      durationMs: Date.now() - started,
+      params: { ...params, mib, smallMib },
+      rows: downloadRows(params.files, mib, smallMib, runs),
+      notes: [
+        ...notes,
+        "actbatch: first SUCCEEDED noticed -> last file verified (sha256, fsync, rename); curl: 16 parallel processes, plain -o",
+      ],
+      details: runs,
+    };
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+async function measureSize(
+  workDir: string,
+  params: DownloadsParams,
+  mib: number,
+  log: (line: string) => void,
+): Promise<DownloadRun> {
+  const bytesEach = Math.round(mib * MIB);
+  const bytes = bytesEach * params.files;
+  const runDir = join(workDir, `${mib}mib`);
+  const job = await writeBenchJob(runDir, "bench-downloads", params.files, params.files);
+  const sim = await startSimulatorProcess({
+    speed: params.factor,
+    concurrency: params.files,
+    seed: params.seed,
+    shape: "bare",
+    extraArgs: ["--output-bytes", String(bytesEach)],
+  });
+  try {
+    log(`downloads: actbatch, ${params.files} x ${mib} MiB ...`);
+    const outDir = join(runDir, "actbatch");
+    const run = await runActbatch({
+      jobFile: job.jobFile,
+      outDir,
+      baseUrl: sim.baseUrl,
+      concurrency: params.files,
+      timeScale: params.factor,
+      // 10 MB/s would be pathological; anything slower is a hang.
+      timeoutMs: 60_000 + bytes / 10_000,
+    });
+    const firstNotice = Math.min(...run.noticedAt.values());
+    const lastOutput = Math.max(...run.outputAt.values());
+    const actbatchSeconds = (lastOutput - firstNotice) / 1000;
+    await rm(outDir, { recursive: true, force: true });
+    log(
+      `  actbatch: ${(bytes / MIB / actbatchSeconds).toFixed(0)} MiB/s, peak RSS ${(run.measured.peakRssBytes / MIB).toFixed(1)} MB`,
+    );
+
+    log(`downloads: curl, ${params.files} x ${mib} MiB ...`);
+    const ledger = await sim.stats();
+    const urls = await Promise.all(ledger.tasks.map((task) => outputUrlOf(sim.origin, task.id)));
+    const curlDir = join(runDir, "curl");
+    await mkdir(curlDir, { recursive: true });
+    const curlStart = epochNow();
+    const exits = await Promise.all(urls.map((url, index) => curl(url, join(curlDir, `${index}.bin`))));
+    const curlSeconds = (epochNow() - curlStart) / 1000;
+    await rm(curlDir, { recursive: true, force: true });
+    log(`  curl: ${(bytes / MIB / curlSeconds).toFixed(0)} MiB/s`);
+    return {
+      mib,
+      bytes,
+      actbatchSeconds,
+      actbatchMBps: bytes / MIB / actbatchSeconds,
+      actbatchPeakRssMb: run.measured.peakRssBytes / MIB,
+      actbatchCpuSeconds: run.measured.cpuSeconds,
+      actbatchSucceeded: run.succeeded,
+      curlSeconds,
+      curlMBps: bytes / MIB / curlSeconds,
+      curlFailures: exits.filter((code) => code !== 0).length,
+    };
+  } finally {
+    await sim.close();
+    await rm(runDir, { recursive: true, force: true });
+  }
+}
+
+async function outputUrlOf(origin: string, taskId: string): Promise<string> {
+  const response = await fetch(`${origin}/v1/tasks/${taskId}`, {
+    headers: { Authorization: `Bearer ${BENCH_API_KEY}`, "X-Runway-Version": "2024-11-06" },
+  });
+  const task = (await response.json()) as { output?: string[] };
+  const url = task.output?.[0];
+  if (!url) throw new Error(`task ${taskId} has no output URL (HTTP ${response.status})`);
+  return url;
+}
+
+function curl(url: string, file: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("curl", ["--silent", "--show-error", "--fail", "--output", file, url], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve(code ?? -1));
+  });
+}
+
+function downloadRows(
+  files: number,
+  mib: number,
+  smallMib: number,
+  runs: readonly DownloadRun[],
+): BenchRow[] {
+  const rows: BenchRow[] = [];
+  for (const run of runs) {
+    const scenario = `5 downloads ${files} x ${run.mib} MiB`;
+    const ratio = run.actbatchMBps / run.curlMBps;
+    rows.push(
+      {
+        scenario,
+        figure: "files downloaded",
+        actbatch: run.actbatchSucceeded,
+        baseline: files - run.curlFailures,
+        ratio: null,
+        target: `= ${files}`,
+        met: run.actbatchSucceeded === files,
+      },
+      {
+        scenario,
+        figure: "MiB/s (baseline: curl)",
+        actbatch: run.actbatchMBps,
+        baseline: run.curlMBps,
+        ratio,
+        target: "ratio >= 0.90",
+        met: atLeast(ratio, 0.9),
+      },
+      {
+        scenario,
+        figure: "runner peak RSS MB",
+        actbatch: run.actbatchPeakRssMb,
+        baseline: null,
+        ratio: null,
+        target: "",
+        met: null,
+      },
+    );
+  }
+  const small = runs.find((run) => run.mib === smallMib);
+  const large = runs.find((run) => run.mib === mib);
+  if (small && large && small !== large) {
+    const growth = large.actbatchPeakRssMb / small.actbatchPeakRssMb;
+    rows.push({
+      scenario: `5 downloads RSS ${mib} MiB / ${smallMib} MiB files`,
+      figure: "runner peak RSS ratio",
+      actbatch: growth,
+      baseline: null,
+      ratio: null,
+      target: "<= 1.10",
+      met: atMost(growth, 1.1),
+    });
+  }
+  return rows;
+}
+
+if (import.meta.main) {
+  const cli = parseBenchArgs(process.argv.slice(2), ["files", "mib", "small-mib", "factor", "seed"]);
+  const base = cli.quick ? QUICK_DOWNLOADS : FULL_DOWNLOADS;
+  const params: DownloadsParams = {
+    files: numberOption(cli.values["files"], base.files, "files"),
+    mib: numberOption(cli.values["mib"], base.mib, "mib"),
+    smallMib: numberOption(cli.values["small-mib"], base.smallMib, "small-mib"),
+    factor: numberOption(cli.values["factor"], base.factor, "factor"),
+    seed: numberOption(cli.values["seed"], base.seed, "seed"),
+  };
+  const result = await runDownloadsBench(params, (line) => process.stderr.write(line + "\n"));
+  process.stdout.write(formatTable(result.rows) + "\n");
+  if (cli.jsonOut) await writeJson(cli.jsonOut, result);
+}
