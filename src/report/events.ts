@@ -1,0 +1,98 @@
+// What a run reports while it works: a union on `kind`, consumed by the progress view (live on a
+// terminal, plain lines in CI) and by tests. Events carry keys, pairs and params, never the API key.
+import type { ManifestError } from "../manifest/types.js";
+import type { ParamValue } from "../spec/types.js";
+
+export interface TaskRef {
+  key: string;
+  pair: string;
+  params: Record<string, ParamValue>;
+}
+
+/** Where each task of the run is right now (for counts, ETA and the live view). */
+export type LivePhase =
+  | "queued"
+  | "submitting"
+  | "pending"
+  | "running"
+  | "downloading"
+  | "succeeded"
+  | "failed"
+  | "held"
+  | "not-submitted";
+
+export interface RequestCounts {
+  create: number;
+  get: number;
+  cancel: number;
+  download: number;
+  retries: number;
+}
+
+/** A periodic snapshot of the whole run. */
+export interface RunSnapshot {
+  job: string;
+  elapsedMs: number;
+  /** Tasks of this run (this shard) by phase. */
+  phases: Record<LivePhase, number>;
+  total: number;
+  requests: RequestCounts;
+  /** Task GETs per task that was polled in this run, null before any. */
+  getsPerTask: number | null;
+  /** Estimated time to finish, null until a render time is known. */
+  etaMs: number | null;
+}
+
+export type StopReason = "account" | "moderation" | "interrupt" | "journal";
+
+export type RunEvent =
+  | {
+      kind: "run-started";
+      job: string;
+      outputDir: string;
+      total: number;
+      inShard: number;
+      concurrency: number;
+      toSubmit: number;
+      toPoll: number;
+      toDownload: number;
+      skipped: number;
+      held: number;
+      orphans: number;
+      ambiguousResubmits: number;
+    }
+  | { kind: "task-submitted"; task: TaskRef; attempt: number; taskId: string }
+  | {
+      kind: "task-not-created";
+      task: TaskRef;
+      attempt: number;
+      outcome: "rejected" | "unavailable" | "account-stop";
+      message: string;
+    }
+  | { kind: "task-ambiguous"; task: TaskRef; attempt: number; message: string; resubmitting: boolean }
+  | {
+      kind: "task-state";
+      task: TaskRef;
+      taskId: string;
+      status: "PENDING" | "THROTTLED" | "RUNNING";
+      progress: number | null;
+    }
+  | {
+      kind: "task-finished";
+      task: TaskRef;
+      taskId: string;
+      attempt: number;
+      status: "SUCCEEDED" | "FAILED" | "CANCELLED";
+      error: ManifestError | null;
+      retrying: boolean;
+    }
+  | { kind: "download-finished"; task: TaskRef; file: string; bytes: number }
+  | { kind: "download-failed"; task: TaskRef; file: string; message: string }
+  | { kind: "task-cancelled"; task: TaskRef; taskId: string; ok: boolean; message: string | null }
+  | { kind: "submission-stopped"; reason: StopReason; message: string }
+  | { kind: "interrupted"; signal: "SIGINT" | "SIGTERM"; cancelling: boolean }
+  | { kind: "snapshot"; snapshot: RunSnapshot }
+  | { kind: "run-finished"; job: string; exitCode: number };
+
+export type RunEventKind = RunEvent["kind"];
+export type RunEventOf<K extends RunEventKind> = Extract<RunEvent, { kind: K }>;

@@ -1,0 +1,119 @@
+// The manifest's view of each key, derived from the journal fold (plus what this run has verified on
+// disk and, at checkpoints, what is in progress). Deterministic: the same journal and the same files
+// give the same entries, which is what makes a no-op rerun leave manifest.json byte-identical.
+import type {
+  ManifestAttempt,
+  ManifestError,
+  ManifestOutput,
+  ManifestTask,
+  ManifestTaskStatus,
+} from "../manifest/types.js";
+import type { ParamValue, RequestBody } from "../spec/types.js";
+import {
+  isPossiblyChargedTwice,
+  lastAttempt,
+  paidAttempts,
+  type AttemptState,
+  type KeyState,
+} from "./fold.js";
+import { missingOutputs } from "./decide.js";
+
+/** What this process knows beyond the journal, for checkpoints and the final manifest. */
+export interface KeyOverlay {
+  /** Last status seen by a poll in this run (a journal only records terminal states). */
+  live?: "PENDING" | "THROTTLED" | "RUNNING";
+  /** Outputs are being downloaded right now. */
+  downloading?: boolean;
+  /** Why the last download of this run failed. */
+  downloadError?: string;
+}
+
+export interface TaskIdentity {
+  key: string;
+  pair: string;
+  params: Record<string, ParamValue>;
+  request: RequestBody;
+}
+
+export function deriveManifestTask(
+  identity: TaskIdentity,
+  expectedOutput: string,
+  state: KeyState | undefined,
+  verified: ReadonlySet<number>,
+  overlay: KeyOverlay = {},
+  options: { downloads: boolean } = { downloads: true },
+): ManifestTask {
+  const last = lastAttempt(state);
+  const paid = paidAttempts(state);
+  const history = paid.filter((a) => a !== last).map(toHistoryEntry);
+  const base = {
+    key: identity.key,
+    pair: identity.pair,
+    params: identity.params,
+    request: identity.request,
+    attempts: paid.length,
+    possiblyChargedTwice: isPossiblyChargedTwice(state),
+    history,
+  };
+  if (!last) return { ...base, taskId: null, status: "NOT_SUBMITTED", outputs: [], error: null };
+  const current = describeAttempt(last, overlay);
+  if (last.terminal?.status !== "SUCCEEDED")
+    return { ...base, taskId: last.taskId, status: current.status, outputs: [], error: current.error };
+
+  const count = last.terminal.outputs;
+  const outputs: ManifestOutput[] = last.outputs
+    .filter((o) => o.index < count && verified.has(o.index))
+    .map((o) => ({ file: o.file, bytes: o.bytes, sha256: o.sha256 }));
+  const missing = missingOutputs(count, expectedOutput, last.outputs, verified);
+  if (missing.length === 0 || !options.downloads)
+    return { ...base, taskId: last.taskId, status: "SUCCEEDED", outputs, error: null };
+  if (overlay.downloading) return { ...base, taskId: last.taskId, status: "RUNNING", outputs, error: null };
+  const error: ManifestError = overlay.downloadError
+    ? { code: "DOWNLOAD_FAILED", message: overlay.downloadError, retryable: true }
+    : {
+        code: "OUTPUT_MISSING",
+        message:
+          "the render succeeded but its output is not on disk; a rerun downloads it again (no new render)",
+        retryable: true,
+      };
+  return { ...base, taskId: last.taskId, status: "FAILED", outputs, error };
+}
+
+function toHistoryEntry(attempt: AttemptState): ManifestAttempt {
+  const { status, error } = describeAttempt(attempt, {});
+  return { attempt: attempt.attempt, taskId: attempt.taskId, status, error };
+}
+
+function describeAttempt(
+  attempt: AttemptState,
+  overlay: KeyOverlay,
+): { status: ManifestTaskStatus; error: ManifestError | null } {
+  switch (attempt.phase) {
+    case "not-created": {
+      const nc = attempt.notCreated;
+      const error: ManifestError = {
+        code: nc?.code ?? "NOT_CREATED",
+        message: nc?.message ?? "the service did not create the task",
+        retryable: nc?.reason !== "rejected",
+      };
+      return { status: nc?.reason === "rejected" ? "FAILED" : "NOT_SUBMITTED", error };
+    }
+    case "intent":
+    case "ambiguous":
+      return {
+        status: "AMBIGUOUS",
+        error: {
+          code: "AMBIGUOUS_CREATE",
+          message:
+            attempt.ambiguousMessage ??
+            "the run stopped between sending the create and recording its answer: a task may exist and be paid",
+          retryable: true,
+        },
+      };
+    case "created":
+      if (attempt.cancelled) return { status: "CANCELLED", error: null };
+      return { status: overlay.live ?? "PENDING", error: null };
+    case "terminal":
+      return { status: attempt.terminal?.status ?? "PENDING", error: attempt.terminal?.error ?? null };
+  }
+}

@@ -1,0 +1,100 @@
+// Polls one task until it reaches a terminal state. The delays come from poll-policy.ts; every GET
+// takes a token from the run's shared bucket, so the total GET rate stays bounded however many tasks
+// are in flight.
+import type { AccountStopReason, ApiClient, TaskState } from "../api/types.js";
+import { nextPollDelay, type ProgressSample } from "./poll-policy.js";
+import type { RunTiming } from "./timing.js";
+import type { TokenBucket } from "./token-bucket.js";
+
+export type TerminalTaskState = Extract<
+  TaskState,
+  { status: "succeeded" | "failed" | "cancelled" | "missing" }
+>;
+
+export type PollResult =
+  | { kind: "terminal"; state: TerminalTaskState; atMs: number }
+  /** The run is stopping (Ctrl-C): the task stays in flight and resumable. */
+  | { kind: "stopped" }
+  | { kind: "account-stop"; reason: AccountStopReason; status: number; message: string }
+  /** The service kept failing to answer for this task: it stays in flight and resumable. */
+  | { kind: "unreachable"; message: string };
+
+export interface PollTaskInput {
+  api: ApiClient;
+  taskId: string;
+  /** When the task id was obtained, on `clock`: the visibility grace period and the render estimate count from it. */
+  createdAtMs: number;
+  bucket: TokenBucket;
+  timing: RunTiming;
+  clock: () => number;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  signal: AbortSignal;
+  /** The run's current estimate of creation-to-terminal time. */
+  expectedRenderMs: () => number;
+  /** Poll at once (a task resumed from an earlier run: its state is unknown) rather than after the policy's delay. */
+  immediate: boolean;
+  /** Consecutive failed GETs after which the task is left for a later run. */
+  maxConsecutiveErrors?: number;
+  onState?: (state: TaskState) => void;
+  onGet?: () => void;
+}
+
+const TERMINAL = new Set<TaskState["status"]>(["succeeded", "failed", "cancelled", "missing"]);
+
+export function isTerminalState(state: TaskState): state is TerminalTaskState {
+  return TERMINAL.has(state.status);
+}
+
+export async function pollTask(input: PollTaskInput): Promise<PollResult> {
+  const { api, taskId, timing, clock, signal } = input;
+  const maxErrors = input.maxConsecutiveErrors ?? 30;
+  let last: TaskState["status"] | "error" | null = null;
+  let firstProgress: ProgressSample | null = null;
+  let lastProgress: ProgressSample | null = null;
+  let errors = 0;
+  let lastError = "";
+  let first = true;
+  for (;;) {
+    const delay =
+      first && input.immediate
+        ? 0
+        : nextPollDelay(
+            {
+              now: clock(),
+              createdAtMs: input.createdAtMs,
+              state: last,
+              firstProgress,
+              lastProgress,
+              expectedRenderMs: input.expectedRenderMs(),
+            },
+            timing,
+          );
+    first = false;
+    await input.sleep(delay, signal);
+    if (signal.aborted) return { kind: "stopped" };
+    await input.bucket.take(signal);
+    if (signal.aborted) return { kind: "stopped" };
+    input.onGet?.();
+    const outcome = await api.getTask(taskId, input.createdAtMs, signal);
+    // A GET answered while the run was being stopped (or its tasks cancelled) proves nothing about the task.
+    if (signal.aborted) return { kind: "stopped" };
+    if (outcome.kind === "account-stop") return outcome;
+    if (outcome.kind === "error") {
+      errors++;
+      lastError = outcome.message;
+      last = "error";
+      if (errors >= maxErrors) return { kind: "unreachable", message: lastError };
+      continue;
+    }
+    errors = 0;
+    const state = outcome.state;
+    if (isTerminalState(state)) return { kind: "terminal", state, atMs: clock() };
+    if (state.status === "running" && state.progress !== null) {
+      const sample = { atMs: clock(), progress: state.progress };
+      if (!firstProgress || sample.progress < firstProgress.progress) firstProgress = sample;
+      lastProgress = sample;
+    }
+    last = state.status;
+    input.onState?.(state);
+  }
+}
