@@ -156,6 +156,11 @@ describe("schemas/manifest.schema.json against src/manifest/types.ts", () => {
       "/tasks/0/error: must be object",
     ]);
     expect(problems({ status: "NOT_SUBMITTED", taskId: null, outputs: [], attempts: 0 })).toEqual([]);
+    // An orphan's files are not the job's any more: a SUCCEEDED orphan may list none, but has a task id.
+    expect(manifestSchemaProblems({ ...manifest, orphans: [{ ...task, outputs: [] }] })).toEqual([]);
+    expect(manifestSchemaProblems({ ...manifest, orphans: [{ ...task, taskId: null }] })).toEqual([
+      "/orphans/0/taskId: must be string",
+    ]);
     expect(problems({ key: "XYZ" })).toEqual(['/tasks/0/key: must match pattern "^[0-9a-f]{16}$"']);
     for (const file of ["../escape.mp4", "/abs.mp4", "a/../../b.mp4", "a\\b.mp4", "./a.mp4"])
       expect({ file, problems: problems({ outputs: [{ ...output, file }] }).length }).toEqual({
