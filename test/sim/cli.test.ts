@@ -1,0 +1,60 @@
+// `actbatch simulate` as a user runs it: the built CLI in its own process.
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { describe, expect, it } from "vitest";
+import { binPath, repoRoot, runCli } from "../helpers/cli.js";
+import { create, getTask } from "./helpers.js";
+
+describe("actbatch simulate", () => {
+  it("prints its URL as soon as it listens, serves the API, and stops cleanly on SIGTERM", async () => {
+    const child = spawn(
+      process.execPath,
+      [binPath, "simulate", "--port", "0", "--speed", "100", "--shape", "wrapped"],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, ACTBATCH_SIM_API_KEY: "" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    try {
+      const lines = createInterface({ input: child.stdout });
+      const [line] = (await once(lines, "line")) as [string];
+      const match = /^actbatch simulator listening on (http:\/\/127\.0\.0\.1:\d+\/runwayml)$/.exec(line);
+      expect(match).not.toBeNull();
+      const baseUrl = match?.[1] ?? "";
+      const id = await create(baseUrl);
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      const answer = await getTask(baseUrl, id);
+      expect(answer.body).toMatchObject({ code: "success", data: { task_id: id } });
+      const stats = (await (await fetch(baseUrl.replace(/\/runwayml$/, "/__sim/stats"))).json()) as {
+        creates: number;
+      };
+      expect(stats.creates).toBe(1);
+      child.kill("SIGTERM");
+      const [code] = (await once(child, "exit")) as [number | null];
+      expect(code).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
+  });
+
+  it("rejects a bad flag value with its usage and exit code 2", async () => {
+    const result = await runCli(["simulate", "--shape", "round"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--shape expects bare, wrapped or mixed, got "round"');
+    expect(result.stderr).toContain("Usage: actbatch simulate");
+    const faults = await runCli(["simulate", "--faults", "teapot=1"]);
+    expect(faults.code).toBe(2);
+    expect(faults.stderr).toContain('invalid fault spec: unknown fault "teapot"');
+    const remote = await runCli(["simulate", "--host", "0.0.0.0"]);
+    expect(remote.code).toBe(2);
+    expect(remote.stderr).toContain("loopback");
+  });
+
+  it("prints its help", async () => {
+    const result = await runCli(["simulate", "--help"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("--faults SPEC");
+  });
+});
