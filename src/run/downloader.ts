@@ -1,0 +1,246 @@
+// Downloads one output file: streamed to a temporary file while hashing, checked against the sizes
+// the server announced, fsync'd, then renamed into place. Memory stays flat whatever the file size.
+// A file only ever appears under its final name complete and verified; a crash leaves at most a
+// temporary file, which the next attempt starts over.
+import { createHash, type Hash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, open, rename, rm, type FileHandle } from "node:fs/promises";
+import { dirname } from "node:path";
+import { Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { setTimeout as delay } from "node:timers/promises";
+import { backoffDelay } from "../api/backoff.js";
+import type { ApiClient, DownloadOpen } from "../api/types.js";
+import { crashPoint } from "../crash-points.js";
+
+export interface DownloadOptions {
+  api: ApiClient;
+  url: string;
+  /** GETs the task again for a fresh signed URL (null when it has none). Called when the URL has expired. */
+  refreshUrl: () => Promise<string | null>;
+  finalPath: string;
+  /** Must be unique to this output; its directory is created. */
+  tempPath: string;
+  /** Attempts that make no progress before giving up (default 5). An attempt that adds bytes does not count. */
+  maxAttempts?: number;
+  signal?: AbortSignal;
+  /** Divides the backoff between attempts (benchmarks and tests at scaled time). Default 1. */
+  timeScale?: number;
+}
+
+export type DownloadResult =
+  { kind: "ok"; bytes: number; sha256: string } | { kind: "failed"; message: string; retryable: boolean };
+
+type Received =
+  | { kind: "complete"; bytes: number; sha256: string }
+  | { kind: "incomplete"; message: string; onDisk: number; progressed: boolean };
+
+/** Writes a response body at a position in the temporary file, hashing and counting what was written. */
+class FileSink extends Writable {
+  written = 0;
+  constructor(
+    private readonly file: FileHandle,
+    private position: number,
+    private readonly hash: Hash,
+    private readonly onChunkWritten: () => void,
+  ) {
+    super();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.writeFully(chunk).then(() => callback(), callback);
+  }
+
+  private async writeFully(chunk: Buffer): Promise<void> {
+    let done = 0;
+    while (done < chunk.length) {
+      const { bytesWritten } = await this.file.write(chunk, done, chunk.length - done, this.position);
+      done += bytesWritten;
+      this.position += bytesWritten;
+      this.written += bytesWritten;
+    }
+    this.hash.update(chunk);
+    this.onChunkWritten();
+  }
+}
+
+async function hashPrefix(path: string, length: number, hash: Hash): Promise<void> {
+  if (length === 0) return;
+  for await (const chunk of createReadStream(path, { start: 0, end: length - 1 }))
+    hash.update(chunk as Buffer);
+}
+
+/** Makes a rename durable: the directory entry is on disk only once the directory itself is fsync'd. */
+async function syncDirectory(path: string): Promise<void> {
+  let handle: FileHandle | null = null;
+  try {
+    handle = await open(path, "r");
+    await handle.sync();
+  } catch {
+    // Some platforms (Windows) cannot open or fsync a directory: the rename is then best effort.
+  } finally {
+    await handle?.close();
+  }
+}
+
+function describeError(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return typeof code === "string" ? `${code}: ${message}` : message;
+}
+
+/**
+ * Streams one opened response into the temporary file. A 206 continues the bytes already on disk
+ * (whose hash is recomputed from the file, the only copy that is certain); a 200 starts over.
+ */
+async function receive(
+  opened: Extract<DownloadOpen, { kind: "ok" }>,
+  onDisk: number,
+  tempPath: string,
+  expected: { total: number | null },
+  signal: AbortSignal | undefined,
+  onChunkWritten: () => void,
+): Promise<Received> {
+  const start = opened.status === 206 ? onDisk : 0;
+  const total = opened.totalSize ?? (opened.contentLength === null ? null : start + opened.contentLength);
+  if (start > 0 && expected.total !== null && total !== null && total !== expected.total) {
+    // The file behind the URL is not the one whose first bytes are on disk: start over.
+    opened.body.on("error", () => {}).destroy();
+    await rm(tempPath, { force: true });
+    return {
+      kind: "incomplete",
+      message: `the file changed size between attempts (${expected.total} then ${total} bytes)`,
+      onDisk: 0,
+      progressed: false,
+    };
+  }
+  if (total !== null) expected.total = total;
+
+  const hash = createHash("sha256");
+  const file = await open(tempPath, start === 0 ? "w" : "r+");
+  let sink: FileSink | null = null;
+  try {
+    if (start > 0) await hashPrefix(tempPath, start, hash);
+    sink = new FileSink(file, start, hash, onChunkWritten);
+    let failure: string | null = null;
+    try {
+      await pipeline(opened.body, sink, signal ? { signal } : {});
+    } catch (error) {
+      failure = describeError(error);
+    }
+    const written = sink.written;
+    const size = start + written;
+    const progressed = written > 0;
+    if (failure !== null)
+      return { kind: "incomplete", message: `the download broke off: ${failure}`, onDisk: size, progressed };
+    if (opened.contentLength !== null && written !== opened.contentLength) {
+      return {
+        kind: "incomplete",
+        message: `got ${written} of ${opened.contentLength} bytes announced by Content-Length`,
+        onDisk: size,
+        progressed,
+      };
+    }
+    if (total !== null && size !== total) {
+      return { kind: "incomplete", message: `got ${size} of ${total} bytes`, onDisk: size, progressed };
+    }
+    if (size === 0)
+      return { kind: "incomplete", message: "the server sent an empty file", onDisk: 0, progressed: false };
+    await file.sync();
+    return { kind: "complete", bytes: size, sha256: hash.digest("hex") };
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * Downloads `url` to `finalPath` through `tempPath`: retries broken or short bodies (continuing with
+ * a Range request where the server supports it), refreshes an expired signed URL through
+ * `refreshUrl`, and renames into place only a complete, non-empty, fsync'd file.
+ */
+export async function downloadOutput(options: DownloadOptions): Promise<DownloadResult> {
+  const { api, tempPath, finalPath, signal } = options;
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
+  const scale = options.timeScale !== undefined && options.timeScale > 0 ? options.timeScale : 1;
+  const policy = { baseMs: 500 / scale, capMs: 10_000 / scale };
+  // Opens are bounded too, so a server that trickles a few bytes per connection cannot loop forever.
+  const maxOpens = maxAttempts * 20;
+  let url = options.url;
+  let failures = 0;
+  let lastMessage = "no attempt was made";
+  let firstChunk = true;
+  const expected: { total: number | null } = { total: null };
+  const onChunkWritten = (): void => {
+    if (firstChunk) {
+      firstChunk = false;
+      crashPoint("mid-download");
+    }
+  };
+
+  try {
+    await mkdir(dirname(tempPath), { recursive: true });
+    // A temporary file left by an earlier run may belong to another render of this output: never
+    // continue it. Resuming is for the attempts of this call, whose bytes are known to be this file's.
+    await rm(tempPath, { force: true });
+    let onDisk = 0;
+    for (let opens = 0; failures < maxAttempts && opens < maxOpens; opens++) {
+      if (signal?.aborted) return { kind: "failed", message: "interrupted", retryable: true };
+      const opened = await api.openDownload(url, onDisk, signal);
+      if (opened.kind === "expired") {
+        failures++;
+        const fresh = await options.refreshUrl();
+        if (fresh === null) {
+          return {
+            kind: "failed",
+            message: `the output URL has expired (HTTP ${opened.status}) and the task offers no fresh one`,
+            retryable: false,
+          };
+        }
+        lastMessage = `the output URL expired (HTTP ${opened.status})`;
+        url = fresh;
+        continue;
+      }
+      if (opened.kind === "error") {
+        lastMessage = opened.message;
+        if (!opened.retryable) return { kind: "failed", message: opened.message, retryable: false };
+        failures++;
+      } else {
+        if (opened.status === 200) onDisk = 0;
+        const received = await receive(opened, onDisk, tempPath, expected, signal, onChunkWritten);
+        if (received.kind === "complete") {
+          crashPoint("before-rename");
+          await mkdir(dirname(finalPath), { recursive: true });
+          await rename(tempPath, finalPath);
+          await syncDirectory(dirname(finalPath));
+          if (dirname(tempPath) !== dirname(finalPath)) await syncDirectory(dirname(tempPath));
+          return { kind: "ok", bytes: received.bytes, sha256: received.sha256 };
+        }
+        onDisk = received.onDisk;
+        lastMessage = received.message;
+        if (signal?.aborted) return { kind: "failed", message: "interrupted", retryable: true };
+        // A body that broke off after adding bytes is continued at once; one that added nothing waits.
+        if (received.progressed) continue;
+        failures++;
+      }
+      if (failures < maxAttempts) {
+        try {
+          await delay(
+            backoffDelay(policy, failures - 1, Math.random),
+            undefined,
+            signal ? { signal } : undefined,
+          );
+        } catch {
+          return { kind: "failed", message: "interrupted", retryable: true };
+        }
+      }
+    }
+    if (onDisk === 0) await rm(tempPath, { force: true });
+    return {
+      kind: "failed",
+      message: `${lastMessage} (gave up after ${failures} failed attempts)`,
+      retryable: true,
+    };
+  } catch (error) {
+    return { kind: "failed", message: `download failed: ${describeError(error)}`, retryable: true };
+  }
+}

@@ -1,0 +1,353 @@
+// The downloader over real loopback sockets: truncated bodies, Range resume, expired URLs, empty files.
+import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import type { ServerResponse } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createApiClient } from "../../src/api/client.js";
+import type { ApiClient } from "../../src/api/types.js";
+import { downloadOutput } from "../../src/run/downloader.js";
+import { startScriptedServer, type RecordedRequest, type ScriptedServer } from "../api/scripted-server.js";
+
+const FILE = randomBytes(256 * 1024 + 17);
+const SHA = createHash("sha256").update(FILE).digest("hex");
+
+let dir: string;
+const cleanups: Array<() => Promise<void>> = [];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "actbatch-download-"));
+});
+
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function serve(
+  handler: (req: RecordedRequest, res: ServerResponse, index: number) => void,
+): Promise<ScriptedServer> {
+  const server = await startScriptedServer((req, res, _raw, index) => handler(req, res, index));
+  cleanups.push(() => server.close());
+  return server;
+}
+
+function apiClient(): ApiClient {
+  const client = createApiClient({
+    provider: "cometapi",
+    baseUrl: "http://127.0.0.1:9/runwayml",
+    apiKey: "sk-test-key-for-downloads-0000000000",
+    concurrency: 2,
+    sleep: async () => {},
+  });
+  cleanups.push(() => client.close());
+  return client;
+}
+
+/** Serves FILE, honouring `Range: bytes=N-` when `ranges` is true. */
+function sendFile(req: RecordedRequest, res: ServerResponse, ranges: boolean, cutAt?: number): void {
+  const match = /^bytes=(\d+)-$/.exec(String(req.headers.range ?? ""));
+  const start = ranges && match ? Number(match[1]) : 0;
+  const headers: Record<string, string> = {
+    "content-type": "video/mp4",
+    "content-length": String(FILE.length - start),
+  };
+  if (ranges) headers["accept-ranges"] = "bytes";
+  if (start > 0) headers["content-range"] = `bytes ${start}-${FILE.length - 1}/${FILE.length}`;
+  res.writeHead(start > 0 ? 206 : 200, headers);
+  if (cutAt === undefined) {
+    res.end(FILE.subarray(start));
+    return;
+  }
+  // Send part of the body, then drop the connection: a truncated download.
+  res.write(FILE.subarray(start, cutAt), () => setTimeout(() => res.socket?.destroy(), 10));
+}
+
+function paths(name = "out/hero/ei3-s1.mp4") {
+  return {
+    finalPath: join(dir, name),
+    tempPath: join(dir, ".actbatch", "tmp", `${name.replaceAll("/", "_")}.part`),
+  };
+}
+
+describe("downloadOutput", () => {
+  it("streams the file into place with its size and sha256, leaving no temporary file", async () => {
+    const cdn = await serve((req, res) => sendFile(req, res, true));
+    const target = paths();
+    const result = await downloadOutput({
+      api: apiClient(),
+      url: `${cdn.origin}/o.mp4?_jwt=x`,
+      refreshUrl: async () => null,
+      ...target,
+    });
+    expect(result).toEqual({ kind: "ok", bytes: FILE.length, sha256: SHA });
+    expect((await readFile(target.finalPath)).equals(FILE)).toBe(true);
+    expect(existsSync(target.tempPath)).toBe(false);
+  });
+
+  it("a body cut short is resumed with Range from the bytes on disk", async () => {
+    const half = 100_000;
+    const cdn = await serve((req, res, index) => sendFile(req, res, true, index === 0 ? half : undefined));
+    const target = paths();
+    const result = await downloadOutput({
+      api: apiClient(),
+      url: `${cdn.origin}/o.mp4`,
+      refreshUrl: async () => null,
+      ...target,
+    });
+    expect(result).toEqual({ kind: "ok", bytes: FILE.length, sha256: SHA });
+    expect((await readFile(target.finalPath)).equals(FILE)).toBe(true);
+    expect(cdn.requests.map((r) => r.headers.range ?? null)).toEqual([null, `bytes=${half}-`]);
+  });
+
+  it("a server without Range support starts over and still ends with the right bytes", async () => {
+    const cdn = await serve((req, res, index) =>
+      sendFile(req, res, false, index < 2 ? 50_000 * (index + 1) : undefined),
+    );
+    const target = paths();
+    const result = await downloadOutput({
+      api: apiClient(),
+      url: `${cdn.origin}/o.mp4`,
+      refreshUrl: async () => null,
+      ...target,
+    });
+    expect(result).toEqual({ kind: "ok", bytes: FILE.length, sha256: SHA });
+    expect((await readFile(target.finalPath)).equals(FILE)).toBe(true);
+    expect(cdn.requests).toHaveLength(3);
+  });
+
+  it("a body shorter than its Content-Length that ends cleanly is not accepted", async () => {
+    let calls = 0;
+    const cdn = await serve((_req, res) => {
+      calls++;
+      // Announces the whole file, sends a tenth of it and closes: a lying or broken server.
+      res.writeHead(200, { "content-length": String(FILE.length), connection: "close" });
+      res.end(FILE.subarray(0, FILE.length / 10));
+    });
+    const target = paths();
+    const result = await downloadOutput({
+      api: apiClient(),
+      url: `${cdn.origin}/o.mp4`,
+      refreshUrl: async () => null,
+      maxAttempts: 2,
+      timeScale: 1000,
+      ...target,
+    });
+    expect(result.kind).toBe("failed");
+    expect(result.kind === "failed" && result.retryable).toBe(true);
+    expect(existsSync(target.finalPath)).toBe(false);
+    expect(calls).toBeGreaterThanOrEqual(2);
+  });
+
+  it("an expired URL is refreshed through the task and the fresh one is used", async () => {
+    const cdn = await serve((req, res) => {
+      if (req.url.includes("sig=old")) {
+        res.writeHead(403, { "content-type": "application/xml" });
+        res.end("<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>");
+      } else sendFile(req, res, true);
+    });
+    const target = paths();
+    let refreshes = 0;
+    const result = await downloadOutput({
+      api: apiClient(),
+      url: `${cdn.origin}/o.mp4?sig=old`,
+      refreshUrl: async () => {
+        refreshes++;
+        return `${cdn.origin}/o.mp4?sig=new`;
+      },
+      ...target,
+    });
+    expect(result).toEqual({ kind: "ok", bytes: FILE.length, sha256: SHA });
+    expect(refreshes).toBe(1);
+    expect(cdn.requests.map((r) => r.url)).toEqual(["/o.mp4?sig=old", "/o.mp4?sig=new"]);
+  });
+
+  it("an expired URL with no fresh one is a final failure, and nothing reaches the final path", async () => {
+    const cdn = await serve((_req, res) => {
+      res.writeHead(404);
+      res.end();
+    });
+    const target = paths();
+    const result = await downloadOutput({
+      api: apiClient(),
+      url: `${cdn.origin}/o.mp4`,
+      refreshUrl: async () => null,
+      ...target,
+    });
+    expect(result).toMatchObject({ kind: "failed", retryable: false });
+    expect(existsSync(target.finalPath)).toBe(false);
+  });
+
+  it("a zero-byte answer never reaches the final path", async () => {
+    const cdn = await serve((_req, res) => {
+      res.writeHead(200, { "content-length": "0" });
+      res.end();
+    });
+    const target = paths();
+    const result = await downloadOutput({
+      api: apiClient(),
+      url: `${cdn.origin}/o.mp4`,
+      refreshUrl: async () => null,
+      maxAttempts: 2,
+      timeScale: 1000,
+      ...target,
+    });
+    expect(result.kind).toBe("failed");
+    expect(result.kind === "failed" && result.message).toContain("empty file");
+    expect(existsSync(target.finalPath)).toBe(false);
+    expect(existsSync(target.tempPath)).toBe(false);
+  });
+
+  it("a persistent server error gives up, retryable, with the status in the message", async () => {
+    const cdn = await serve((_req, res) => {
+      res.writeHead(500);
+      res.end("boom");
+    });
+    const target = paths();
+    const result = await downloadOutput({
+      api: apiClient(),
+      url: `${cdn.origin}/o.mp4?sig=secret-token`,
+      refreshUrl: async () => null,
+      maxAttempts: 2,
+      timeScale: 1000,
+      ...target,
+    });
+    expect(result).toMatchObject({ kind: "failed", retryable: true });
+    expect(result.kind === "failed" && result.message).toContain("HTTP 500");
+    expect(result.kind === "failed" && result.message).not.toContain("secret-token");
+    expect(existsSync(target.finalPath)).toBe(false);
+  });
+
+  it("never continues a temporary file left by an earlier run", async () => {
+    const cdn = await serve((req, res) => sendFile(req, res, true));
+    const target = paths();
+    const { mkdir, writeFile } = await import("node:fs/promises");
+    await mkdir(join(dir, ".actbatch", "tmp"), { recursive: true });
+    await writeFile(target.tempPath, Buffer.alloc(1000, 7)); // another render's first bytes
+    const result = await downloadOutput({
+      api: apiClient(),
+      url: `${cdn.origin}/o.mp4`,
+      refreshUrl: async () => null,
+      ...target,
+    });
+    expect(result).toEqual({ kind: "ok", bytes: FILE.length, sha256: SHA });
+    expect(cdn.requests[0]?.headers.range).toBeUndefined();
+  });
+
+  it("an abort stops the download without a final file", async () => {
+    const controller = new AbortController();
+    const cdn = await serve((_req, res) => {
+      res.writeHead(200, { "content-length": String(FILE.length) });
+      res.write(FILE.subarray(0, 1000), () => controller.abort());
+    });
+    const target = paths();
+    const result = await downloadOutput({
+      api: apiClient(),
+      url: `${cdn.origin}/o.mp4`,
+      refreshUrl: async () => null,
+      signal: controller.signal,
+      ...target,
+    });
+    expect(result).toEqual({ kind: "failed", message: "interrupted", retryable: true });
+    expect(existsSync(target.finalPath)).toBe(false);
+  });
+
+  it("creates the directories of both paths", async () => {
+    const cdn = await serve((req, res) => sendFile(req, res, true));
+    const target = paths("a/b/c/deep.mp4");
+    const result = await downloadOutput({
+      api: apiClient(),
+      url: `${cdn.origin}/o.mp4`,
+      refreshUrl: async () => null,
+      ...target,
+    });
+    expect(result.kind).toBe("ok");
+    expect(await readdir(join(dir, "a", "b", "c"))).toEqual(["deep.mp4"]);
+  });
+});
+
+// Spawns the built downloader (dist/) in its own process, killed at a named crash point.
+const downloaderModule = new URL("../../dist/run/downloader.js", import.meta.url).href;
+const clientModule = new URL("../../dist/api/client.js", import.meta.url).href;
+
+function downloadInChild(url: string, finalPath: string, tempPath: string, crashAt: string) {
+  const script = `
+    const { downloadOutput } = await import(${JSON.stringify(downloaderModule)});
+    const { createApiClient } = await import(${JSON.stringify(clientModule)});
+    const api = createApiClient({ provider: "cometapi", baseUrl: "http://127.0.0.1:9", apiKey: "k", concurrency: 1 });
+    const result = await downloadOutput({ api, url: ${JSON.stringify(url)}, refreshUrl: async () => null,
+      finalPath: ${JSON.stringify(finalPath)}, tempPath: ${JSON.stringify(tempPath)} });
+    console.log(JSON.stringify(result));
+    await api.close();
+  `;
+  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }>(
+    (resolve, reject) => {
+      const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+        env: { ...process.env, ACTBATCH_CRASH_AT: crashAt },
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      let stdout = "";
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+      child.on("error", reject);
+      child.on("close", (code, signal) => resolve({ code, signal, stdout }));
+    },
+  );
+}
+
+describe("downloadOutput killed at a crash point", () => {
+  it("mid-download: only a partial temporary file is left, and the next attempt completes", async () => {
+    // Trickle the body so the kill lands while most of it is still to come.
+    const cdn = await serve((_req, res) => {
+      res.writeHead(200, { "content-length": String(FILE.length) });
+      res.write(FILE.subarray(0, 4096));
+      const timer = setTimeout(() => res.end(FILE.subarray(4096)), 2_000);
+      res.on("close", () => clearTimeout(timer));
+    });
+    const target = paths();
+    const child = await downloadInChild(
+      `${cdn.origin}/o.mp4`,
+      target.finalPath,
+      target.tempPath,
+      "mid-download",
+    );
+    expect(child.signal).toBe("SIGKILL");
+    expect(existsSync(target.finalPath)).toBe(false);
+    const partial = await readFile(target.tempPath);
+    expect(partial.length).toBeGreaterThan(0);
+    expect(partial.length).toBeLessThan(FILE.length);
+
+    const again = await downloadOutput({
+      api: apiClient(),
+      url: `${cdn.origin}/o.mp4`,
+      refreshUrl: async () => null,
+      ...target,
+    });
+    expect(again).toEqual({ kind: "ok", bytes: FILE.length, sha256: SHA });
+    expect((await readFile(target.finalPath)).equals(FILE)).toBe(true);
+  });
+
+  it("before-rename: the complete file is in the temporary file only, never half in place", async () => {
+    const cdn = await serve((req, res) => sendFile(req, res, true));
+    const target = paths();
+    const child = await downloadInChild(
+      `${cdn.origin}/o.mp4`,
+      target.finalPath,
+      target.tempPath,
+      "before-rename",
+    );
+    expect(child.signal).toBe("SIGKILL");
+    expect(existsSync(target.finalPath)).toBe(false);
+    expect((await readFile(target.tempPath)).equals(FILE)).toBe(true);
+  });
+
+  it("without a crash point the child completes (the harness itself works)", async () => {
+    const cdn = await serve((req, res) => sendFile(req, res, true));
+    const target = paths();
+    const child = await downloadInChild(`${cdn.origin}/o.mp4`, target.finalPath, target.tempPath, "");
+    expect(child.code).toBe(0);
+    expect(JSON.parse(child.stdout)).toEqual({ kind: "ok", bytes: FILE.length, sha256: SHA });
+  });
+});
