@@ -178,16 +178,16 @@ describe("account stops", () => {
   });
 });
 
-describe("injected faults", () => {
-  /** A sleeper that really waits (briefly) and clears the simulator's faults before the retry. */
-  function healingSleep(sim: Simulator, sleeps: number[]) {
-    return async (ms: number) => {
-      sleeps.push(ms);
-      sim.setFaults(undefined);
-      await delay(Math.min(ms, 50));
-    };
-  }
+/** A sleeper that really waits (briefly) and clears the simulator's faults before the retry. */
+function healingSleep(sim: Simulator, sleeps: number[]) {
+  return async (ms: number) => {
+    sleeps.push(ms);
+    sim.setFaults(undefined);
+    await delay(Math.min(ms, 50));
+  };
+}
 
+describe("injected faults", () => {
   it.each(["503", "502", "429", "429ra", "500"])(
     "create:%s is retried and creates exactly one task",
     async (fault) => {
