@@ -91,6 +91,8 @@ export type RunEvent =
   | { kind: "task-cancelled"; task: TaskRef; taskId: string; ok: boolean; message: string | null }
   | { kind: "submission-stopped"; reason: StopReason; message: string }
   | { kind: "interrupted"; signal: "SIGINT" | "SIGTERM"; cancelling: boolean }
+  /** Something worth one line that is not about a task (a stale lock taken over, ...). */
+  | { kind: "note"; message: string }
   | { kind: "snapshot"; snapshot: RunSnapshot }
   | { kind: "run-finished"; job: string; exitCode: number };
 

@@ -1,6 +1,179 @@
-import { ExitCode, UserError } from "../../errors.js";
-import type { CliIo } from "../io.js";
+import { ExitCode, UsageError } from "../../errors.js";
+import type { RunEvent } from "../../report/events.js";
+import { chooseProgressMode, createProgressReporter } from "../../report/progress.js";
+import { formatRunSummary, type RunSummary } from "../../report/summary.js";
+import {
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_MAX_MODERATION_FAILURES,
+  DEFAULT_SIMULATE_SPEED,
+  runJob,
+} from "../../run/run-job.js";
+import { parseShard } from "../../run/shard.js";
+import { loadPlan, type Plan } from "../../spec/index.js";
+import type { ProviderName } from "../../spec/types.js";
+import { parseCommandArgs, parsePositiveInt } from "../args.js";
+import { writeLine, type CliIo } from "../io.js";
 
-export async function runCommand(_args: string[], _io: CliIo): Promise<number> {
-  throw new UserError("actbatch run is not implemented yet", ExitCode.usage);
+export const runUsage = `Usage: actbatch run <job.yaml...> [options]
+
+Submits every task of the job with bounded concurrency, polls each to the end, downloads and
+verifies every output and writes <out>/manifest.json. Resumable: rerun the same command after a
+crash, Ctrl-C or account stop; finished tasks cost no API call, submitted ones are polled, never
+resubmitted. Several job files run one after another; the exit code is the worst of them.
+
+Options:
+  --out DIR                    output folder, replacing the job's output.dir (one job file only)
+  --concurrency N              tasks in flight at once (default: the job's concurrency)
+  --base-url URL               API base URL (also ACTBATCH_BASE_URL); https, or loopback
+  --provider P                 cometapi (key in COMETAPI_KEY) or runway (RUNWAYML_API_SECRET)
+  --simulate                   run against a simulator started in this process (no key, no network)
+  --force                      render every task again (tasks still in flight are polled instead)
+  --retry-failed               resubmit tasks that ended with a final failure (moderation, invalid asset)
+  --no-resubmit-ambiguous      hold tasks whose create had an unknown outcome instead of submitting
+                               them again (a resubmission may pay twice; either way it is reported)
+  --max-attempts N             create attempts per task within one run, for retryable failures and
+                               ambiguous creates (default ${DEFAULT_MAX_ATTEMPTS})
+  --max-moderation-failures N  stop submitting after N moderation failures in one run (default ${DEFAULT_MAX_MODERATION_FAILURES})
+  --max-tasks N                allow the job to expand to up to N tasks (default 10000)
+  --shard I/N                  run only the I-th of N shards of the tasks (by task key)
+  --json                       print one summary object on stdout
+  -h, --help                   show this help
+
+Progress goes to stderr: a live view on a terminal, timestamped lines when CI is set or stderr is
+not a terminal. Ctrl-C once stops submitting and keeps every task id (exit 130); twice cancels the
+tasks in flight at the API.
+
+Exit codes: 0 all succeeded, 1 a task failed or is unfinished, 2 usage or spec error (nothing was
+submitted), 3 stopped by the account (bad key, no credits, daily limit) or by moderation failures,
+130 interrupted (143 on SIGTERM).
+
+Testing and benchmarks: ACTBATCH_TIME_SCALE=X runs the engine's clock X times faster, to match a
+simulator started with --speed X in another process (with --simulate it sets the simulator's speed,
+default ${DEFAULT_SIMULATE_SPEED}).`;
+
+export async function runCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    args,
+    {
+      out: { type: "string" },
+      concurrency: { type: "string" },
+      "base-url": { type: "string" },
+      provider: { type: "string" },
+      simulate: { type: "boolean" },
+      force: { type: "boolean" },
+      "retry-failed": { type: "boolean" },
+      "no-resubmit-ambiguous": { type: "boolean" },
+      "max-attempts": { type: "string" },
+      "max-moderation-failures": { type: "string" },
+      "max-tasks": { type: "string" },
+      shard: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    runUsage,
+  );
+  if (values.help) {
+    writeLine(io.stdout, runUsage);
+    return ExitCode.ok;
+  }
+  if (positionals.length === 0) throw new UsageError("expected a job file", runUsage);
+  if (values.out === "") throw new UsageError("--out expects a folder", runUsage);
+  if (values.out !== undefined && positionals.length > 1)
+    throw new UsageError("--out with several job files would mix their outputs in one folder", runUsage);
+  const provider = parseProvider(values.provider);
+  const concurrency = parsePositiveInt("--concurrency", values.concurrency, runUsage);
+  const maxAttempts = parsePositiveInt("--max-attempts", values["max-attempts"], runUsage);
+  const maxModerationFailures = parsePositiveInt(
+    "--max-moderation-failures",
+    values["max-moderation-failures"],
+    runUsage,
+  );
+  const maxTasks = parsePositiveInt("--max-tasks", values["max-tasks"], runUsage);
+  const shard = values.shard === undefined ? undefined : parseShard(values.shard, runUsage);
+
+  // Every job file is checked before anything is submitted: a typo in the third file must not
+  // surface after the first two have been paid for.
+  const plans: Plan[] = [];
+  for (const file of positionals)
+    plans.push((await loadPlan(file, { maxTasks, outDir: values.out, cwd: io.cwd })).plan);
+
+  const stop = new AbortController();
+  const cancel = new AbortController();
+  const reporter = createProgressReporter({ stream: io.stderr, mode: chooseProgressMode(io.stderr, io.env) });
+  const emit = (event: RunEvent): void => reporter.handle(event);
+  let signals = 0;
+  const onSignal = (signal: "SIGINT" | "SIGTERM"): void => {
+    signals++;
+    if (signals === 1) {
+      emit({ kind: "interrupted", signal, cancelling: false });
+      stop.abort(signal);
+    } else if (signals === 2) {
+      emit({ kind: "interrupted", signal, cancelling: true });
+      cancel.abort(signal);
+    } else {
+      // A third signal: leave now. The journal is consistent at every moment, as after kill -9.
+      process.exit(signal === "SIGTERM" ? ExitCode.terminated : ExitCode.interrupted);
+    }
+  };
+  const onInt = (): void => onSignal("SIGINT");
+  const onTerm = (): void => onSignal("SIGTERM");
+  process.on("SIGINT", onInt);
+  process.on("SIGTERM", onTerm);
+
+  const summaries: RunSummary[] = [];
+  let worst: number = ExitCode.ok;
+  try {
+    for (const plan of plans) {
+      if (stop.signal.aborted || worst === ExitCode.accountStop) break;
+      const result = await runJob({
+        plan,
+        cwd: io.cwd,
+        env: io.env,
+        concurrency,
+        baseUrl: values["base-url"],
+        provider,
+        simulate: values.simulate ?? false,
+        force: values.force ?? false,
+        retryFailed: values["retry-failed"] ?? false,
+        resubmitAmbiguous: !(values["no-resubmit-ambiguous"] ?? false),
+        maxAttempts,
+        maxModerationFailures,
+        shard,
+        signal: stop.signal,
+        cancelSignal: cancel.signal,
+        onEvent: emit,
+      });
+      await reporter.close();
+      for (const line of formatRunSummary(result.summary)) writeLine(io.stderr, line);
+      summaries.push(result.summary);
+      worst = worseExit(worst, result.exitCode);
+    }
+  } finally {
+    await reporter.close();
+    process.off("SIGINT", onInt);
+    process.off("SIGTERM", onTerm);
+  }
+  if (plans.length > summaries.length && summaries.length > 0)
+    writeLine(io.stderr, `${plans.length - summaries.length} job files were not started (the run stopped)`);
+  if (values.json) writeLine(io.stdout, JSON.stringify({ exitCode: worst, jobs: summaries }));
+  return worst;
+}
+
+function parseProvider(raw: string | undefined): ProviderName | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === "cometapi" || raw === "runway") return raw;
+  throw new UsageError(`--provider expects cometapi or runway, got "${raw}"`, runUsage);
+}
+
+const SEVERITY: Record<number, number> = {
+  [ExitCode.ok]: 0,
+  [ExitCode.taskFailed]: 1,
+  [ExitCode.accountStop]: 2,
+  [ExitCode.interrupted]: 3,
+  [ExitCode.terminated]: 3,
+};
+
+/** The worse of two exit codes: interrupted > account stop > task failed > ok. */
+export function worseExit(a: number, b: number): number {
+  return (SEVERITY[b] ?? 1) > (SEVERITY[a] ?? 1) ? b : a;
 }

@@ -1,0 +1,950 @@
+// The run engine: executes a plan against the API, from the state the journal left.
+//
+// Per key, decided once at the start (decide.ts): skip, download again, poll, submit, or hold. Then:
+//   task slots (at most `concurrency`): intent -> create -> created -> poll -> terminal, resubmitting a
+//     retryable failure within the slot; the slot is freed at the terminal state
+//   download slots (fewer): outputs streamed to a temporary file, verified, renamed into place, recorded
+// Every transition is on disk (journal, fsync'd) before the engine acts on it, so a kill at any moment
+// leaves a state the next run resumes from without paying twice.
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { AccountStopReason, ApiClient, TaskState } from "../api/types.js";
+import { crashPoint } from "../crash-points.js";
+import type { ManifestError, ManifestTask } from "../manifest/types.js";
+import type { LivePhase, RunEvent, RunSnapshot, StopReason, TaskRef } from "../report/events.js";
+import type { Plan, TaskPlan } from "../spec/types.js";
+import { decideStart, nextAttemptNumber, type DecideOptions, type StartAction } from "./decide.js";
+import type { DownloadOptions, DownloadResult } from "./downloader.js";
+import { attemptsAllowed, classifyFailure, isRetriedByRerun } from "./failure-codes.js";
+import { applyRecord, isInFlight, lastAttempt, type JournalFold, type KeyState } from "./fold.js";
+import type { JournalRecord, NewJournalRecord } from "./journal-records.js";
+import { JournalWriteError, type JournalWriter } from "./journal.js";
+import { deriveManifestTask, type KeyOverlay } from "./manifest-tasks.js";
+import { outputFileName, partialPath, resolveRecordedFile, verifyRecordedOutputs } from "./output-files.js";
+import { RenderTimeEstimator } from "./poll-policy.js";
+import { pollTask, type PollResult, type TerminalTaskState } from "./poller.js";
+import { createDownloadSlots, createTaskSlots, type Limiter } from "./scheduler.js";
+import type { RunTiming } from "./timing.js";
+import { TokenBucket } from "./token-bucket.js";
+
+export interface ExecuteOptions extends DecideOptions {
+  concurrency: number;
+  /** Create attempts per key within this run, the first included (retryable failures, ambiguous creates). */
+  maxAttempts: number;
+  /** Moderation failures in this run after which submission stops. */
+  maxModerationFailures: number;
+  /** Keys this run acts on (a shard); the manifest still lists every task of the plan. */
+  inShard: (key: string) => boolean;
+  /** Names the environment variable of the key in the bad-key message (never the key). */
+  keyVariable: string;
+}
+
+export interface ExecuteContext {
+  plan: Plan;
+  /** Absolute. */
+  outputDir: string;
+  api: ApiClient;
+  download: (options: DownloadOptions) => Promise<DownloadResult>;
+  journal: JournalWriter;
+  /** The fold of the journal as read at the start; kept current by the engine. */
+  fold: JournalFold;
+  timing: RunTiming;
+  timeScale: number;
+  clock: () => number;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  emit: (event: RunEvent) => void;
+  /** First Ctrl-C: stop submitting, stop polling, keep every record. */
+  stopSignal: AbortSignal;
+  /** Second Ctrl-C: also cancel (DELETE) the tasks in flight. */
+  cancelSignal: AbortSignal;
+  /** Writes manifest.json (at checkpoints and at the end). */
+  writeManifest: (tasks: ManifestTask[], orphans: ManifestTask[]) => Promise<void>;
+}
+
+export interface ExecuteResult {
+  tasks: ManifestTask[];
+  orphans: ManifestTask[];
+  /** Why submission stopped early, if it did. */
+  stop: { reason: StopReason; message: string } | null;
+  /** 0 every task of this run succeeded, 1 some did not, 3 account or moderation stop (130/143 are the caller's). */
+  exitCode: number;
+  /** Keys of this run (its shard). */
+  runKeys: string[];
+  /** Succeeded before this run, verified on disk: no API call. */
+  alreadyDone: number;
+  /** Tasks that made at least one API call in this run. */
+  touchedTasks: number;
+  /** Tasks that were polled in this run, and the GETs they took. */
+  polledTasks: number;
+  taskGets: number;
+  /** Tasks that reached a terminal state in this run, and their mean creation-to-terminal time. */
+  finishedTasks: number;
+  meanRenderMs: number | null;
+  /** Records appended to the journal by this run. */
+  appended: number;
+}
+
+/** Per-task accounting of the engine, kept for counts and the manifest overlay. */
+interface Tracked {
+  task: TaskRef;
+  phase: LivePhase;
+}
+
+export async function executePlan(ctx: ExecuteContext, options: ExecuteOptions): Promise<ExecuteResult> {
+  return new Engine(ctx, options).run();
+}
+
+class Engine {
+  private readonly planByKey = new Map<string, TaskPlan>();
+  private readonly verified = new Map<string, Set<number>>();
+  private readonly overlay = new Map<string, KeyOverlay>();
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly estimator: RenderTimeEstimator;
+  private readonly bucket: TokenBucket;
+  private readonly slots: Limiter;
+  private readonly downloadSlots: Limiter;
+  /** Stops polls and downloads: Ctrl-C, a bad key seen by a GET, a journal that cannot be written. */
+  private readonly halt = new AbortController();
+  private stop: { reason: StopReason; message: string } | null = null;
+  private journalFailure: JournalWriteError | null = null;
+  private moderationFailures = 0;
+  private readonly polled = new Set<string>();
+  private readonly touched = new Set<string>();
+  private taskGets = 0;
+  private finished = 0;
+  private readonly downloads: Promise<void>[] = [];
+  private readonly startedAt: number;
+  private checkpointTimer: NodeJS.Timeout | null = null;
+  private checkpointWriting: Promise<void> | null = null;
+  private checkpointDirty = false;
+  private lastCheckpointAt = 0;
+  private closed = false;
+
+  constructor(
+    private readonly ctx: ExecuteContext,
+    private readonly options: ExecuteOptions,
+  ) {
+    for (const task of ctx.plan.tasks) this.planByKey.set(task.key, task);
+    this.estimator = new RenderTimeEstimator(ctx.timing.initialRenderEstimateMs);
+    this.bucket = new TokenBucket(ctx.timing.getRatePerSecond, ctx.timing.getBurst, ctx.clock, ctx.sleep);
+    this.slots = createTaskSlots(options.concurrency);
+    this.downloadSlots = createDownloadSlots(options.concurrency);
+    this.startedAt = ctx.clock();
+  }
+
+  async run(): Promise<ExecuteResult> {
+    const { ctx, options } = this;
+    await this.verifyExistingOutputs();
+
+    const runTasks = ctx.plan.tasks.filter((task) => options.inShard(task.key));
+    const actions = new Map<string, StartAction>();
+    for (const task of runTasks) {
+      const state = ctx.fold.get(task.key);
+      const action = decideStart(state, task.output, this.verifiedOf(task.key), options);
+      actions.set(task.key, action);
+      this.tracked.set(task.key, { task: refOf(task), phase: initialPhase(action, state) });
+    }
+    const orphanPolls = [...ctx.fold.values()].filter(
+      (state) => !this.planByKey.has(state.key) && isInFlight(lastAttempt(state)),
+    );
+    const count = (kind: StartAction["kind"]): number =>
+      [...actions.values()].filter((a) => a.kind === kind).length;
+    ctx.emit({
+      kind: "run-started",
+      job: ctx.plan.job,
+      outputDir: ctx.outputDir,
+      total: ctx.plan.tasks.length,
+      inShard: runTasks.length,
+      concurrency: options.concurrency,
+      toSubmit: count("submit"),
+      toPoll: count("poll") + orphanPolls.length,
+      toDownload: count("download"),
+      skipped: count("skip"),
+      held: count("hold"),
+      orphans: [...ctx.fold.keys()].filter((key) => !this.planByKey.has(key)).length,
+      ambiguousResubmits: [...actions.values()].filter((a) => a.kind === "submit" && a.reason === "ambiguous")
+        .length,
+    });
+
+    const onStop = (): void =>
+      this.stopSubmission(
+        "interrupt",
+        "interrupted: nothing more is submitted; tasks in flight stay resumable",
+      );
+    if (ctx.stopSignal.aborted) onStop();
+    else ctx.stopSignal.addEventListener("abort", onStop, { once: true });
+    const snapshotTimer = setInterval(() => ctx.emit({ kind: "snapshot", snapshot: this.snapshot() }), 500);
+
+    try {
+      const work: Promise<void>[] = [];
+      // Tasks already paid for and in flight come first: they hold account capacity already.
+      for (const state of orphanPolls) work.push(this.inSlot(() => this.resumeOrphan(state)));
+      for (const task of runTasks) {
+        const action = actions.get(task.key);
+        if (action?.kind === "poll") work.push(this.inSlot(() => this.resumePoll(task, action)));
+      }
+      for (const task of runTasks) {
+        const action = actions.get(task.key);
+        if (action?.kind === "download")
+          this.queueDownload(
+            task,
+            action.attempt,
+            action.taskId,
+            action.outputs,
+            null,
+            action.missing,
+            this.createdAtOf(task.key),
+          );
+      }
+      for (const task of runTasks) {
+        const action = actions.get(task.key);
+        if (action?.kind === "submit") work.push(this.inSlot(() => this.submit(task)));
+      }
+      await Promise.all(work);
+      await Promise.all(this.downloads);
+      if (ctx.cancelSignal.aborted) await this.cancelInFlight();
+    } finally {
+      clearInterval(snapshotTimer);
+      ctx.stopSignal.removeEventListener("abort", onStop);
+      this.closed = true;
+      if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
+      await this.checkpointWriting;
+      await ctx.journal.settle().catch(() => undefined);
+    }
+
+    const { tasks, orphans } = this.manifestTasks();
+    await ctx.writeManifest(tasks, orphans);
+    ctx.emit({ kind: "snapshot", snapshot: this.snapshot() });
+    if (this.journalFailure) throw this.journalFailure;
+
+    const runKeys = runTasks.map((task) => task.key);
+    const byKey = new Map(tasks.map((task) => [task.key, task]));
+    const allSucceeded = runKeys.every((key) => byKey.get(key)?.status === "SUCCEEDED");
+    const exitCode =
+      this.stop?.reason === "account" || this.stop?.reason === "moderation" ? 3 : allSucceeded ? 0 : 1;
+    return {
+      tasks,
+      orphans,
+      stop: this.stop,
+      exitCode,
+      runKeys,
+      alreadyDone: [...actions.values()].filter((a) => a.kind === "skip").length,
+      touchedTasks: this.touched.size,
+      polledTasks: this.polled.size,
+      taskGets: this.taskGets,
+      finishedTasks: this.finished,
+      meanRenderMs: this.estimator.meanMs(),
+      appended: ctx.journal.count,
+    };
+  }
+
+  // ---- submission -------------------------------------------------------------------------------
+
+  /** One task slot: create, poll to a terminal state, and resubmit within the slot while allowed. */
+  private async submit(task: TaskPlan, attemptsSoFar = 0): Promise<void> {
+    const { ctx, options } = this;
+    const ref = refOf(task);
+    let attemptsThisRun = attemptsSoFar;
+    for (;;) {
+      if (this.submissionStopped()) {
+        this.setPhase(task.key, "not-submitted");
+        return;
+      }
+      const attempt = nextAttemptNumber(ctx.fold.get(task.key));
+      attemptsThisRun++;
+      this.setPhase(task.key, "submitting");
+      await this.append({
+        t: "intent",
+        key: task.key,
+        attempt,
+        pair: task.pair,
+        params: task.params,
+        request: task.request,
+        output: task.output,
+      });
+      crashPoint("after-intent");
+      this.touched.add(task.key);
+      // The create is not tied to the first Ctrl-C: its answer must be recorded. A second Ctrl-C aborts
+      // it, and it is then recorded as ambiguous.
+      const outcome = await ctx.api.createTask(task.request, ctx.cancelSignal);
+      switch (outcome.kind) {
+        case "created": {
+          crashPoint("after-create-response");
+          await this.append({ t: "created", key: task.key, attempt, taskId: outcome.taskId });
+          crashPoint("after-created-record");
+          const createdAtMs = ctx.clock();
+          this.setPhase(task.key, "pending");
+          ctx.emit({ kind: "task-submitted", task: ref, attempt, taskId: outcome.taskId });
+          const result = await this.poll(task.key, outcome.taskId, createdAtMs, false);
+          if (result.kind !== "terminal") return this.afterUnfinishedPoll(task.key, result);
+          this.estimator.record(result.atMs - createdAtMs);
+          const again = await this.recordTerminal(
+            task,
+            attempt,
+            outcome.taskId,
+            result.state,
+            createdAtMs,
+            attemptsThisRun,
+          );
+          if (!again) return;
+          continue;
+        }
+        case "rejected": {
+          const code = outcome.code ?? `HTTP_${outcome.status}`;
+          await this.append({
+            t: "not-created",
+            key: task.key,
+            attempt,
+            reason: "rejected",
+            code,
+            message: outcome.message,
+          });
+          ctx.emit({
+            kind: "task-not-created",
+            task: ref,
+            attempt,
+            outcome: "rejected",
+            message: outcome.message,
+          });
+          this.setPhase(task.key, "failed");
+          return;
+        }
+        case "unavailable": {
+          await this.append({
+            t: "not-created",
+            key: task.key,
+            attempt,
+            reason: "unavailable",
+            code: "UNAVAILABLE",
+            message: outcome.message,
+          });
+          ctx.emit({
+            kind: "task-not-created",
+            task: ref,
+            attempt,
+            outcome: "unavailable",
+            message: outcome.message,
+          });
+          this.setPhase(task.key, "not-submitted");
+          return;
+        }
+        case "account-stop": {
+          await this.append({
+            t: "not-created",
+            key: task.key,
+            attempt,
+            reason: "account-stop",
+            code: ACCOUNT_STOP_CODES[outcome.reason],
+            message: outcome.message,
+          });
+          ctx.emit({
+            kind: "task-not-created",
+            task: ref,
+            attempt,
+            outcome: "account-stop",
+            message: outcome.message,
+          });
+          this.setPhase(task.key, "not-submitted");
+          this.accountStop(outcome.reason, outcome.status, false);
+          return;
+        }
+        case "ambiguous": {
+          await this.append({ t: "ambiguous", key: task.key, attempt, message: outcome.message });
+          const again =
+            options.resubmitAmbiguous && attemptsThisRun < options.maxAttempts && !this.submissionStopped();
+          ctx.emit({
+            kind: "task-ambiguous",
+            task: ref,
+            attempt,
+            message: outcome.message,
+            resubmitting: again,
+          });
+          if (!again) {
+            this.setPhase(task.key, "held");
+            return;
+          }
+          continue;
+        }
+      }
+    }
+  }
+
+  /** Records a terminal state; answers whether the task is to be submitted again within this slot. */
+  private async recordTerminal(
+    task: TaskPlan,
+    attempt: number,
+    taskId: string,
+    state: TerminalTaskState,
+    createdAtMs: number,
+    attemptsThisRun: number,
+  ): Promise<boolean> {
+    const { ctx, options } = this;
+    const ref = refOf(task);
+    this.finished++;
+    if (state.status === "succeeded" && state.outputs.length > 0) {
+      await this.append({
+        t: "terminal",
+        key: task.key,
+        attempt,
+        taskId,
+        status: "SUCCEEDED",
+        error: null,
+        outputs: state.outputs.length,
+      });
+      ctx.emit({
+        kind: "task-finished",
+        task: ref,
+        taskId,
+        attempt,
+        status: "SUCCEEDED",
+        error: null,
+        retrying: false,
+      });
+      const all = state.outputs.map((_, index) => index);
+      this.queueDownload(task, attempt, taskId, state.outputs.length, state.outputs, all, createdAtMs);
+      return false;
+    }
+    if (state.status === "cancelled") {
+      await this.append({
+        t: "terminal",
+        key: task.key,
+        attempt,
+        taskId,
+        status: "CANCELLED",
+        error: null,
+        outputs: 0,
+      });
+      ctx.emit({
+        kind: "task-finished",
+        task: ref,
+        taskId,
+        attempt,
+        status: "CANCELLED",
+        error: null,
+        retrying: false,
+      });
+      this.setPhase(task.key, "failed");
+      return false;
+    }
+    const failure = failureOf(state);
+    const kind = classifyFailure(failure.code);
+    const error: ManifestError = {
+      code: failure.code,
+      message: failure.message,
+      retryable: isRetriedByRerun(kind),
+    };
+    await this.append({ t: "terminal", key: task.key, attempt, taskId, status: "FAILED", error, outputs: 0 });
+    if (kind === "moderation") this.moderationFailures++;
+    const retrying =
+      attemptsThisRun < attemptsAllowed(kind, options.maxAttempts) && !this.submissionStopped();
+    ctx.emit({ kind: "task-finished", task: ref, taskId, attempt, status: "FAILED", error, retrying });
+    if (kind === "moderation" && this.moderationFailures >= options.maxModerationFailures)
+      this.stopSubmission(
+        "moderation",
+        `stopped submitting: ${this.moderationFailures} tasks failed moderation in this run ` +
+          `(limit --max-moderation-failures ${options.maxModerationFailures}); repeated moderation failures ` +
+          `are paid and can get an account suspended. Review the inputs, then rerun.`,
+      );
+    if (!retrying) this.setPhase(task.key, "failed");
+    return retrying;
+  }
+
+  // ---- polling ----------------------------------------------------------------------------------
+
+  private poll(key: string, taskId: string, createdAtMs: number, immediate: boolean): Promise<PollResult> {
+    const { ctx } = this;
+    this.polled.add(key);
+    this.touched.add(key);
+    return pollTask({
+      api: ctx.api,
+      taskId,
+      createdAtMs,
+      bucket: this.bucket,
+      timing: ctx.timing,
+      clock: ctx.clock,
+      sleep: ctx.sleep,
+      signal: this.halt.signal,
+      expectedRenderMs: () => this.estimator.expectedMs(),
+      immediate,
+      onGet: () => this.taskGets++,
+      onState: (state) => this.onLiveState(key, taskId, state),
+    });
+  }
+
+  private onLiveState(key: string, taskId: string, state: TaskState): void {
+    const live =
+      state.status === "throttled" ? "THROTTLED" : state.status === "running" ? "RUNNING" : "PENDING";
+    const overlay = this.overlayOf(key);
+    const changed = overlay.live !== live;
+    overlay.live = live;
+    const tracked = this.tracked.get(key);
+    if (tracked) tracked.phase = live === "RUNNING" ? "running" : "pending";
+    if (changed) {
+      const task = tracked?.task ?? this.orphanRef(key);
+      const progress = state.status === "running" ? state.progress : null;
+      this.ctx.emit({ kind: "task-state", task, taskId, status: live, progress });
+      this.requestCheckpoint();
+    }
+  }
+
+  /** A task of this plan submitted by an earlier run and not finished: poll it (never resubmit). */
+  private async resumePoll(task: TaskPlan, action: Extract<StartAction, { kind: "poll" }>): Promise<void> {
+    const createdAtMs = parseTime(action.createdAt, this.ctx.clock());
+    const result = await this.poll(task.key, action.taskId, createdAtMs, true);
+    if (result.kind !== "terminal") return this.afterUnfinishedPoll(task.key, result);
+    const again = await this.recordTerminal(
+      task,
+      action.attempt,
+      action.taskId,
+      result.state,
+      createdAtMs,
+      1,
+    );
+    // A retryable failure of a resumed task is resubmitted like any other; the resumed attempt counts
+    // towards this run's attempts, as if the interrupted run had never stopped.
+    if (again) await this.submit(task, 1);
+  }
+
+  /** A task no longer in the job file but paid and in flight: polled to a terminal state, not downloaded. */
+  private async resumeOrphan(state: KeyState): Promise<void> {
+    const attempt = lastAttempt(state);
+    if (!attempt?.taskId) return;
+    const createdAtMs = parseTime(attempt.createdAt, this.ctx.clock());
+    const result = await this.poll(state.key, attempt.taskId, createdAtMs, true);
+    if (result.kind !== "terminal") return this.afterUnfinishedPoll(state.key, result);
+    const s = result.state;
+    if (s.status === "succeeded" && s.outputs.length > 0) {
+      await this.append({
+        t: "terminal",
+        key: state.key,
+        attempt: attempt.attempt,
+        taskId: attempt.taskId,
+        status: "SUCCEEDED",
+        error: null,
+        outputs: s.outputs.length,
+      });
+      return;
+    }
+    if (s.status === "cancelled") {
+      await this.append({
+        t: "terminal",
+        key: state.key,
+        attempt: attempt.attempt,
+        taskId: attempt.taskId,
+        status: "CANCELLED",
+        error: null,
+        outputs: 0,
+      });
+      return;
+    }
+    const failure = failureOf(s);
+    const error = {
+      code: failure.code,
+      message: failure.message,
+      retryable: isRetriedByRerun(classifyFailure(failure.code)),
+    };
+    await this.append({
+      t: "terminal",
+      key: state.key,
+      attempt: attempt.attempt,
+      taskId: attempt.taskId,
+      status: "FAILED",
+      error,
+      outputs: 0,
+    });
+  }
+
+  private afterUnfinishedPoll(key: string, result: Exclude<PollResult, { kind: "terminal" }>): void {
+    if (result.kind === "account-stop") this.accountStop(result.reason, result.status, true);
+    // The task stays in flight (its id is on disk): the next run polls it.
+    const tracked = this.tracked.get(key);
+    if (
+      tracked &&
+      (tracked.phase === "pending" || tracked.phase === "running" || tracked.phase === "submitting")
+    )
+      tracked.phase = "pending";
+  }
+
+  // ---- downloads --------------------------------------------------------------------------------
+
+  private queueDownload(
+    task: TaskPlan,
+    attempt: number,
+    taskId: string,
+    outputCount: number,
+    urls: readonly string[] | null,
+    indexes: readonly number[],
+    createdAtMs: number,
+  ): void {
+    this.setPhase(task.key, "downloading");
+    this.overlayOf(task.key).downloading = true;
+    const job = this.downloadSlots(() =>
+      this.downloadOutputs(task, attempt, taskId, outputCount, urls, indexes, createdAtMs),
+    )
+      .catch((error: unknown) => this.onWorkError(error))
+      .finally(() => {
+        this.overlayOf(task.key).downloading = false;
+        this.requestCheckpoint();
+      });
+    this.downloads.push(job);
+  }
+
+  private async downloadOutputs(
+    task: TaskPlan,
+    attempt: number,
+    taskId: string,
+    outputCount: number,
+    knownUrls: readonly string[] | null,
+    indexes: readonly number[],
+    createdAtMs: number,
+  ): Promise<void> {
+    const { ctx } = this;
+    const ref = refOf(task);
+    const overlay = this.overlayOf(task.key);
+    const fail = (file: string, message: string): void => {
+      overlay.downloadError = message;
+      ctx.emit({ kind: "download-failed", task: ref, file, message });
+    };
+    if (this.halt.signal.aborted) return;
+    // Outputs of an earlier run that are missing or damaged: their URLs have expired, get fresh ones.
+    if (!knownUrls) this.touched.add(task.key);
+    const urls = knownUrls ?? (await this.fetchOutputUrls(taskId, createdAtMs));
+    if (this.halt.signal.aborted) return;
+    if (typeof urls === "string") {
+      fail(task.output, urls);
+      this.setPhase(task.key, "failed");
+      return;
+    }
+    let failed = false;
+    for (const index of indexes) {
+      const file = outputFileName(task.output, index);
+      const finalPath = resolveRecordedFile(ctx.outputDir, file);
+      const url = urls[index];
+      if (!finalPath || url === undefined) {
+        fail(
+          file,
+          finalPath ? `the service returned no output number ${index + 1}` : `unsafe output name ${file}`,
+        );
+        failed = true;
+        continue;
+      }
+      await mkdir(dirname(finalPath), { recursive: true });
+      const result = await ctx.download({
+        api: ctx.api,
+        url,
+        refreshUrl: async () => {
+          const fresh = await this.fetchOutputUrls(taskId, createdAtMs);
+          return typeof fresh === "string" ? null : (fresh[index] ?? null);
+        },
+        finalPath,
+        tempPath: partialPath(ctx.outputDir, task.key, index),
+        signal: this.halt.signal,
+        timeScale: ctx.timeScale,
+      });
+      if (this.halt.signal.aborted && result.kind !== "ok") return;
+      if (result.kind === "failed") {
+        fail(file, result.message);
+        failed = true;
+        continue;
+      }
+      await this.append({
+        t: "output",
+        key: task.key,
+        attempt,
+        taskId,
+        index,
+        file,
+        bytes: result.bytes,
+        sha256: result.sha256,
+      });
+      this.verifiedOf(task.key).add(index);
+      ctx.emit({ kind: "download-finished", task: ref, file, bytes: result.bytes });
+    }
+    if (!failed) delete overlay.downloadError;
+    const complete = Array.from({ length: outputCount }, (_, i) => i).every((i) =>
+      this.verifiedOf(task.key).has(i),
+    );
+    this.setPhase(task.key, complete && !failed ? "succeeded" : "failed");
+  }
+
+  /** GETs a succeeded task for its (fresh, signed) output URLs; a string says why there are none. */
+  private async fetchOutputUrls(taskId: string, createdAtMs: number): Promise<string[] | string> {
+    await this.bucket.take(this.halt.signal);
+    this.taskGets++;
+    const outcome = await this.ctx.api.getTask(taskId, createdAtMs, this.halt.signal);
+    if (outcome.kind === "account-stop") {
+      this.accountStop(outcome.reason, outcome.status, true);
+      return outcome.message;
+    }
+    if (outcome.kind === "error") return `could not read the task for fresh output URLs: ${outcome.message}`;
+    if (outcome.state.status === "succeeded") return outcome.state.outputs;
+    if (outcome.state.status === "missing")
+      return "the task's outputs are no longer available at the API (the task is gone); rerun with --force to render it again";
+    return `the task is ${outcome.state.status}, not succeeded: cannot download its outputs`;
+  }
+
+  // ---- interruption -----------------------------------------------------------------------------
+
+  /** Second Ctrl-C: DELETE every task still in flight, recording each cancel the API confirmed. */
+  private async cancelInFlight(): Promise<void> {
+    const { ctx } = this;
+    const targets = [...ctx.fold.values()].filter((state) => isInFlight(lastAttempt(state)));
+    await Promise.all(
+      targets.map(async (state) => {
+        const attempt = lastAttempt(state);
+        if (!attempt?.taskId) return;
+        const task = this.tracked.get(state.key)?.task ?? this.orphanRef(state.key);
+        const outcome = await ctx.api.cancelTask(attempt.taskId);
+        if (outcome.kind === "cancelled") {
+          // Only a confirmed cancel is recorded: an unconfirmed one may still be running and be polled next time.
+          await this.append({
+            t: "cancel",
+            key: state.key,
+            attempt: attempt.attempt,
+            taskId: attempt.taskId,
+          }).catch((error: unknown) => this.onWorkError(error));
+          const tracked = this.tracked.get(state.key);
+          if (tracked) tracked.phase = "not-submitted";
+        }
+        ctx.emit({
+          kind: "task-cancelled",
+          task,
+          taskId: attempt.taskId,
+          ok: outcome.kind === "cancelled",
+          message: outcome.kind === "error" ? outcome.message : null,
+        });
+      }),
+    );
+  }
+
+  // ---- stops ------------------------------------------------------------------------------------
+
+  private submissionStopped(): boolean {
+    return this.stop !== null || this.ctx.stopSignal.aborted;
+  }
+
+  private stopSubmission(reason: StopReason, message: string): void {
+    if (reason === "interrupt" || reason === "journal") this.halt.abort();
+    if (this.stop) return;
+    this.stop = { reason, message };
+    this.ctx.emit({ kind: "submission-stopped", reason, message });
+  }
+
+  private accountStop(reason: AccountStopReason, status: number, fromPoll: boolean): void {
+    // A bad key fails every GET too: polling is pointless, the tasks in flight stay resumable.
+    if (fromPoll || reason === "bad-key") this.halt.abort();
+    this.stopSubmission("account", accountStopMessage(reason, status, this.options.keyVariable));
+  }
+
+  // ---- journal and manifest ---------------------------------------------------------------------
+
+  /** Appends a record durably, then applies it to the in-memory fold (memory never runs ahead of disk). */
+  private async append(record: NewJournalRecord): Promise<JournalRecord> {
+    let written: JournalRecord;
+    try {
+      written = await this.ctx.journal.append(record);
+    } catch (error) {
+      if (error instanceof JournalWriteError) {
+        this.journalFailure ??= error;
+        this.stopSubmission("journal", error.message);
+      }
+      throw error;
+    }
+    applyRecord(this.ctx.fold, written);
+    if (written.t === "intent") this.verified.set(written.key, new Set());
+    this.requestCheckpoint();
+    return written;
+  }
+
+  private inSlot(fn: () => Promise<void>): Promise<void> {
+    return this.slots(fn).catch((error: unknown) => this.onWorkError(error));
+  }
+
+  /** A journal failure ends the run (after the manifest); anything else is a bug and is rethrown at the end. */
+  private onWorkError(error: unknown): void {
+    if (error instanceof JournalWriteError) return;
+    throw error;
+  }
+
+  private requestCheckpoint(): void {
+    if (this.closed) return;
+    this.checkpointDirty = true;
+    if (this.checkpointTimer || this.checkpointWriting) return;
+    const wait = Math.max(0, this.lastCheckpointAt + this.ctx.timing.checkpointIntervalMs - Date.now());
+    this.checkpointTimer = setTimeout(() => {
+      this.checkpointTimer = null;
+      if (this.closed) return;
+      this.checkpointDirty = false;
+      this.lastCheckpointAt = Date.now();
+      const { tasks, orphans } = this.manifestTasks();
+      this.checkpointWriting = this.ctx
+        .writeManifest(tasks, orphans)
+        .catch(() => undefined)
+        .finally(() => {
+          this.checkpointWriting = null;
+          if (this.checkpointDirty) this.requestCheckpoint();
+        });
+    }, wait);
+  }
+
+  private manifestTasks(): { tasks: ManifestTask[]; orphans: ManifestTask[] } {
+    const { ctx } = this;
+    const tasks = ctx.plan.tasks.map((task) =>
+      deriveManifestTask(
+        task,
+        task.output,
+        ctx.fold.get(task.key),
+        this.verifiedOf(task.key),
+        this.overlay.get(task.key),
+      ),
+    );
+    const orphans = [...ctx.fold.values()]
+      .filter((state) => !this.planByKey.has(state.key))
+      .map((state) =>
+        deriveManifestTask(
+          state,
+          state.output,
+          state,
+          this.verifiedOf(state.key),
+          this.overlay.get(state.key),
+          {
+            downloads: false,
+          },
+        ),
+      );
+    return { tasks, orphans };
+  }
+
+  private async verifyExistingOutputs(): Promise<void> {
+    for (const state of this.ctx.fold.values()) {
+      const last = lastAttempt(state);
+      if (last?.terminal?.status !== "SUCCEEDED" || last.outputs.length === 0) continue;
+      this.verified.set(state.key, await verifyRecordedOutputs(this.ctx.outputDir, last.outputs));
+    }
+  }
+
+  // ---- small helpers ----------------------------------------------------------------------------
+
+  private verifiedOf(key: string): Set<number> {
+    let set = this.verified.get(key);
+    if (!set) {
+      set = new Set();
+      this.verified.set(key, set);
+    }
+    return set;
+  }
+
+  private overlayOf(key: string): KeyOverlay {
+    let overlay = this.overlay.get(key);
+    if (!overlay) {
+      overlay = {};
+      this.overlay.set(key, overlay);
+    }
+    return overlay;
+  }
+
+  private setPhase(key: string, phase: LivePhase): void {
+    const tracked = this.tracked.get(key);
+    if (tracked) tracked.phase = phase;
+  }
+
+  private orphanRef(key: string): TaskRef {
+    const state = this.ctx.fold.get(key);
+    return { key, pair: state?.pair ?? "?", params: state?.params ?? {} };
+  }
+
+  private createdAtOf(key: string): number {
+    return parseTime(lastAttempt(this.ctx.fold.get(key))?.createdAt ?? null, this.ctx.clock());
+  }
+
+  private snapshot(): RunSnapshot {
+    const phases: Record<LivePhase, number> = {
+      queued: 0,
+      submitting: 0,
+      pending: 0,
+      running: 0,
+      downloading: 0,
+      succeeded: 0,
+      failed: 0,
+      held: 0,
+      "not-submitted": 0,
+    };
+    for (const tracked of this.tracked.values()) phases[tracked.phase]++;
+    const counts = this.ctx.api.counts();
+    const mean = this.estimator.meanMs();
+    const remaining = phases.queued + phases.submitting + phases.pending + phases.running;
+    return {
+      job: this.ctx.plan.job,
+      elapsedMs: this.ctx.clock() - this.startedAt,
+      phases,
+      total: this.tracked.size,
+      requests: {
+        create: counts.create,
+        get: counts.get,
+        cancel: counts.cancel,
+        download: counts.download,
+        retries: counts.retries,
+      },
+      getsPerTask: this.polled.size > 0 ? this.taskGets / this.polled.size : null,
+      etaMs:
+        mean === null || this.stop !== null
+          ? null
+          : Math.round((remaining / this.options.concurrency) * mean),
+    };
+  }
+}
+
+const ACCOUNT_STOP_CODES: Record<AccountStopReason, string> = {
+  "bad-key": "UNAUTHORIZED",
+  "no-credits": "NO_CREDITS",
+  "daily-limit": "DAILY_LIMIT",
+};
+
+export function accountStopMessage(reason: AccountStopReason, status: number, keyVariable: string): string {
+  switch (reason) {
+    case "bad-key":
+      return `stopped: the API refused the key (HTTP ${status}); check ${keyVariable}, then rerun (tasks in flight are kept)`;
+    case "no-credits":
+      return `stopped submitting: the account has no credits left (HTTP ${status}); add credits, then rerun to submit the rest`;
+    case "daily-limit":
+      return `stopped submitting: the account's daily task limit is reached (HTTP ${status}); rerun later to submit the rest`;
+  }
+}
+
+function refOf(task: TaskPlan): TaskRef {
+  return { key: task.key, pair: task.pair, params: task.params };
+}
+
+function initialPhase(action: StartAction, state: KeyState | undefined): LivePhase {
+  switch (action.kind) {
+    case "skip":
+      return "succeeded";
+    case "download":
+      return "downloading";
+    case "poll":
+      return "pending";
+    case "submit":
+      return "queued";
+    case "hold":
+      return lastAttempt(state)?.phase === "terminal" ? "failed" : "held";
+  }
+}
+
+function failureOf(state: TerminalTaskState): { code: string; message: string } {
+  switch (state.status) {
+    case "failed":
+      return { code: state.code ?? "NO_FAILURE_CODE", message: state.message };
+    case "missing":
+      return { code: "TASK_MISSING", message: state.message };
+    case "succeeded":
+      return { code: "NO_OUTPUT", message: "the task succeeded without an output URL" };
+    case "cancelled":
+      return { code: "CANCELLED", message: "the task was cancelled" };
+  }
+}
+
+function parseTime(iso: string | null, fallback: number): number {
+  if (!iso) return fallback;
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) ? ms : fallback;
+}

@@ -1,0 +1,250 @@
+// One job file, run to the end: plan, connection (or the in-process simulator), lock, journal, engine,
+// manifest, summary. The CLI's `run` command and the programmatic API both come through here.
+import { resolve } from "node:path";
+import { createApiClient } from "../api/client.js";
+import { PROVIDERS, resolveConnection } from "../api/connection.js";
+import { ExitCode, UserError } from "../errors.js";
+import { assembleManifest, writeManifest } from "../manifest/manifest.js";
+import type { Manifest } from "../manifest/types.js";
+import type { RunEvent } from "../report/events.js";
+import { buildRunSummary, type RunSummary } from "../report/summary.js";
+import { startSimulator, type SimShape, type Simulator } from "../sim/index.js";
+import { loadPlan } from "../spec/index.js";
+import type { Plan, ProviderName } from "../spec/types.js";
+import { downloadOutput } from "./downloader.js";
+import { executePlan } from "./execute.js";
+import { foldJournal } from "./fold.js";
+import { JournalCorruptError } from "./journal-records.js";
+import { JournalWriter, journalPath, readJournal } from "./journal.js";
+import { acquireRunLock } from "./lock.js";
+import { inShard, type Shard } from "./shard.js";
+import { sleep } from "./sleep.js";
+import { scaleTiming } from "./timing.js";
+
+/** Settings of the in-process simulator started by `simulate`. */
+export interface SimulateSettings {
+  /** Speed factor of the simulator, and the run's time scale. @defaultValue 20 */
+  speed?: number;
+  /** @defaultValue "bare" */
+  shape?: SimShape;
+  /** A fault spec (see `actbatch simulate --help`). */
+  faults?: string;
+  /** @defaultValue 1 */
+  seed?: number;
+}
+
+export interface RunJobOptions {
+  /** The job file (relative to `cwd`); or pass `plan` directly. */
+  file?: string;
+  plan?: Plan;
+  /** @defaultValue process.cwd() */
+  cwd?: string;
+  /** Where the API key and ACTBATCH_* settings are read. @defaultValue process.env */
+  env?: NodeJS.ProcessEnv;
+  /** Replaces the job's output.dir. */
+  outDir?: string;
+  /** Tasks in flight at once. @defaultValue the job file's concurrency */
+  concurrency?: number;
+  baseUrl?: string;
+  provider?: ProviderName;
+  /** Run against a simulator started in this process: no key, no network. */
+  simulate?: boolean | SimulateSettings;
+  /** Re-render every task (in-flight tasks are polled, not resubmitted). */
+  force?: boolean;
+  /** Resubmit tasks that ended with a final failure (each attempt is paid). */
+  retryFailed?: boolean;
+  /** Resubmit tasks whose create had an unknown outcome. @defaultValue true */
+  resubmitAmbiguous?: boolean;
+  /** Create attempts per task within one run. @defaultValue 2 */
+  maxAttempts?: number;
+  /** @defaultValue 10,000 */
+  maxTasks?: number;
+  /** Moderation failures after which submission stops. @defaultValue 3 */
+  maxModerationFailures?: number;
+  shard?: Shard;
+  /**
+   * Runs the engine's clock this many times faster (tests and benchmarks against a sped-up
+   * simulator). @defaultValue ACTBATCH_TIME_SCALE, else the simulator's speed, else 1
+   */
+  timeScale?: number;
+  /** Aborting it stops the run as a first Ctrl-C does (reason "SIGTERM" gives exit 143, else 130). */
+  signal?: AbortSignal;
+  /** Aborting it cancels the tasks in flight at the API, as a second Ctrl-C does. */
+  cancelSignal?: AbortSignal;
+  onEvent?: (event: RunEvent) => void;
+}
+
+export interface RunJobResult {
+  exitCode: number;
+  summary: RunSummary;
+  manifest: Manifest;
+  manifestPath: string;
+}
+
+export const DEFAULT_MAX_ATTEMPTS = 2;
+export const DEFAULT_MAX_MODERATION_FAILURES = 3;
+export const DEFAULT_SIMULATE_SPEED = 20;
+
+/** Runs one job to the end (or to a stop) and writes its manifest. Throws UserError before submitting anything on a bad spec or setup. */
+export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  const emit = options.onEvent ?? ((): void => undefined);
+  const plan = options.plan ?? (await loadPlanFor(options, cwd));
+  const concurrency = options.concurrency ?? plan.concurrency;
+  const envScale = parseTimeScale(env.ACTBATCH_TIME_SCALE);
+  const simulate = options.simulate === true ? {} : options.simulate || null;
+  const speed = simulate ? (simulate.speed ?? options.timeScale ?? envScale ?? DEFAULT_SIMULATE_SPEED) : null;
+  const timeScale = options.timeScale ?? speed ?? envScale ?? 1;
+
+  let simulator: Simulator | null = null;
+  const stopSignal = options.signal ?? new AbortController().signal;
+  const cancelSignal = options.cancelSignal ?? new AbortController().signal;
+  try {
+    if (simulate)
+      simulator = await startSimulator({
+        port: 0,
+        speed: speed ?? DEFAULT_SIMULATE_SPEED,
+        shape: simulate.shape ?? "bare",
+        concurrency,
+        seed: simulate.seed ?? 1,
+        ...(simulate.faults ? { faults: simulate.faults } : {}),
+      });
+    const connection = resolveConnection({
+      provider: options.provider,
+      jobProvider: plan.provider,
+      baseUrlFlag: options.baseUrl,
+      env,
+      simulateBaseUrl: simulator?.baseUrl,
+    });
+    const outputDir = resolve(cwd, plan.outputDir);
+    const lock = await acquireRunLock(outputDir, { command: `run ${plan.spec.file}` });
+    if (lock.note) emit({ kind: "note", message: lock.note });
+    const api = createApiClient({
+      provider: connection.provider,
+      baseUrl: connection.baseUrl,
+      apiKey: connection.apiKey,
+      runwayVersion: connection.runwayVersion,
+      concurrency: concurrency + Math.min(4, concurrency),
+      timeScale,
+    });
+    const startedAt = Date.now();
+    let journal: JournalWriter | null = null;
+    try {
+      const existing = await readJournal(outputDir);
+      const fold = foldOrExplain(existing.records, outputDir);
+      journal = new JournalWriter(outputDir, existing);
+      let manifest: Manifest | null = null;
+      let manifestPath = resolve(outputDir, "manifest.json");
+      const result = await executePlan(
+        {
+          plan,
+          outputDir,
+          api,
+          download: downloadOutput,
+          journal,
+          fold,
+          timing: scaleTiming(timeScale),
+          timeScale,
+          clock: Date.now,
+          sleep,
+          emit,
+          stopSignal,
+          cancelSignal,
+          writeManifest: async (tasks, orphans) => {
+            const assembled = assembleManifest({ plan, tasks, orphans });
+            manifestPath = await writeManifest(outputDir, assembled);
+            manifest = assembled;
+          },
+        },
+        {
+          concurrency,
+          maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+          maxModerationFailures: options.maxModerationFailures ?? DEFAULT_MAX_MODERATION_FAILURES,
+          force: options.force ?? false,
+          retryFailed: options.retryFailed ?? false,
+          resubmitAmbiguous: options.resubmitAmbiguous ?? true,
+          inShard: options.shard ? (key) => inShard(key, options.shard as Shard) : () => true,
+          keyVariable: PROVIDERS[connection.provider].keyVariable,
+        },
+      );
+      const interrupted = stopSignal.aborted
+        ? stopSignal.reason === "SIGTERM"
+          ? "SIGTERM"
+          : "SIGINT"
+        : null;
+      const exitCode =
+        interrupted === "SIGTERM"
+          ? ExitCode.terminated
+          : interrupted
+            ? ExitCode.interrupted
+            : result.exitCode;
+      const counts = api.counts();
+      const summary = buildRunSummary({
+        job: plan.job,
+        specFile: plan.spec.file,
+        outputDir,
+        manifest: manifestPath,
+        tasks: result.tasks,
+        orphans: result.orphans,
+        runKeys: result.runKeys,
+        alreadyDone: result.alreadyDone,
+        exitCode,
+        stop: result.stop,
+        interrupted,
+        requests: {
+          create: counts.create,
+          get: counts.get,
+          cancel: counts.cancel,
+          download: counts.download,
+          retries: counts.retries,
+        },
+        polledTasks: result.polledTasks,
+        taskGets: result.taskGets,
+        touchedTasks: result.touchedTasks,
+        elapsedMs: Date.now() - startedAt,
+        meanRenderMs: result.meanRenderMs,
+      });
+      emit({ kind: "run-finished", job: plan.job, exitCode });
+      if (!manifest) throw new Error("the run ended without writing its manifest");
+      return { exitCode, summary, manifest, manifestPath };
+    } finally {
+      await journal?.close().catch(() => undefined);
+      await api.close();
+      await lock.release();
+    }
+  } finally {
+    await simulator?.close();
+  }
+}
+
+async function loadPlanFor(options: RunJobOptions, cwd: string): Promise<Plan> {
+  if (options.file === undefined) throw new UserError("runJob needs a job file or a plan");
+  const loaded = await loadPlan(options.file, { maxTasks: options.maxTasks, outDir: options.outDir, cwd });
+  return loaded.plan;
+}
+
+function foldOrExplain(
+  records: Parameters<typeof foldJournal>[0],
+  outputDir: string,
+): ReturnType<typeof foldJournal> {
+  try {
+    return foldJournal(records);
+  } catch (error) {
+    if (error instanceof JournalCorruptError)
+      throw new UserError(
+        `the journal ${journalPath(outputDir)} is inconsistent (${error.message}); refusing to guess which tasks were paid`,
+        ExitCode.taskFailed,
+      );
+    throw error;
+  }
+}
+
+/** ACTBATCH_TIME_SCALE: a testing and benchmark knob (the engine's clock runs this many times faster). */
+export function parseTimeScale(raw: string | undefined): number | null {
+  if (raw === undefined || raw.trim() === "") return null;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new UserError(`ACTBATCH_TIME_SCALE must be a positive number, got "${raw}"`);
+  return value;
+}
