@@ -38,37 +38,29 @@ export function loadClips(): Map<string, Buffer> {
 /** A body the download route can serve in pieces, from any offset. */
 export interface OutputSource {
   size: number;
-  /** Bytes [offset, offset + length). */
-  read(offset: number, length: number): Buffer;
+  /** Bytes [offset, offset + length), as one or more buffers that must not be modified. */
+  read(offset: number, length: number): Buffer[];
   etag: string;
 }
 
 export function clipSource(clip: Buffer, name: string): OutputSource {
   return {
     size: clip.length,
-    read: (offset, length) => clip.subarray(offset, offset + length),
+    read: (offset, length) => [clip.subarray(offset, offset + length)],
     etag: `"${name}-${clip.length}"`,
   };
 }
 
 const BLOCK = 64 * 1024;
+const INDEX_BYTES = 8;
 
 /**
  * A deterministic pseudo-random payload of `size` bytes for throughput benchmarks, generated on
- * the fly: block k is a per-task 64 KiB block with k written into its first 8 bytes.
+ * the fly and never held whole: block k (64 KiB) is k as 8 little-endian bytes followed by the
+ * rest of a per-task block. Reads hand out slices of that shared block, so serving costs no copy.
  */
 export function syntheticSource(taskId: string, size: number): OutputSource {
   const base = baseBlock(taskId);
-  let cachedIndex = -1;
-  let cached = Buffer.alloc(0);
-  const blockAt = (index: number): Buffer => {
-    if (index !== cachedIndex) {
-      cached = Buffer.from(base);
-      cached.writeBigUInt64LE(BigInt(index), 0);
-      cachedIndex = index;
-    }
-    return cached;
-  };
   return {
     size,
     etag: `"syn-${taskId}-${size}"`,
@@ -78,13 +70,21 @@ export function syntheticSource(taskId: string, size: number): OutputSource {
       let pos = offset;
       while (pos < end) {
         const index = Math.floor(pos / BLOCK);
-        const within = pos - index * BLOCK;
-        const take = Math.min(BLOCK - within, end - pos);
-        // Copy: the cached block is rewritten when the next index is asked for.
-        parts.push(Buffer.from(blockAt(index).subarray(within, within + take)));
-        pos += take;
+        const blockStart = index * BLOCK;
+        const blockEnd = Math.min(blockStart + BLOCK, end);
+        if (pos < blockStart + INDEX_BYTES) {
+          const header = Buffer.alloc(INDEX_BYTES);
+          header.writeBigUInt64LE(BigInt(index), 0);
+          const upTo = Math.min(blockStart + INDEX_BYTES, blockEnd);
+          parts.push(header.subarray(pos - blockStart, upTo - blockStart));
+          pos = upTo;
+        }
+        if (pos < blockEnd) {
+          parts.push(base.subarray(pos - blockStart, blockEnd - blockStart));
+          pos = blockEnd;
+        }
       }
-      return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+      return parts;
     },
   };
 }
@@ -103,7 +103,7 @@ function baseBlock(taskId: string): Buffer {
 export function syntheticSha256(taskId: string, size: number): string {
   const source = syntheticSource(taskId, size);
   const hash = createHash("sha256");
-  for (let pos = 0; pos < size; pos += BLOCK) hash.update(source.read(pos, BLOCK));
+  for (let pos = 0; pos < size; pos += BLOCK) for (const part of source.read(pos, BLOCK)) hash.update(part);
   return hash.digest("hex");
 }
 

@@ -189,7 +189,8 @@ export class SimServer {
     const source = this.outputSourceOf(task);
     const hash = createHash("sha256");
     const chunk = 1024 * 1024;
-    for (let pos = 0; pos < source.size; pos += chunk) hash.update(source.read(pos, chunk));
+    for (let pos = 0; pos < source.size; pos += chunk)
+      for (const part of source.read(pos, chunk)) hash.update(part);
     return { bytes: source.size, sha256: hash.digest("hex") };
   }
 
@@ -610,10 +611,14 @@ export class SimServer {
     res.on("close", () => (state.aborted = true));
     let pos = start;
     while (pos < stopAt && !state.aborted && !this.closed) {
-      const piece = source.read(pos, Math.min(chunk, stopAt - pos));
-      pos += piece.length;
-      this.counters.bytesServed += piece.length;
-      const flushed = res.write(piece);
+      const take = Math.min(chunk, stopAt - pos);
+      const pieces = source.read(pos, take);
+      pos += take;
+      this.counters.bytesServed += take;
+      res.cork();
+      let flushed = true;
+      for (const piece of pieces) flushed = res.write(piece) && flushed;
+      res.uncork();
       if (!flushed && !state.aborted) await drained(res);
       if (pause > 0 && pos < stopAt) await this.sleep(pause);
     }
