@@ -66,7 +66,7 @@ async function runRawLoad(spec: LoadSpec): Promise<LoadResult> {
       () =>
         new Promise<void>((resolve) => {
           const socket = connect(Number(port), hostname);
-          let pending = Buffer.alloc(0);
+          let pending: Buffer = Buffer.alloc(0);
           let inFlight = 0;
           let stopping = false;
           socket.setNoDelay(true);
