@@ -96,10 +96,14 @@ export function classifyAnswer(answer: HttpAnswer): Verdict {
     return { kind: "account-stop", reason: "no-credits", status, message };
   }
   // Runway's daily limit, passed through verbatim or by a gateway; retrying for hours is pointless.
-  // Any other 429 (CometAPI's upstream saturation) is a plain "come back later", handled below.
+  // Runway has no request-rate limit (account concurrency is enforced by THROTTLED, not errors), so a
+  // 429 on a create there is a usage limit whatever its wording. Any other 429 (CometAPI's upstream
+  // saturation, or a 429 on a GET) is a plain "come back later", handled below.
   if (
     status === 429 &&
-    (DAILY_LIMIT_TEXT.test(info.message) || (info.code !== null && DAILY_LIMIT_CODES.has(info.code)))
+    (DAILY_LIMIT_TEXT.test(info.message) ||
+      (info.code !== null && DAILY_LIMIT_CODES.has(info.code)) ||
+      (answer.provider === "runway" && kind === "create"))
   ) {
     return { kind: "account-stop", reason: "daily-limit", status, message };
   }

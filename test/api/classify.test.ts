@@ -84,6 +84,13 @@ const table: Array<[string, HttpAnswer, string, Record<string, unknown>?]> = [
     { retryAfterMs: null, timeout: false },
   ],
   [
+    "create 429 at Runway, other wording: still a usage limit",
+    answer("create", 429, { error: "Too many requests" }, {}, "runway"),
+    "account-stop",
+    { reason: "daily-limit" },
+  ],
+  ["get 429 at Runway is retried", answer("get", 429, { error: "Too many requests" }, {}, "runway"), "retry"],
+  [
     "create 429 with Retry-After",
     answer("create", 429, "", { "retry-after": "2" }),
     "retry",

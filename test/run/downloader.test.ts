@@ -2,10 +2,11 @@
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
 import type { ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createApiClient } from "../../src/api/client.js";
 import type { ApiClient } from "../../src/api/types.js";
@@ -48,7 +49,25 @@ function apiClient(): ApiClient {
 }
 
 /** Serves FILE, honouring `Range: bytes=N-` when `ranges` is true. */
-function sendFile(req: RecordedRequest, res: ServerResponse, ranges: boolean, cutAt?: number): void {
+/** Resolves once `path` holds `bytes` bytes (or after 5 s): the client has written what it was sent. */
+async function untilFileHas(path: string, bytes: number): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    const size = await stat(path).then(
+      (info) => info.size,
+      () => 0,
+    );
+    if (size >= bytes) return;
+    await delay(5);
+  }
+}
+
+function sendFile(
+  req: RecordedRequest,
+  res: ServerResponse,
+  ranges: boolean,
+  cutAt?: number,
+  beforeCut: () => Promise<unknown> = () => delay(10),
+): void {
   const match = /^bytes=(\d+)-$/.exec(String(req.headers.range ?? ""));
   const start = ranges && match ? Number(match[1]) : 0;
   const headers: Record<string, string> = {
@@ -63,7 +82,9 @@ function sendFile(req: RecordedRequest, res: ServerResponse, ranges: boolean, cu
     return;
   }
   // Send part of the body, then drop the connection: a truncated download.
-  res.write(FILE.subarray(start, cutAt), () => setTimeout(() => res.socket?.destroy(), 10));
+  res.write(FILE.subarray(start, cutAt), () => {
+    void beforeCut().then(() => res.socket?.destroy());
+  });
 }
 
 function paths(name = "out/hero/ei3-s1.mp4") {
@@ -90,8 +111,11 @@ describe("downloadOutput", () => {
 
   it("a body cut short is resumed with Range from the bytes on disk", async () => {
     const half = 100_000;
-    const cdn = await serve((req, res, index) => sendFile(req, res, true, index === 0 ? half : undefined));
     const target = paths();
+    // The connection drops only once the client has the first half on disk, so the resume point is exact.
+    const cdn = await serve((req, res, index) =>
+      sendFile(req, res, true, index === 0 ? half : undefined, () => untilFileHas(target.tempPath, half)),
+    );
     const result = await downloadOutput({
       api: apiClient(),
       url: `${cdn.origin}/o.mp4`,
@@ -273,6 +297,13 @@ describe("downloadOutput", () => {
 const downloaderModule = new URL("../../dist/run/downloader.js", import.meta.url).href;
 const clientModule = new URL("../../dist/api/client.js", import.meta.url).href;
 
+interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
 function downloadInChild(url: string, finalPath: string, tempPath: string, crashAt: string) {
   const script = `
     const { downloadOutput } = await import(${JSON.stringify(downloaderModule)});
@@ -283,18 +314,18 @@ function downloadInChild(url: string, finalPath: string, tempPath: string, crash
     console.log(JSON.stringify(result));
     await api.close();
   `;
-  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }>(
-    (resolve, reject) => {
-      const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
-        env: { ...process.env, ACTBATCH_CRASH_AT: crashAt },
-        stdio: ["ignore", "pipe", "inherit"],
-      });
-      let stdout = "";
-      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-      child.on("error", reject);
-      child.on("close", (code, signal) => resolve({ code, signal, stdout }));
-    },
-  );
+  return new Promise<ChildResult>((resolve, reject) => {
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      env: { ...process.env, ACTBATCH_CRASH_AT: crashAt },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
 }
 
 describe("downloadOutput killed at a crash point", () => {
@@ -347,6 +378,7 @@ describe("downloadOutput killed at a crash point", () => {
     const cdn = await serve((req, res) => sendFile(req, res, true));
     const target = paths();
     const child = await downloadInChild(`${cdn.origin}/o.mp4`, target.finalPath, target.tempPath, "");
+    expect(child.stderr).toBe("");
     expect(child.code).toBe(0);
     expect(JSON.parse(child.stdout)).toEqual({ kind: "ok", bytes: FILE.length, sha256: SHA });
   });
