@@ -517,15 +517,25 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         target = new URL(location, target).toString();
         continue;
       }
-      if (offset > 0 && (status === 416 || status === 206)) {
+      if (status === 416 || status === 206) {
         const range = parseContentRange(headerString(responseHeaders, "content-range"));
-        // 416: what is on disk is not a prefix the server can continue; a 206 for another offset
-        // cannot be appended. Either way, start this file over from its first byte.
-        if (status === 416 || range === null || range.start !== offset) {
+        const asked = status === 206 && range !== null && range.start === offset;
+        if (!asked && offset > 0) {
+          // 416: what is on disk is not a prefix the server can continue; a 206 for another offset
+          // cannot be appended. Either way, start this file over from its first byte.
           discard(response.body);
           offset = 0;
           hop--;
           continue;
+        }
+        if (!asked) {
+          discard(response.body);
+          const message = `${describeUrl(target)}: HTTP ${status} with a range that was not asked for`;
+          return {
+            kind: "verdict",
+            verdict: { kind: "rejected", status, code: null, message },
+            result: null,
+          };
         }
       }
       let text = "";

@@ -488,3 +488,34 @@ describe("openDownload", () => {
     expect(client.counts().download).toBe(0);
   });
 });
+
+describe("openDownload range checks", () => {
+  it("a 206 for another offset is not appended: the file starts over", async () => {
+    const cdn = await serve((req, res) => {
+      if (req.headers.range) {
+        res.writeHead(206, { "content-length": "2", "content-range": "bytes 0-1/10" });
+        res.end("01");
+      } else {
+        res.writeHead(200, { "content-length": "10" });
+        res.end("0123456789");
+      }
+    });
+    const { client } = clientFor("http://127.0.0.1:9");
+    const opened = await client.openDownload(`${cdn.origin}/o.mp4`, 5);
+    expect(opened).toMatchObject({ kind: "ok", status: 200, totalSize: 10 });
+    if (opened.kind === "ok") opened.body.resume();
+    expect(cdn.requests.map((r) => r.headers.range ?? null)).toEqual(["bytes=5-", null]);
+  });
+
+  it("a 206 nobody asked for is refused", async () => {
+    const cdn = await serve((_req, res) => {
+      res.writeHead(206, { "content-length": "2", "content-range": "bytes 8-9/10" });
+      res.end("89");
+    });
+    const { client } = clientFor("http://127.0.0.1:9");
+    expect(await client.openDownload(`${cdn.origin}/o.mp4`, 0)).toMatchObject({
+      kind: "error",
+      retryable: false,
+    });
+  });
+});
