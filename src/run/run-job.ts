@@ -120,6 +120,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     const outputDir = resolve(cwd, plan.outputDir);
     const lock = await acquireRunLock(outputDir, { command: `run ${plan.spec.file}` });
     if (lock.note) emit({ kind: "note", message: lock.note });
+    const timing = scaleTiming(timeScale);
     const api = createApiClient({
       provider: connection.provider,
       baseUrl: connection.baseUrl,
@@ -127,6 +128,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       runwayVersion: connection.runwayVersion,
       concurrency: concurrency + Math.min(4, concurrency),
       timeScale,
+      visibilityGraceMs: timing.visibilityGraceMs,
     });
     const startedAt = Date.now();
     let journal: JournalWriter | null = null;
@@ -144,7 +146,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
           download: downloadOutput,
           journal,
           fold,
-          timing: scaleTiming(timeScale),
+          timing,
           timeScale,
           clock: Date.now,
           sleep,

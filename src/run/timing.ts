@@ -20,7 +20,10 @@ export interface RunTiming {
   checkpointIntervalMs: number;
   /** Plain (CI) progress: one summary line per interval. */
   summaryLineIntervalMs: number;
-  /** Grace period after creation during which task_not_exist / 404 means "not visible yet". */
+  /**
+   * Grace period after creation during which task_not_exist / 404 means "not visible yet". Generous:
+   * CometAPI's view of a task can lag ~15 s, and a task that is really gone is only noticed later.
+   */
   visibilityGraceMs: number;
 }
 
@@ -34,7 +37,7 @@ export const REAL_TIMING: RunTiming = {
   getBurst: 10,
   checkpointIntervalMs: 3_000,
   summaryLineIntervalMs: 30_000,
-  visibilityGraceMs: 30_000,
+  visibilityGraceMs: 60_000,
 };
 
 /** The timing of a run whose clock goes `timeScale` times faster than real time. */
