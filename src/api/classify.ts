@@ -45,6 +45,13 @@ const DAILY_LIMIT_CODES = new Set(["model_daily_usage_exceeded"]);
  */
 const GATEWAY_TIMEOUTS = new Set([504, 524]);
 
+/**
+ * Answers to a create after which a task may exist: gateway timeouts, and the 500/502 a proxy sends
+ * when the upstream failed mid-request (CometAPI relays to Runway; the upstream may have accepted
+ * and charged before the failure). Only 503 ("shedding load") and 429 say the request was refused.
+ */
+const CREATE_MAYBE_PROCESSED = new Set([500, 502, ...GATEWAY_TIMEOUTS]);
+
 function withStatus(status: number, info: ErrorInfo): string {
   return info.message === "" ? `HTTP ${status}` : `HTTP ${status}: ${info.message}`;
 }
@@ -117,11 +124,12 @@ export function classifyAnswer(answer: HttpAnswer): Verdict {
     return { kind: "rejected", status, code: info.code, message };
   }
 
-  // A gateway timeout on a create: the gateway stopped waiting, but the upstream may have accepted
-  // the task and charged for it. Retrying could pay twice, so the answer is "unknown", like a reset
-  // after sending. 502/503/429 are the service refusing the request (load shedding, saturation):
-  // nothing was created, so those are retried.
-  if (kind === "create" && GATEWAY_TIMEOUTS.has(status)) {
+  // A gateway timeout or upstream failure on a create: the upstream may have accepted the task and
+  // charged for it. Retrying blindly could pay twice without anyone knowing, so the answer is
+  // "unknown", like a reset after sending: the engine records it and applies the ambiguity policy
+  // (default resubmit, reported as possibly charged twice). 503/429 are the service refusing the
+  // request (load shedding, saturation): nothing was created, so those are retried.
+  if (kind === "create" && CREATE_MAYBE_PROCESSED.has(status)) {
     return { kind: "ambiguous", message: `${message} (the service may have created the task)` };
   }
 

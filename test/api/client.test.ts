@@ -143,10 +143,11 @@ describe("createTask", () => {
     expect(sleeps).toEqual([600]); // 40 s asked, clamp 60 s / 100
   });
 
-  it("502 and 503 are retried with full-jitter backoff, then succeed", async () => {
+  it("503 and 429 are retried with full-jitter backoff, then succeed", async () => {
     const server = await serve((_req, res, _raw, index) => {
-      if (index === 0) sendJson(res, 502, { error: "Bad gateway" });
-      else if (index === 1) sendJson(res, 503, { error: "Service unavailable" });
+      if (index === 0) sendJson(res, 503, { error: "Service unavailable" });
+      else if (index === 1)
+        sendJson(res, 429, { error: { message: "upstream saturated", type: "comet_api_error", code: "" } });
       else sendJson(res, 200, { id: "third-time" });
     });
     const { client, sleeps } = clientFor(server.origin);
@@ -173,12 +174,15 @@ describe("createTask", () => {
     expect(server.requests).toHaveLength(1);
   });
 
-  it.each([504, 524])("a gateway timeout (%i) on a create is ambiguous and not retried", async (status) => {
-    const server = await serve((_req, res) => sendJson(res, status, { error: "timeout" }));
-    const { client } = clientFor(server.origin);
-    expect((await client.createTask(BODY)).kind).toBe("ambiguous");
-    expect(server.requests).toHaveLength(1);
-  });
+  it.each([500, 502, 504, 524])(
+    "a %i on a create (the upstream may have accepted it) is ambiguous and not retried",
+    async (status) => {
+      const server = await serve((_req, res) => sendJson(res, status, { error: "timeout" }));
+      const { client } = clientFor(server.origin);
+      expect((await client.createTask(BODY)).kind).toBe("ambiguous");
+      expect(server.requests).toHaveLength(1);
+    },
+  );
 
   it("a connection reset after the server received the body is ambiguous, never retried", async () => {
     const server = await serve((_req, _res, raw) => {
