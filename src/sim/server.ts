@@ -62,7 +62,7 @@ type ApiKind = "create" | "get" | "delete";
 interface Route {
   template: string;
   family: RouteFamily;
-  kind: ApiKind | "download" | "stats" | "unknown";
+  kind: ApiKind | "download" | "stats" | "requests" | "unknown";
   id: string;
   /** Methods the route answers. */
   methods: string[];
@@ -266,6 +266,9 @@ export class SimServer {
     switch (route.kind) {
       case "stats":
         this.sendJson(exchange, 200, this.stats());
+        return;
+      case "requests":
+        this.sendJson(exchange, 200, this.requestLog());
         return;
       case "download":
         this.serveDownload(exchange, queryAt < 0 ? "" : rawUrl.slice(queryAt + 1));
@@ -870,6 +873,8 @@ export function routeOf(method: string, path: string): Route {
           methods: ["GET", "HEAD"],
         };
     }
+    if (path === "/__sim/requests")
+      return { template: `${method} /__sim/requests`, family, kind: "requests", id: "", methods: ["GET"] };
     if (path === "/__sim/stats")
       return { template: `${method} /__sim/stats`, family, kind: "stats", id: "", methods: ["GET"] };
   }

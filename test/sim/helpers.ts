@@ -23,9 +23,15 @@ export function validBody(overrides: Partial<RequestBody> = {}): RequestBody {
   };
 }
 
-/** Fast defaults for tests: speed 100, no task_not_exist window unless asked for. */
+/** A fixed instant: tests move the simulator clock with advance(), so a slow machine changes nothing. */
+export const FROZEN_CLOCK = () => 1_800_000_000_000;
+
+/**
+ * Test defaults: speed 100, no task_not_exist window unless asked for, and a frozen clock (pass
+ * `clock: Date.now` where real time must flow, as with the SDK's own poll timer).
+ */
 export async function startTestSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
-  return startSimulator({ speed: 100, taskNotExistMs: 0, ...options });
+  return startSimulator({ speed: 100, taskNotExistMs: 0, clock: FROZEN_CLOCK, ...options });
 }
 
 export interface JsonAnswer {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { taskKeyOf } from "../../src/canonical.js";
-import type { Simulator } from "../../src/sim/index.js";
+import type { SimRequestRecord, Simulator } from "../../src/sim/index.js";
 import {
   call,
   create,
@@ -199,5 +199,15 @@ describe("task lifecycle (bare shape on /v1)", () => {
     expect(stats.requests["GET /v1/tasks/:id"]).toEqual({ "200": 2, "404": 1 });
     expect(stats.getsByTaskId[id]).toBe(2);
     expect(stats.creates).toBe(1);
+    const log = (await call(`${sim.origin}/__sim/requests`)).body as SimRequestRecord[];
+    expect(log.slice(0, 4).map((entry) => [entry.route, entry.status])).toEqual([
+      ["POST /v1/character_performance", "200"],
+      ["GET /v1/tasks/:id", "200"],
+      ["GET /v1/tasks/:id", "200"],
+      ["GET /v1/tasks/:id", "404"],
+    ]);
+    expect(log[0]?.body).toEqual(validBody());
+    expect(log[0]).toMatchObject({ authorized: true, runwayVersion: "2024-11-06" });
+    expect(JSON.stringify(log)).not.toContain("key_test");
   });
 });

@@ -29,7 +29,7 @@ function client(s: Simulator, options: { apiKey?: string; maxRetries?: number } 
 
 describe("@runwayml/sdk against the simulator (bare shape)", () => {
   it("characterPerformance.create(...).waitForTaskOutput() returns a SUCCEEDED task with a downloadable MP4", async () => {
-    sim = await startTestSimulator({ speed: 100 });
+    sim = await startTestSimulator({ speed: 100, clock: Date.now });
     const runway = client(sim);
     const task = await runway.characterPerformance
       .create({

@@ -25,6 +25,10 @@ Options:
   --failure-codes LIST  comma-separated codes drawn for FAILED tasks ("none": no code)
   --output-bytes N      serve synthetic outputs of N bytes instead of the MP4 clips
   --delete-mode M       what GET answers after DELETE: gone (404) or cancelled (default gone)
+  --task-not-exist-status N  HTTP status of task_not_exist: 400, 404 or 200 (default 400)
+  --retry-after-ms N    Retry-After sent with 429ra faults, before --speed (default 2000)
+  --stall-ms N          how long a stalled exchange hangs before a reset (default 120000)
+  --slow-ms N           how long a slow download trickles (default 20000)
   -h, --help            show this help
 
 Environment:
@@ -51,6 +55,10 @@ const options = {
   "failure-codes": { type: "string" },
   "output-bytes": { type: "string" },
   "delete-mode": { type: "string" },
+  "task-not-exist-status": { type: "string" },
+  "retry-after-ms": { type: "string" },
+  "stall-ms": { type: "string" },
+  "slow-ms": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -67,6 +75,9 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const deleteMode = values["delete-mode"];
   if (deleteMode !== undefined && deleteMode !== "gone" && deleteMode !== "cancelled")
     throw new UsageError(`--delete-mode expects gone or cancelled, got "${deleteMode}"`, usage);
+  const notExistStatus = values["task-not-exist-status"];
+  if (notExistStatus !== undefined && !["400", "404", "200"].includes(notExistStatus))
+    throw new UsageError(`--task-not-exist-status expects 400, 404 or 200, got "${notExistStatus}"`, usage);
   const { startSimulator } = await import("../../sim/index.js");
   const apiKey = io.env["ACTBATCH_SIM_API_KEY"];
   const sim = await startSimulator({
@@ -91,6 +102,11 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       .map((code) => (code === "none" ? null : code)),
     outputBytes: parsePositiveInt("--output-bytes", values["output-bytes"], usage),
     deleteMode,
+    taskNotExistStatus:
+      notExistStatus === undefined ? undefined : (Number(notExistStatus) as 400 | 404 | 200),
+    retryAfterMs: parseNonNegativeInt("--retry-after-ms", values["retry-after-ms"]),
+    stallMs: parseNonNegativeInt("--stall-ms", values["stall-ms"]),
+    slowMs: parseNonNegativeInt("--slow-ms", values["slow-ms"]),
     apiKey: apiKey === undefined || apiKey === "" ? undefined : apiKey,
   });
   writeLine(io.stdout, `actbatch simulator listening on ${sim.baseUrl}`);
