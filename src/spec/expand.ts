@@ -1,8 +1,8 @@
 // Pure expansion: resolved job -> tasks, with GitHub Actions matrix semantics for exclude/include.
 // No I/O; the order of the tasks is the order of the file.
-import { taskKeyOf } from "../canonical.js";
 import { diagnosticAt } from "./diagnostics.js";
 import { assignOutputNames } from "./output-names.js";
+import { createTaskKeyer } from "./task-key.js";
 import type {
   Combination,
   Diagnostic,
@@ -19,16 +19,6 @@ import type {
   SweepField,
   TaskPlan,
 } from "./types.js";
-
-/** One combination of a pair's sweep on its way to becoming a task. */
-interface Combo {
-  /** The values from the sweep: an include may not override these ("original matrix values"). */
-  swept: Combination;
-  /** Values set by includes that extended it, or the values of the include that added it. */
-  extra: Combination | undefined;
-  /** Includes that extended or added it, by index. */
-  includes: number[] | undefined;
-}
 
 interface IncludeTally {
   extended: number;
@@ -57,48 +47,52 @@ export function expandJob(job: ResolvedJob): Expansion {
   const byKey = new Map<string, TaskPlan>();
   const tasks: TaskPlan[] = [];
   let merged = 0;
+  const keyOf = createTaskKeyer();
   const crossPairMerges = new Map<string, { pair: ResolvedPair; into: string; count: number }>();
 
   for (const pair of job.pairs) {
-    const combos = combinationsOf(pair.dimensions).filter((swept) => {
-      let keep = true;
-      for (const exclude of job.excludes) {
-        if (excludeMatches(exclude, pair, swept)) {
-          removed[exclude.index] = (removed[exclude.index] ?? 0) + 1;
-          keep = false;
-        }
-      }
-      return keep;
-    });
-    const all: Combo[] = combos.map((swept) => ({ swept, extra: undefined, includes: undefined }));
-    const addedByInclude: { combo: Combo; include: number }[] = [];
+    const swept = combinationsOf(pair.dimensions);
+    if (job.excludes.length > 0) removeExcluded(swept, job.excludes, pair, removed);
+    // Per combination, only when an include touches it: sparse, so a plain sweep allocates nothing here.
+    const extras: (Combination | undefined)[] = [];
+    const includedBy: (number[] | undefined)[] = [];
+    const added: { values: Combination; include: number }[] = [];
     for (const include of job.includes) {
       if (include.pair !== undefined && include.pair !== pair.id) continue;
       const tally = tallies[include.index]!;
-      const extended = extendCombos(all, combos.length, include, pair.base);
+      const extended = extendCombos(swept, extras, includedBy, include, pair.base);
       if (extended.count > 0) {
         tally.extended += extended.count;
         tally.changed ||= extended.changed;
       } else {
-        const combo: Combo = { swept: {}, extra: { ...include.values }, includes: [include.index] };
-        all.push(combo);
-        addedByInclude.push({ combo, include: include.index });
+        added.push({ values: { ...include.values }, include: include.index });
         tally.added++;
       }
     }
 
-    const addedIndex = new Map(addedByInclude.map(({ combo, include }) => [combo, include]));
-    for (const combo of all) {
-      const params: Record<string, ParamValue> = { ...combo.swept, ...combo.extra };
+    // Tasks of a pair share one frozen source list until a merge or an include gives one its own.
+    const pairSource: readonly SourceLocation[] = Object.freeze([pair.source]);
+    const count = swept.length + added.length;
+    for (let i = 0; i < count; i++) {
+      const addition = i < swept.length ? undefined : added[i - swept.length]!;
+      const extra = addition ? addition.values : extras[i];
+      // The combination object is this task's own: it becomes the params when nothing extends it.
+      const params: Record<string, ParamValue> = addition
+        ? addition.values
+        : extra
+          ? { ...swept[i], ...extra }
+          : swept[i]!;
       const request = buildRequest(pair.base, params);
-      const key = taskKeyOf(request);
-      const source: SourceLocation[] = [pair.source];
-      for (const index of combo.includes ?? []) source.push(job.includes[index]!.source);
+      const key = keyOf(request);
+      const includes = addition ? [addition.include] : includedBy[i];
+      const source = includes
+        ? [pair.source, ...includes.map((index) => job.includes[index]!.source)]
+        : (pairSource as SourceLocation[]);
       const existing = byKey.get(key);
       if (existing) {
         merged++;
-        for (const location of source)
-          if (!existing.source.includes(location)) existing.source.push(location);
+        const fresh = source.filter((location) => !existing.source.includes(location));
+        if (fresh.length > 0) existing.source = [...existing.source, ...fresh];
         if (existing.pair !== pair.id) {
           const id = `${pair.id}\u0000${existing.pair}`;
           const entry = crossPairMerges.get(id) ?? { pair, into: existing.pair, count: 0 };
@@ -107,8 +101,7 @@ export function expandJob(job: ResolvedJob): Expansion {
         }
         continue;
       }
-      const includeIndex = addedIndex.get(combo);
-      if (includeIndex !== undefined) tallies[includeIndex]!.addedNew++;
+      if (addition) tallies[addition.include]!.addedNew++;
       const task: TaskPlan = { key, index: tasks.length, pair: pair.id, params, request, output: "", source };
       byKey.set(key, task);
       tasks.push(task);
@@ -174,6 +167,27 @@ function optionsOf(dimension: SweepDimension): Combination[] {
   }
 }
 
+/** Drops, in place, every combination an exclude matches, counting the drops per exclude. */
+function removeExcluded(
+  combos: Combination[],
+  excludes: readonly ResolvedFilter[],
+  pair: ResolvedPair,
+  removed: number[],
+): void {
+  let kept = 0;
+  for (const combo of combos) {
+    let keep = true;
+    for (const exclude of excludes) {
+      if (excludeMatches(exclude, pair, combo)) {
+        removed[exclude.index] = (removed[exclude.index] ?? 0) + 1;
+        keep = false;
+      }
+    }
+    if (keep) combos[kept++] = combo;
+  }
+  combos.length = kept;
+}
+
 /** An exclude drops a combination when every value it names equals the task's value (swept or fixed). */
 function excludeMatches(exclude: ResolvedFilter, pair: ResolvedPair, swept: Combination): boolean {
   if (exclude.pair !== undefined && exclude.pair !== pair.id) return false;
@@ -190,31 +204,27 @@ function excludeMatches(exclude: ResolvedFilter, pair: ResolvedPair, swept: Comb
  * not original, so they are not extended.
  */
 function extendCombos(
-  all: Combo[],
-  originals: number,
+  swept: readonly Combination[],
+  extras: (Combination | undefined)[],
+  includedBy: (number[] | undefined)[],
   include: ResolvedFilter,
   base: RequestBody,
 ): { count: number; changed: boolean } {
   const fields = Object.keys(include.values) as SweepField[];
   let count = 0;
   let changed = false;
-  for (let i = 0; i < originals; i++) {
-    const combo = all[i]!;
-    if (
-      fields.some(
-        (field) => Object.hasOwn(combo.swept, field) && combo.swept[field] !== include.values[field],
-      )
-    )
+  for (const [i, combo] of swept.entries()) {
+    if (fields.some((field) => Object.hasOwn(combo, field) && combo[field] !== include.values[field]))
       continue;
     count++;
     for (const field of fields) {
-      if (Object.hasOwn(combo.swept, field)) continue;
-      const before = combo.extra && Object.hasOwn(combo.extra, field) ? combo.extra[field] : base[field];
+      if (Object.hasOwn(combo, field)) continue;
+      const extra = (extras[i] ??= {});
+      const before = Object.hasOwn(extra, field) ? extra[field] : base[field];
       if (before !== include.values[field]) changed = true;
-      combo.extra ??= {};
-      combo.extra[field] = include.values[field];
+      extra[field] = include.values[field];
     }
-    (combo.includes ??= []).push(include.index);
+    (includedBy[i] ??= []).push(include.index);
   }
   return { count, changed };
 }

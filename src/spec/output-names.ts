@@ -1,5 +1,11 @@
 import { diagnosticAt } from "./diagnostics.js";
-import { NAME_PLACEHOLDERS, outputPathProblem, parseTemplate, renderTemplate } from "./output-template.js";
+import {
+  NAME_PLACEHOLDERS,
+  outputPathProblem,
+  parseTemplate,
+  renderTemplate,
+  segmentProblem,
+} from "./output-template.js";
 import type { Diagnostic, OutputTemplate, RequestBody, TaskPlan } from "./types.js";
 
 /** A template that collides usually collides thousands of times; a few examples say it all. */
@@ -17,6 +23,10 @@ export function assignOutputNames(tasks: TaskPlan[], job: string, template: Outp
   const unsafe = new Map<string, string>();
   let collisions = 0;
   const owners = new Map<string, TaskPlan>();
+  const checkSegment = memoised(segmentProblem);
+  // Placeholder values are lowercase ASCII; only literal text can need case and Unicode folding.
+  const literals = parsed.parts.map((part) => ("literal" in part ? part.literal : "")).join("");
+  const fold = /[^ -~]|[A-Z]/.test(literals);
   for (const task of tasks) {
     const name = renderTemplate(parsed.parts, {
       job,
@@ -26,12 +36,12 @@ export function assignOutputNames(tasks: TaskPlan[], job: string, template: Outp
       request: task.request,
     });
     task.output = name;
-    const problem = outputPathProblem(name);
+    const problem = outputPathProblem(name, checkSegment);
     if (problem !== undefined) {
       if (!unsafe.has(problem)) unsafe.set(problem, name);
       continue;
     }
-    const folded = name.normalize("NFC").toLowerCase();
+    const folded = fold ? name.normalize("NFC").toLowerCase() : name;
     const owner = owners.get(folded);
     if (owner === undefined) {
       owners.set(folded, task);
@@ -54,6 +64,17 @@ export function assignOutputNames(tasks: TaskPlan[], job: string, template: Outp
     );
   }
   return diagnostics;
+}
+
+/** Folder names repeat across tasks (the pair's, a parameter's): each is checked once. */
+function memoised(check: (segment: string) => string | undefined): (segment: string) => string | undefined {
+  const verdicts = new Map<string, string | undefined>();
+  return (segment) => {
+    if (verdicts.has(segment)) return verdicts.get(segment);
+    const verdict = check(segment);
+    if (verdicts.size < 10_000) verdicts.set(segment, verdict);
+    return verdict;
+  };
 }
 
 function describeCollision(name: string, first: TaskPlan, second: TaskPlan): string {

@@ -1,4 +1,4 @@
-import { didYouMean } from "./suggest.js";
+import { closestMatch } from "./suggest.js";
 import type { RequestBody } from "./types.js";
 
 export const DEFAULT_OUTPUT_DIR = "out/{job}";
@@ -41,7 +41,8 @@ export function parseTemplate(
     if (close < 0) return { problem: `unmatched "{" in "${template}"` };
     const name = rest.slice(open + 1, close);
     if (!(allowed as readonly string[]).includes(name)) {
-      const hint = didYouMean(name, allowed);
+      const match = closestMatch(name, allowed);
+      const hint = match === undefined ? undefined : `did you mean {${match}}?`;
       const list = allowed.map((placeholder) => `{${placeholder}}`).join(", ");
       return { problem: `unknown placeholder {${name}}${hint ? `: ${hint}` : ""} (placeholders: ${list})` };
     }
@@ -95,30 +96,42 @@ const MAX_SEGMENT_BYTES = 255;
 
 /**
  * Why a relative output path is unsafe or unportable, or undefined when it is fine: it must stay
- * inside the output folder and be a legal file name on Linux, macOS and Windows.
+ * inside the output folder and be a legal file name on Linux, macOS and Windows. `checkSegment`
+ * lets a caller that checks many paths memoise the per-folder-name verdicts.
  */
-export function outputPathProblem(path: string): string | undefined {
+export function outputPathProblem(
+  path: string,
+  checkSegment: (segment: string) => string | undefined = segmentProblem,
+): string | undefined {
   if (path.length === 0) return "it is empty";
-  if (path.includes("\u0000")) return "it contains a NUL character";
-  if (path.startsWith("/") || /^[a-z]:/i.test(path))
+  if (path.startsWith("/") || /^[a-z]:/i.test(path)) {
     return "it is an absolute path; names are relative to the output folder";
+  }
   if (path.includes("\\")) return `it contains "\\"; separate folders with "/"`;
   for (const segment of path.split("/")) {
-    if (segment === "") return 'it has an empty folder name ("//", or "/" at the start or end)';
-    if (segment === "." || segment === "..")
-      return `it contains "${segment}", which could leave the output folder`;
-    const illegal = ILLEGAL_CHARACTERS.exec(segment);
-    if (illegal) {
-      const shown =
-        illegal[0] < " "
-          ? `control character U+${illegal[0].charCodeAt(0).toString(16).padStart(4, "0")}`
-          : `"${illegal[0]}"`;
-      return `it contains ${shown}, which is not allowed in file names on Windows`;
-    }
-    if (/[. ]$/.test(segment)) return `"${segment}" ends with "${segment.at(-1)}", which Windows drops`;
-    if (WINDOWS_RESERVED.test(segment)) return `"${segment}" is a reserved device name on Windows`;
-    if (Buffer.byteLength(segment) > MAX_SEGMENT_BYTES)
-      return `"${segment.slice(0, 20)}..." is longer than ${MAX_SEGMENT_BYTES} bytes`;
+    const problem = checkSegment(segment);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+/** Why one folder or file name (between two "/") is unsafe or unportable. */
+export function segmentProblem(segment: string): string | undefined {
+  if (segment === "") return 'it has an empty folder name ("//", or "/" at the start or end)';
+  if (segment === "." || segment === "..")
+    return `it contains "${segment}", which could leave the output folder`;
+  const illegal = ILLEGAL_CHARACTERS.exec(segment);
+  if (illegal) {
+    const shown =
+      illegal[0] < " "
+        ? `control character U+${illegal[0].charCodeAt(0).toString(16).padStart(4, "0")}`
+        : `"${illegal[0]}"`;
+    return `it contains ${shown}, which is not allowed in file names on Windows`;
+  }
+  if (/[. ]$/.test(segment)) return `"${segment}" ends with "${segment.at(-1)}", which Windows drops`;
+  if (WINDOWS_RESERVED.test(segment)) return `"${segment}" is a reserved device name on Windows`;
+  if (Buffer.byteLength(segment) > MAX_SEGMENT_BYTES) {
+    return `"${segment.slice(0, 20)}..." is longer than ${MAX_SEGMENT_BYTES} bytes`;
   }
   return undefined;
 }

@@ -154,6 +154,8 @@ class Converter {
   private aliasNodes = 0;
   private readonly expanding = new Set<Node>();
   private aliasDepth = 0;
+  /** Where the outermost alias being expanded is written: the place to point at when the budget runs out. */
+  private aliasStart = 0;
 
   constructor(
     private readonly doc: Document.Parsed,
@@ -181,7 +183,7 @@ class Converter {
     if (this.aliasDepth > 0 && ++this.aliasNodes > ALIAS_NODE_BUDGET) {
       this.diagnostics.push(
         diagnosticAt(
-          this.at(offset),
+          this.at(this.aliasStart),
           `aliases expand to more than ${ALIAS_NODE_BUDGET} values; job files do not need that many (is this a "billion laughs" file?)`,
         ),
       );
@@ -209,6 +211,7 @@ class Converter {
         return null;
       }
       this.expanding.add(target);
+      if (this.aliasDepth === 0) this.aliasStart = offset;
       this.aliasDepth++;
       try {
         // The alias stands where it is written; what it expands to keeps the anchor's positions.

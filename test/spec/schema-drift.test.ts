@@ -2,6 +2,7 @@
 // Each `Shape<T>` table below must name every property of T, and only those, with its optionality:
 // `npm run typecheck` fails when a type changes without its table. The tests then check each table
 // against the schema, so neither side can change alone.
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
 import { jobSchema, requestBodyProblems } from "../../src/spec/index.js";
 import { validateJobSchema } from "../../src/spec/schema.js";
@@ -135,6 +136,32 @@ describe("schemas/job.schema.json and src/spec/types.ts agree", () => {
       .filter(([, presence]) => presence === "required")
       .map(([key]) => key);
     expect((node.required ?? []).toSorted()).toEqual(required.toSorted());
+  });
+
+  it("is a valid draft 2020-12 schema, with a title and description on every property", () => {
+    // The CLI compiles it without checking it against the meta-schema, to start faster.
+    const ajv = new Ajv2020({ strict: true, allowUnionTypes: true });
+    ajv.addKeyword({ keyword: "errorMessage", schemaType: "string" });
+    ajv.validateSchema(schema);
+    expect(ajv.errors ?? []).toEqual([]);
+    expect(() => ajv.compile(schema)).not.toThrow();
+    // Editors show a property's title and description on hover: its own, or its definition's.
+    type Documented = JsonSchema & { title?: string; description?: string; $ref?: string };
+    const documented = (node: Documented) => node.title !== undefined && node.description !== undefined;
+    const undocumented: string[] = [];
+    for (const [name, node] of Object.entries(defs) as [string, Documented][]) {
+      if (!documented(node)) undocumented.push(`#/$defs/${name}`);
+    }
+    for (const [path, node] of [
+      ["#", schema],
+      ...Object.entries(defs).map(([name, d]) => [`#/$defs/${name}`, d]),
+    ] as [string, JsonSchema][]) {
+      for (const [name, property] of Object.entries(node.properties ?? {}) as [string, Documented][]) {
+        if (!documented(property) && property.$ref === undefined)
+          undocumented.push(`${path}/properties/${name}`);
+      }
+    }
+    expect(undocumented).toEqual([]);
   });
 
   it("enumerates the same ratios, providers, thresholds, media types and sweepable fields", () => {
