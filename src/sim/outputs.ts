@@ -6,6 +6,8 @@
 // vitest, from src/sim/outputs.ts. A published package must therefore ship src/sim/media/*.mp4.
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { UserError } from "../errors.js";
 
 export const MEDIA_DIR = new URL("../../src/sim/media/", import.meta.url);
 
@@ -29,7 +31,16 @@ export function loadClips(): Map<string, Buffer> {
   for (let ei = 1; ei <= INTENSITIES; ei++)
     for (let s = 0; s < SEED_VARIANTS; s++) {
       const name = `ei${ei}-s${s}.mp4`;
-      clips.set(name, readFileSync(new URL(name, MEDIA_DIR)));
+      const file = new URL(name, MEDIA_DIR);
+      try {
+        clips.set(name, readFileSync(file));
+      } catch {
+        throw new UserError(
+          `the simulator's output clip ${fileURLToPath(file)} is missing`,
+          undefined,
+          "the clips live in src/sim/media/ beside dist/ (or pass outputBytes / --output-bytes for synthetic outputs)",
+        );
+      }
     }
   clipCache = clips;
   return clips;
