@@ -124,18 +124,27 @@ export function expandJob(job: ResolvedJob): Expansion {
     return { index: exclude.index, source: exclude.source, removed: count };
   });
 
+  const perPair = new Map(job.pairs.map((pair) => [pair.id, 0]));
+  for (const task of tasks) perPair.set(task.pair, (perPair.get(task.pair) ?? 0) + 1);
+  const mergedPairs = new Set([...crossPairMerges.values()].map(({ pair }) => pair.id));
+  for (const pair of job.pairs) {
+    if (perPair.get(pair.id) === 0 && !mergedPairs.has(pair.id)) {
+      warnings.push(
+        diagnosticAt(pair.source, `pair "${pair.id}" has no tasks: exclude removes every combination`),
+      );
+    }
+  }
+
   const errors = assignOutputNames(tasks, job.job, job.outputName);
   const report: PlanReport = {
     total: tasks.length,
-    pairs: job.pairs.map((pair) => ({ pair: pair.id, tasks: 0 })),
+    pairs: job.pairs.map((pair) => ({ pair: pair.id, tasks: perPair.get(pair.id) ?? 0 })),
     swept: sweptValues(tasks),
     includes,
     excludes,
     merged,
     warnings: warnings.toSorted((a, b) => a.line - b.line || a.column - b.column),
   };
-  const counts = new Map(report.pairs.map((entry) => [entry.pair, entry]));
-  for (const task of tasks) counts.get(task.pair)!.tasks++;
   return { tasks, report, errors };
 }
 

@@ -122,6 +122,17 @@ exclude:
     ]);
   });
 
+  it("warns about a pair whose every combination is excluded", () => {
+    const loaded = plan(`${TWO_PAIRS}sweep:\n  seed: [1, 2]\nexclude:\n  - { pair: pa }\n`);
+    expect(loaded.report.pairs).toEqual([
+      { pair: "pa", tasks: 0 },
+      { pair: "pb", tasks: 2 },
+    ]);
+    expect(loaded.report.warnings.map((w) => `${w.line}:${w.column}: ${w.message}`)).toEqual([
+      '8:5: pair "pa" has no tasks: exclude removes every combination',
+    ]);
+  });
+
   it("warns about an exclude that matches nothing, at the exclude", () => {
     const loaded = plan(`${TWO_PAIRS}sweep:\n  seed: [1, 2]\nexclude:\n  - { seed: 3 }\n`);
     expect(loaded.report.warnings.map((w) => `${w.line}:${w.column}: ${w.message}`)).toEqual([
