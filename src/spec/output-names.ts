@@ -1,10 +1,13 @@
 import { diagnosticAt } from "./diagnostics.js";
 import {
   NAME_PLACEHOLDERS,
-  outputPathProblem,
   parseTemplate,
   renderTemplate,
   segmentProblem,
+  templateSegments,
+  wholePathProblem,
+  type TemplatePart,
+  type TemplateValues,
 } from "./output-template.js";
 import type { Diagnostic, OutputTemplate, RequestBody, TaskPlan } from "./types.js";
 
@@ -23,20 +26,32 @@ export function assignOutputNames(tasks: TaskPlan[], job: string, template: Outp
   const unsafe = new Map<string, string>();
   let collisions = 0;
   const owners = new Map<string, TaskPlan>();
-  const checkSegment = memoised(segmentProblem);
+  const segments = templateSegments(parsed.parts).map((parts) => ({ parts, check: segmentChecker(parts) }));
   // Placeholder values are lowercase ASCII; only literal text can need case and Unicode folding.
   const literals = parsed.parts.map((part) => ("literal" in part ? part.literal : "")).join("");
   const fold = /[^ -~]|[A-Z]/.test(literals);
   for (const task of tasks) {
-    const name = renderTemplate(parsed.parts, {
+    const values: TemplateValues = {
       job,
       pair: task.pair,
       key: task.key,
       index: task.index,
       request: task.request,
-    });
+    };
+    let name = "";
+    let problem: string | undefined;
+    for (let index = 0; index < segments.length; index++) {
+      const segment = segments[index]!;
+      const text = renderTemplate(segment.parts, values);
+      problem ??= segment.check(text);
+      name = index === 0 ? text : `${name}/${text}`;
+    }
     task.output = name;
-    const problem = outputPathProblem(name, checkSegment);
+    // Absolute or backslashed names come from the template's literal text: every task has them.
+    const whole = wholePathProblem(name);
+    if (whole !== undefined) {
+      return [diagnosticAt(template.source, `output.name gives "${name}", which is unsafe: ${whole}`)];
+    }
     if (problem !== undefined) {
       if (!unsafe.has(problem)) unsafe.set(problem, name);
       continue;
@@ -66,13 +81,21 @@ export function assignOutputNames(tasks: TaskPlan[], job: string, template: Outp
   return diagnostics;
 }
 
-/** Folder names repeat across tasks (the pair's, a parameter's): each is checked once. */
-function memoised(check: (segment: string) => string | undefined): (segment: string) => string | undefined {
+/** Placeholders that take a different value for (almost) every task: not worth remembering. */
+const UNIQUE_PLACEHOLDERS = new Set(["key", "index", "seed"]);
+
+/**
+ * The check of one segment of the template. Folder names repeat across tasks (the pair's, a
+ * parameter's), so their verdicts are remembered; a segment with a per-task value is checked as is.
+ */
+function segmentChecker(parts: readonly TemplatePart[]): (segment: string) => string | undefined {
+  if (parts.some((part) => "placeholder" in part && UNIQUE_PLACEHOLDERS.has(part.placeholder)))
+    return segmentProblem;
   const verdicts = new Map<string, string | undefined>();
   return (segment) => {
     if (verdicts.has(segment)) return verdicts.get(segment);
-    const verdict = check(segment);
-    if (verdicts.size < 10_000) verdicts.set(segment, verdict);
+    const verdict = segmentProblem(segment);
+    verdicts.set(segment, verdict);
     return verdict;
   };
 }

@@ -52,6 +52,26 @@ export function parseTemplate(
   return { parts };
 }
 
+/**
+ * The template cut at each "/" of its literal text: one list of parts per folder or file name.
+ * Placeholder values never contain "/", so every rendered name has exactly these segments.
+ */
+export function templateSegments(parts: readonly TemplatePart[]): TemplatePart[][] {
+  const segments: TemplatePart[][] = [[]];
+  for (const part of parts) {
+    if (!("literal" in part)) {
+      segments.at(-1)!.push(part);
+      continue;
+    }
+    const pieces = part.literal.split("/");
+    for (const [index, piece] of pieces.entries()) {
+      if (index > 0) segments.push([]);
+      if (piece !== "") segments.at(-1)!.push({ literal: piece });
+    }
+  }
+  return segments;
+}
+
 export interface TemplateValues {
   job: string;
   pair: string;
@@ -96,22 +116,25 @@ const MAX_SEGMENT_BYTES = 255;
 
 /**
  * Why a relative output path is unsafe or unportable, or undefined when it is fine: it must stay
- * inside the output folder and be a legal file name on Linux, macOS and Windows. `checkSegment`
- * lets a caller that checks many paths memoise the per-folder-name verdicts.
+ * inside the output folder and be a legal file name on Linux, macOS and Windows.
  */
-export function outputPathProblem(
-  path: string,
-  checkSegment: (segment: string) => string | undefined = segmentProblem,
-): string | undefined {
+export function outputPathProblem(path: string): string | undefined {
+  const whole = wholePathProblem(path);
+  if (whole !== undefined) return whole;
+  for (const segment of path.split("/")) {
+    const problem = segmentProblem(segment);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+/** The problems of a path as a whole: empty, absolute, or Windows-separated. */
+export function wholePathProblem(path: string): string | undefined {
   if (path.length === 0) return "it is empty";
   if (path.startsWith("/") || /^[a-z]:/i.test(path)) {
     return "it is an absolute path; names are relative to the output folder";
   }
   if (path.includes("\\")) return `it contains "\\"; separate folders with "/"`;
-  for (const segment of path.split("/")) {
-    const problem = checkSegment(segment);
-    if (problem !== undefined) return problem;
-  }
   return undefined;
 }
 
