@@ -152,7 +152,6 @@ const NOTABLE = new Set<RunEventKind>([
 ]);
 
 class LiveReporter implements ProgressReporter {
-  private listr: Listr | null = null;
   private running: Promise<void> | null = null;
   private task: ListrTaskWrapper<unknown, never, never> | null = null;
   private finish: (() => void) | null = null;
@@ -185,14 +184,14 @@ class LiveReporter implements ProgressReporter {
     this.finish?.();
     await this.running;
     this.running = null;
-    this.listr = null;
     this.task = null;
   }
 
   private start(title: string): void {
     const stream = this.options.stream as NodeJS.WriteStream;
     const done = new Promise<void>((resolve) => (this.finish = resolve));
-    this.listr = new Listr(
+    const logger = new ListrLogger({ processOutput: new ProcessOutput(stream, stream) });
+    const listr = new Listr(
       [
         {
           title,
@@ -204,14 +203,17 @@ class LiveReporter implements ProgressReporter {
         },
       ],
       {
+        // Everything on stderr (stdout is for --json), and live whenever stderr is a terminal: listr2
+        // would otherwise fall back to line output when only stdout is redirected.
         renderer: "default",
-        // Everything on stderr: stdout is for --json.
-        rendererOptions: { logger: new ListrLogger({ processOutput: new ProcessOutput(stream, stream) }) },
+        rendererOptions: { logger },
+        fallbackRenderer: "default",
+        fallbackRendererOptions: { logger },
         registerSignalListeners: false,
         exitOnError: false,
       },
     );
-    this.running = this.listr.run().then(
+    this.running = listr.run().then(
       () => undefined,
       () => undefined,
     );

@@ -247,7 +247,8 @@ class Engine {
     let attemptsThisRun = attemptsSoFar;
     for (;;) {
       if (this.submissionStopped()) {
-        this.setPhase(task.key, "not-submitted");
+        // A resubmission that the stop prevented leaves the task as its last attempt ended.
+        this.setPhase(task.key, attemptsThisRun > 0 ? "failed" : "not-submitted");
         return;
       }
       const attempt = nextAttemptNumber(ctx.fold.get(task.key));

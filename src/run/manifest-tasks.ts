@@ -68,15 +68,27 @@ export function deriveManifestTask(
   if (missing.length === 0 || !options.downloads)
     return { ...base, taskId: last.taskId, status: "SUCCEEDED", outputs, error: null };
   if (overlay.downloading) return { ...base, taskId: last.taskId, status: "RUNNING", outputs, error: null };
-  const error: ManifestError = overlay.downloadError
-    ? { code: "DOWNLOAD_FAILED", message: overlay.downloadError, retryable: true }
-    : {
-        code: "OUTPUT_MISSING",
-        message:
-          "the render succeeded but its output is not on disk; a rerun downloads it again (no new render)",
-        retryable: true,
-      };
-  return { ...base, taskId: last.taskId, status: "FAILED", outputs, error };
+  if (overlay.downloadError)
+    return {
+      ...base,
+      taskId: last.taskId,
+      status: "FAILED",
+      outputs,
+      error: { code: "DOWNLOAD_FAILED", message: overlay.downloadError, retryable: true },
+    };
+  // Not downloaded (yet): interrupted, another shard's task, or a file deleted since. Not a failure:
+  // the next run downloads it from the same task, without a new render.
+  return {
+    ...base,
+    taskId: last.taskId,
+    status: "PENDING",
+    outputs,
+    error: {
+      code: "OUTPUT_MISSING",
+      message: "the render succeeded but its output is not on disk; a rerun downloads it (no new render)",
+      retryable: true,
+    },
+  };
 }
 
 function toHistoryEntry(attempt: AttemptState): ManifestAttempt {

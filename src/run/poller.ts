@@ -35,6 +35,8 @@ export interface PollTaskInput {
   immediate: boolean;
   /** Consecutive failed GETs after which the task is left for a later run. */
   maxConsecutiveErrors?: number;
+  /** Consecutive "gone" answers (404 / task_not_exist after the grace period) before the task is taken as gone. */
+  missingConfirmations?: number;
   onState?: (state: TaskState) => void;
   onGet?: () => void;
 }
@@ -48,10 +50,12 @@ export function isTerminalState(state: TaskState): state is TerminalTaskState {
 export async function pollTask(input: PollTaskInput): Promise<PollResult> {
   const { api, taskId, timing, clock, signal } = input;
   const maxErrors = input.maxConsecutiveErrors ?? 30;
+  const missingConfirmations = input.missingConfirmations ?? 3;
   let last: TaskState["status"] | "error" | null = null;
   let firstProgress: ProgressSample | null = null;
   let lastProgress: ProgressSample | null = null;
   let errors = 0;
+  let missing = 0;
   let lastError = "";
   let first = true;
   for (;;) {
@@ -88,7 +92,13 @@ export async function pollTask(input: PollTaskInput): Promise<PollResult> {
     }
     errors = 0;
     const state = outcome.state;
+    if (state.status === "missing" && ++missing < missingConfirmations) {
+      // A task we hold the id of has vanished: make sure before it is given up (and resubmitted, paid).
+      last = "error";
+      continue;
+    }
     if (isTerminalState(state)) return { kind: "terminal", state, atMs: clock() };
+    missing = 0;
     if (state.status === "running" && state.progress !== null) {
       const sample = { atMs: clock(), progress: state.progress };
       if (!firstProgress || sample.progress < firstProgress.progress) firstProgress = sample;

@@ -86,7 +86,8 @@ describe("runJob against the simulator", () => {
     ws = await createWorkspace(
       { pairs: 3, intensities: [1, 2, 3], concurrency: 4 },
       {
-        faults: "get:429=0.1,get:429ra=0.1,get:5xx=0.1,get:reset=0.05,create:503=0.15,download:truncate=0.3",
+        faults:
+          "get:429=0.1,get:429ra=0.1,get:5xx=0.1,get:reset=0.05,create:503=0.1,create:429=0.05,create:429ra=0.05,download:truncate=0.3",
       },
     );
     const result = await ws.run();
@@ -95,6 +96,19 @@ describe("runJob against the simulator", () => {
     expect(stats.faults["download:truncate"]).toBeGreaterThan(0);
     // 503 on create happens before any task exists: never a duplicate.
     expect(Object.values(stats.createsByKey).every((n) => n === 1)).toBe(true);
+    await expectOutputsMatchSimulator(ws);
+  });
+
+  it("reads the task again for fresh URLs when a signed output URL expired before its download", async () => {
+    // Every download trickles for 2 s (scaled) and URLs live 20 ms: the downloads queued behind the
+    // first ones find their URLs expired.
+    ws = await createWorkspace(
+      { pairs: 2, intensities: [1, 2, 3], concurrency: 3 },
+      { urlTtlMs: 3_000, faults: "download:slow=1", slowMs: 300_000 },
+    );
+    const result = await ws.run({ concurrency: 3 });
+    expect(result.exitCode).toBe(0);
+    expect(ws.sim.stats().requests["GET /media/:id.mp4"]?.["403"]).toBeGreaterThan(0);
     await expectOutputsMatchSimulator(ws);
   });
 

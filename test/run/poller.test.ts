@@ -1,0 +1,131 @@
+// The poll loop driven by a scripted API port and a virtual clock (the HTTP side is covered against
+// the simulator in run-job.test.ts): what it does with each kind of answer, and how many GETs it spends.
+import { describe, expect, it } from "vitest";
+import type { ApiClient, GetOutcome, TaskState } from "../../src/api/types.js";
+import { pollTask, type PollTaskInput } from "../../src/run/poller.js";
+import { REAL_TIMING } from "../../src/run/timing.js";
+import { TokenBucket } from "../../src/run/token-bucket.js";
+
+function scripted(answers: ((now: number) => GetOutcome)[]) {
+  let now = 0;
+  const gets: number[] = [];
+  const api = {
+    getTask: async () => {
+      gets.push(now);
+      const next = answers[Math.min(gets.length - 1, answers.length - 1)];
+      return next!(now);
+    },
+  } as unknown as ApiClient;
+  const clock = (): number => now;
+  const sleep = async (ms: number): Promise<void> => {
+    now += ms;
+  };
+  const input = (overrides: Partial<PollTaskInput> = {}): PollTaskInput => ({
+    api,
+    taskId: "t1",
+    createdAtMs: 0,
+    bucket: new TokenBucket(1_000, 1_000, clock, sleep),
+    timing: REAL_TIMING,
+    clock,
+    sleep,
+    signal: new AbortController().signal,
+    expectedRenderMs: () => 90_000,
+    immediate: false,
+    ...overrides,
+  });
+  return { input, gets, clock };
+}
+
+const state = (s: TaskState) => (): GetOutcome => ({ kind: "state", state: s });
+const runningUntil =
+  (doneAt: number) =>
+  (now: number): GetOutcome =>
+    now >= doneAt
+      ? { kind: "state", state: { status: "succeeded", outputs: ["https://x/y.mp4"] } }
+      : { kind: "state", state: { status: "running", progress: now / doneAt } };
+
+describe("pollTask", () => {
+  it("notices a 95 s render within one update interval, in a handful of GETs", async () => {
+    const { input, gets, clock } = scripted([runningUntil(95_000)]);
+    const result = await pollTask(input());
+    expect(result).toMatchObject({ kind: "terminal", state: { status: "succeeded" } });
+    expect(clock() - 95_000).toBeLessThanOrEqual(5_000);
+    expect(gets.length).toBeLessThanOrEqual(8);
+  });
+
+  it("polls a resumed task at once", async () => {
+    const { input, gets } = scripted([state({ status: "succeeded", outputs: ["u"] })]);
+    await pollTask(input({ immediate: true }));
+    expect(gets).toEqual([0]);
+  });
+
+  it("keeps polling through not-visible answers and errors", async () => {
+    const { input, gets } = scripted([
+      state({ status: "not-visible" }),
+      () => ({ kind: "error", message: "503", status: 503 }),
+      state({ status: "pending" }),
+      state({ status: "failed", code: "INTERNAL", message: "boom" }),
+    ]);
+    const result = await pollTask(input());
+    expect(result).toMatchObject({ kind: "terminal", state: { status: "failed", code: "INTERNAL" } });
+    // not-visible -> 2 s, error -> 5 s.
+    expect(gets[1]! - gets[0]!).toBe(2_000);
+    expect(gets[2]! - gets[1]!).toBe(5_000);
+  });
+
+  it("asks three times before taking a vanished task as gone", async () => {
+    const { input, gets } = scripted([
+      state({ status: "missing", message: "Could not find Task" }),
+      state({ status: "missing", message: "Could not find Task" }),
+      state({ status: "running", progress: 0.5 }),
+      state({ status: "missing", message: "Could not find Task" }),
+      state({ status: "missing", message: "Could not find Task" }),
+      state({ status: "missing", message: "Could not find Task" }),
+    ]);
+    const result = await pollTask(input());
+    expect(result).toMatchObject({ kind: "terminal", state: { status: "missing" } });
+    expect(gets).toHaveLength(6);
+  });
+
+  it("leaves the task in flight after too many failed GETs, and on a stop", async () => {
+    const failing = scripted([() => ({ kind: "error", message: "reset", status: null })]);
+    expect(await pollTask(failing.input({ maxConsecutiveErrors: 4 }))).toEqual({
+      kind: "unreachable",
+      message: "reset",
+    });
+    expect(failing.gets).toHaveLength(4);
+
+    const stop = new AbortController();
+    const stopped = scripted([
+      () => {
+        stop.abort();
+        return { kind: "state", state: { status: "succeeded", outputs: ["u"] } };
+      },
+    ]);
+    // An answer that arrives after the stop proves nothing: the task stays in flight.
+    expect(await pollTask(stopped.input({ signal: stop.signal }))).toEqual({ kind: "stopped" });
+  });
+
+  it("reports an account stop from a GET (a revoked key)", async () => {
+    const { input } = scripted([
+      () => ({ kind: "account-stop", reason: "bad-key", status: 401, message: "invalid key" }),
+    ]);
+    expect(await pollTask(input())).toMatchObject({ kind: "account-stop", reason: "bad-key" });
+  });
+
+  it("takes a token from the shared bucket for every GET", async () => {
+    class CountingBucket extends TokenBucket {
+      taken = 0;
+      override take(signal?: AbortSignal): Promise<void> {
+        this.taken++;
+        return super.take(signal);
+      }
+    }
+    const { input, gets, clock } = scripted([state({ status: "pending" })]);
+    const bucket = new CountingBucket(1, 1, clock, async () => undefined);
+    const stop = new AbortController();
+    await pollTask(input({ bucket, signal: stop.signal, onGet: () => gets.length === 3 && stop.abort() }));
+    expect(gets).toHaveLength(4);
+    expect(bucket.taken).toBe(4);
+  });
+});
