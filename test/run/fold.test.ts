@@ -211,10 +211,22 @@ describe("journal fold and start decisions", () => {
       fold.get(K),
       new Set(),
     );
+    // Not on disk (interrupted, or deleted since): pending, and the next run downloads it.
     expect(unverified).toMatchObject({
-      status: "FAILED",
+      status: "PENDING",
       outputs: [],
       error: { code: "OUTPUT_MISSING", retryable: true },
+    });
+    const failedDownload = deriveManifestTask(
+      { key: K, pair: "p", params: {}, request },
+      "p/s1.mp4",
+      fold.get(K),
+      new Set(),
+      { downloadError: "truncated 5 times" },
+    );
+    expect(failedDownload).toMatchObject({
+      status: "FAILED",
+      error: { code: "DOWNLOAD_FAILED", message: "truncated 5 times", retryable: true },
     });
   });
 });
