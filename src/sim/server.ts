@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { taskKeyOf } from "../canonical.js";
+import { UserError } from "../errors.js";
 import { failsEarly, failureTextOf } from "./failure-codes.js";
 import { parseFaultSpec, pickFault, type FaultScope, type FaultSpec, type RequestFault } from "./faults.js";
 import type { ResolvedOptions, SimShape } from "./options.js";
@@ -126,9 +127,17 @@ export class SimServer {
 
   async listen(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
-      this.server.once("error", reject);
+      this.server.once("error", (error: NodeJS.ErrnoException) =>
+        reject(
+          error.code === "EADDRINUSE" || error.code === "EACCES" || error.code === "EADDRNOTAVAIL"
+            ? new UserError(
+                `the simulator cannot listen on ${this.options.host}:${this.options.port} (${error.code})`,
+              )
+            : error,
+        ),
+      );
       this.server.listen(this.options.port, this.options.host, () => {
-        this.server.off("error", reject);
+        this.server.removeAllListeners("error");
         resolve();
       });
     });

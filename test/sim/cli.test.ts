@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
 import { binPath, repoRoot, runCli } from "../helpers/cli.js";
-import { create, getTask } from "./helpers.js";
+import { create, getTask, startTestSimulator } from "./helpers.js";
 
 describe("actbatch simulate", () => {
   it("prints its URL as soon as it listens, serves the API, and stops cleanly on SIGTERM", async () => {
@@ -50,6 +50,17 @@ describe("actbatch simulate", () => {
     const remote = await runCli(["simulate", "--host", "0.0.0.0"]);
     expect(remote.code).toBe(2);
     expect(remote.stderr).toContain("loopback");
+  });
+
+  it("says so when the port is taken", async () => {
+    const sim = await startTestSimulator();
+    try {
+      const result = await runCli(["simulate", "--port", new URL(sim.origin).port]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\)/);
+    } finally {
+      await sim.close();
+    }
   });
 
   it("prints its help", async () => {
