@@ -559,11 +559,7 @@ class Engine {
     if (result.kind === "account-stop") this.accountStop(result.reason, result.status, true);
     // The task stays in flight (its id is on disk): the next run polls it.
     const tracked = this.tracked.get(key);
-    if (
-      tracked &&
-      (tracked.phase === "pending" || tracked.phase === "running" || tracked.phase === "submitting")
-    )
-      tracked.phase = "pending";
+    if (tracked?.phase === "submitting") tracked.phase = "pending";
   }
 
   // ---- downloads --------------------------------------------------------------------------------

@@ -123,6 +123,30 @@ describe("actbatch run (CLI)", () => {
     expect(help.stdout).toContain("ACTBATCH_TIME_SCALE");
   });
 
+  it("runs several job files one after another; the exit code is the worst of them", async () => {
+    ws = await createWorkspace({ pairs: 1, intensities: [1] }, { failureCodes: ["ASSET.INVALID"] });
+    const second = jobYaml({ name: "second", pairs: 1, intensities: [2] }).replace(
+      'dir: "out"',
+      'dir: "out2"',
+    );
+    await writeFile(join(ws.dir, "second.yaml"), second);
+    ws.sim.setFaults("fail=1");
+    const first = await runCli(["run", "second.yaml"], { cwd: ws.dir, env: cliEnv(ws) });
+    expect(first.code).toBe(1);
+    ws.sim.setFaults(undefined);
+    const both = await runCli(["run", "job.yaml", "second.yaml", "--json"], { cwd: ws.dir, env: cliEnv(ws) });
+    const summary = JSON.parse(both.stdout) as {
+      exitCode: number;
+      jobs: { job: string; exitCode: number }[];
+    };
+    expect(summary.jobs.map((j) => [j.job, j.exitCode])).toEqual([
+      ["e2e", 0],
+      ["second", 1],
+    ]);
+    expect(summary.exitCode).toBe(1);
+    expect(both.code).toBe(1);
+  });
+
   it("exits 1 naming each failed task with its pair, params and error", async () => {
     ws = await createWorkspace(
       { pairs: 1, intensities: [1, 2] },
