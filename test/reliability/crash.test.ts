@@ -1,0 +1,155 @@
+// Properties 1-3 and 6 of the guarantees, under SIGKILL: a job run, killed at random moments (the
+// black-box killer) and at each named crash point (the white-box one), and rerun until it is done.
+//   1. at most one paid task per key, except keys the runner itself reports as possibly charged twice
+//   2. no paid task is lost: every task id the simulator created is in the final manifest
+//   3. the intent is durable before the POST leaves: the proxy in front of the simulator finds it in
+//      the journal on disk on every create
+//   6. (in part) after every kill, manifest.json is absent, or the old or new one, never torn; every
+//      file at a final path is complete
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CRASH_POINTS } from "../../src/crash-points.js";
+import { readManifest } from "../../src/manifest/manifest.js";
+import { formatViolations } from "./invariants.js";
+import { inspectAfterKill } from "./harness/after-kill.js";
+import { count, figures, FULL, prng, replayHint, seedFor, uniform } from "./harness/mode.js";
+import { describeOutcome, type RunOutcome } from "./harness/runner.js";
+import { createScenario, type Scenario } from "./harness/workspace.js";
+
+const SPEED = 50;
+
+type Kill = { kind: "random"; delayMs: number } | { kind: "point"; point: string };
+
+describe("crashes: SIGKILL at random moments and at every named crash point, then rerun to the end", () => {
+  const seed = seedFor("crash");
+  const random = prng(seed);
+  const randomKills = count(6, 50);
+  let scenario: Scenario;
+
+  beforeAll(async () => {
+    scenario = await createScenario({
+      // 200 tasks in full mode, 40 in quick mode.
+      job: FULL ? { pairs: 4, seeds: 10 } : { pairs: 2, seeds: 4 },
+      speed: SPEED,
+      concurrency: FULL ? 20 : 10,
+      host: { sim: { seed, outputBytes: 48 * 1024, concurrency: FULL ? 20 : 10 } },
+    });
+  });
+  afterAll(async () => {
+    await scenario?.close();
+  });
+
+  it(
+    "pays at most once per key (ambiguous ones flagged), loses no paid task, and journals every intent before its POST",
+    async () => {
+      // The schedule: random kills, with each named crash point slotted in at a random place.
+      const schedule: Kill[] = Array.from({ length: randomKills }, () => ({
+        kind: "random",
+        delayMs: Math.round(uniform(random, 150, FULL ? 2500 : 1800)),
+      }));
+      // Named points go in the first half, while there is still work in flight for them to hit.
+      for (const point of CRASH_POINTS) {
+        const at = Math.floor(random() * (Math.ceil(schedule.length / 2) + 1));
+        const nth = 1 + Math.floor(random() * 4);
+        schedule.splice(at, 0, { kind: "point", point: `${point}@${nth}` });
+      }
+
+      const log: string[] = [];
+      const afterKillProblems: string[] = [];
+      const unexpectedExits: string[] = [];
+      let randomKilled = 0;
+      const pointsKilled = new Set<string>();
+      let finished: RunOutcome | null = null;
+      for (let index = 0; index < schedule.length; index++) {
+        const kill = schedule[index] as Kill;
+        const outcome =
+          kill.kind === "random"
+            ? await scenario.run({ killAfterMs: kill.delayMs })
+            : await scenario.run({ crashAt: kill.point });
+        const label =
+          kill.kind === "random" ? `random kill after ${kill.delayMs} ms` : `crash at ${kill.point}`;
+        log.push(`#${index + 1} ${label}: ${describeOutcome(outcome)}`);
+        if (outcome.hung) throw new Error(`run hung\n${log.join("\n")}\n${replayHint()}`);
+        if (outcome.signal === "SIGKILL") {
+          if (kill.kind === "random") randomKilled++;
+          else pointsKilled.add(kill.point.split("@")[0] ?? kill.point);
+          const state = await inspectAfterKill(scenario.outDir, scenario.sim);
+          for (const problem of state.problems)
+            afterKillProblems.push(`after #${index + 1} (${label}): ${problem}`);
+        } else if (kill.kind === "point" && !kill.point.endsWith("@1")) {
+          // The point was passed fewer times than asked before the run ended: hit its first pass next.
+          schedule.splice(index + 1, 0, { kind: "point", point: `${kill.point.split("@")[0]}@1` });
+          if (outcome.code === 0) {
+            finished = outcome;
+            break;
+          }
+        } else if (outcome.code === 0) {
+          finished = outcome;
+          // The job is done: later kills would only hit no-op reruns.
+          break;
+        } else if (outcome.code !== 1) {
+          unexpectedExits.push(
+            `run #${index + 1} (${label}): ${describeOutcome(outcome)}\n${outcome.stderr.slice(-2000)}`,
+          );
+        }
+      }
+      // Rerun, unkilled, until the job is done.
+      for (let rerun = 0; finished === null && rerun < 5; rerun++) {
+        const outcome = await scenario.run();
+        log.push(`final run ${rerun + 1}: ${describeOutcome(outcome)}`);
+        if (outcome.code === 0) finished = outcome;
+      }
+      const requestsBefore = (await scenario.sim.proxyLog()).length;
+      const noop = await scenario.run();
+      log.push(`no-op rerun: ${describeOutcome(noop)}`);
+
+      const context = `${log.join("\n")}\nseed ${seed}; ${replayHint("crash.test.ts")}`;
+      expect(
+        finished,
+        `the job never finished\n${context}\n${scenario.runs.at(-1)?.stderr.slice(-3000)}`,
+      ).not.toBeNull();
+      expect(noop.code, `${context}`).toBe(0);
+
+      const stats = await scenario.sim.stats();
+      const violations = await scenario.check();
+      expect(formatViolations(violations), `${context}`).toBe("");
+      expect(afterKillProblems.join("\n"), `${context}`).toBe("");
+      expect(unexpectedExits.join("\n"), `${context}`).toBe("");
+
+      // Property 1 figures: keys created more than once, and whether each is flagged.
+      const manifest = await readManifest(scenario.outDir);
+      const keys = manifest.tasks.length;
+      const duplicated = Object.values(stats.createsByKey).filter((creates) => creates > 1).length;
+      const extraCreates = stats.creates - Object.keys(stats.createsByKey).length;
+      const flagged = manifest.tasks.filter((task) => task.possiblyChargedTwice).length;
+      expect(manifest.summary.succeeded, `${context}`).toBe(keys);
+
+      // Property 3: every create found its intent on disk.
+      const checks = await scenario.sim.intentChecks();
+      const missing = checks.filter((check) => !check.found);
+      expect(missing.map((check) => `${check.key}: ${check.detail}`).join("\n"), `${context}`).toBe("");
+
+      // The no-op rerun made no API call at all.
+      expect((await scenario.sim.proxyLog()).length - requestsBefore, `${context}`).toBe(0);
+
+      const kills = randomKilled + pointsKilled.size;
+      figures(
+        "property 1 (at most one paid task per key under kill -9)",
+        `${kills} kills (${randomKilled} random, ${pointsKilled.size} of ${CRASH_POINTS.length} named crash points: ${[...pointsKilled].join(", ")}), ${scenario.runs.length} runs, ${keys} keys, ${stats.creates} creates, ${duplicated} keys created more than once (${extraCreates} extra creates), all flagged possibly charged twice (${flagged} keys flagged in all, counting kills before the POST left), 0 unflagged duplicates`,
+      );
+      figures(
+        "property 2 (no paid task lost)",
+        `${stats.tasks.length} tasks in the simulator's ledger, ${stats.tasks.length} accounted for in the final manifest (0 lost), ${manifest.summary.succeeded}/${keys} keys SUCCEEDED with verified files`,
+      );
+      figures(
+        "property 3 (intent durable before the POST)",
+        `${checks.length} creates checked against the journal on disk, ${missing.length} without their intent`,
+      );
+      figures(
+        "property 6 (manifest never torn, final files never partial, after each kill)",
+        `${kills} kills inspected, ${afterKillProblems.length} problems`,
+      );
+      expect(pointsKilled.size, `named crash points reached\n${context}`).toBe(CRASH_POINTS.length);
+    },
+    FULL ? 900_000 : 120_000,
+  );
+});
