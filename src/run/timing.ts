@@ -35,7 +35,7 @@ export const REAL_TIMING: RunTiming = {
   pollErrorDelayMs: 5_000,
   getRatePerSecond: 10,
   getBurst: 10,
-  checkpointIntervalMs: 3_000,
+  checkpointIntervalMs: 5_000,
   summaryLineIntervalMs: 30_000,
   visibilityGraceMs: 60_000,
 };
@@ -55,7 +55,7 @@ export function scaleTiming(timeScale: number, base: RunTiming = REAL_TIMING): R
     getBurst: base.getBurst,
     // Checkpoints and progress lines are for humans and disks, which do not speed up with the simulator,
     // but a scaled test must still see them: scale them, with a floor.
-    checkpointIntervalMs: Math.max(200, d(base.checkpointIntervalMs)),
+    checkpointIntervalMs: Math.max(1_000, d(base.checkpointIntervalMs)),
     summaryLineIntervalMs: Math.max(1_000, d(base.summaryLineIntervalMs)),
     visibilityGraceMs: d(base.visibilityGraceMs),
   };
