@@ -121,6 +121,53 @@ describe("checkInvariants", () => {
     });
   });
 
+  it("accepts a second create for a key whose first render FAILED and was resubmitted on purpose", async () => {
+    await withTempDir(async (dir) => {
+      const tasks = manifestTasks();
+      tasks[1] = {
+        ...succeededTask(task(1), content(1)),
+        taskId: id(1, 2),
+        attempts: 2,
+        history: [{ attempt: 1, taskId: id(1), status: "FAILED", error: null }],
+      };
+      await writeState(dir, tasks);
+      await mkdir(dirname(join(dir, task(1).output)), { recursive: true });
+      await writeFile(join(dir, task(1).output), content(1));
+      await writeJournal(
+        dir,
+        journalText([
+          intent(task(0)),
+          created(task(0)),
+          succeeded(task(0)),
+          output(task(0), content(0)),
+          intent(task(1)),
+          created(task(1)),
+          failed(task(1)),
+          intent(task(1), 2),
+          created(task(1), 2),
+          succeeded(task(1), 2),
+          output(task(1), content(1), 2),
+          intent(task(2)),
+          ambiguous(task(2)),
+          intent(task(2), 2),
+          created(task(2), 2),
+          succeeded(task(2), 2),
+          output(task(2), content(2), 2),
+        ]),
+      );
+      const ledger = sim();
+      const resubmitted: InvariantInputs["sim"] = {
+        tasks: [...ledger.tasks, { id: id(1, 2), key: task(1).key, status: "SUCCEEDED" }],
+        createsByKey: { ...ledger.createsByKey, [task(1).key]: 2 },
+      };
+      expect(formatViolations(await check(dir, { sim: resubmitted }))).toBe("");
+      // The same two creates with the failure forgotten would be a second payment nobody reported.
+      tasks[1] = { ...(tasks[1] as ManifestTask), history: [], attempts: 2 };
+      await writeState(dir, tasks);
+      expect(kinds(await check(dir, { sim: resubmitted }))).toContain("duplicate-create-unflagged");
+    });
+  });
+
   it("flags creates the manifest does not count, and a created task it lost", async () => {
     await withTempDir(async (dir) => {
       const tasks = manifestTasks();

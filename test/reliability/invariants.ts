@@ -97,7 +97,10 @@ function checkPayments(inputs: InvariantInputs, manifest: Manifest, violations: 
   const byKey = new Map(entriesOf(manifest).map((task) => [task.key, task]));
   for (const [key, creates] of Object.entries(inputs.sim.createsByKey)) {
     const entry = byKey.get(key);
-    if (creates >= 2 && !entry?.possiblyChargedTwice)
+    // A render that FAILED (or was cancelled) with a known id and was resubmitted on purpose is a new,
+    // separate task; only creates beyond those are second payments for one render.
+    const deliberate = entry ? entry.history.filter(isDeliberatelyReplaced).length : 0;
+    if (creates - deliberate >= 2 && !entry?.possiblyChargedTwice)
       violations.push({
         kind: "duplicate-create-unflagged",
         key,
@@ -160,6 +163,10 @@ function checkPayments(inputs: InvariantInputs, manifest: Manifest, violations: 
         message: `the manifest says ${entry.taskId} SUCCEEDED; the service says ${served.status}`,
       });
   }
+}
+
+function isDeliberatelyReplaced(attempt: ManifestTask["history"][number]): boolean {
+  return attempt.taskId !== null && (attempt.status === "FAILED" || attempt.status === "CANCELLED");
 }
 
 /** Every task id the journal recorded is in the manifest; the journal has no damage in the middle. */

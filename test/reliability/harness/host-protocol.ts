@@ -18,6 +18,14 @@ export interface HostOptions {
   /** The runner's output folder, whose journal the proxy reads on each create. */
   journalDir?: string;
   echo?: EchoMode;
+  /** The first create of each body is answered by the proxy with this (a 429 wave, say); later ones go through. */
+  firstCreate?: CannedAnswer;
+}
+
+export interface CannedAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body: string;
 }
 
 /** One API request as the proxy in front of the simulator saw it. */

@@ -15,12 +15,14 @@ import { taskKeyOf } from "../../../dist/canonical.js";
 import { foldJournal, lastAttempt } from "../../../dist/run/fold.js";
 import { parseJournal } from "../../../dist/run/journal.js";
 import { startSimulator, type Simulator, type SimulatorOptions } from "../../../dist/sim/index.js";
-import type { EchoMode, HostOptions, IntentCheck, ProxyRecord } from "./host-protocol.js";
+import type { CannedAnswer, EchoMode, HostOptions, IntentCheck, ProxyRecord } from "./host-protocol.js";
 
 const options = JSON.parse(process.argv[2] ?? "{}") as HostOptions;
 
 let journalDir: string | null = options.journalDir ?? null;
 let echo: EchoMode | null = options.echo ?? null;
+let firstCreate: CannedAnswer | null = options.firstCreate ?? null;
+const keysSeen = new Set<string>();
 const proxyLog: ProxyRecord[] = [];
 const intentChecks: IntentCheck[] = [];
 
@@ -138,6 +140,17 @@ const proxy = createServer({ keepAliveTimeout: 10_000 }, (req, res) => {
     }
     const echoing = kind === "create" || kind === "get" ? shouldEcho(kind) : null;
     proxyLog.push(record);
+    if (record.key !== null && firstCreate !== null && !keysSeen.has(record.key)) {
+      keysSeen.add(record.key);
+      record.status = `${firstCreate.status}-canned`;
+      res.writeHead(firstCreate.status, {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(firstCreate.body),
+        ...firstCreate.headers,
+      });
+      res.end(firstCreate.body);
+      return;
+    }
     const authorization = req.headers.authorization;
     if (echoing !== null && authorization !== undefined) {
       const text = echoBody(authorization, echoing);
@@ -171,6 +184,9 @@ const handlers: Record<string, Handler> = {
   },
   setEcho: (arg) => {
     echo = arg as EchoMode | null;
+  },
+  setFirstCreate: (arg) => {
+    firstCreate = arg as CannedAnswer | null;
   },
   close: async () => {
     proxy.closeAllConnections();

@@ -3,7 +3,14 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { SimRequestRecord, SimStats } from "../../../src/sim/index.js";
-import type { EchoMode, HostOptions, HostUrls, IntentCheck, ProxyRecord } from "./host-protocol.js";
+import type {
+  CannedAnswer,
+  EchoMode,
+  HostOptions,
+  HostUrls,
+  IntentCheck,
+  ProxyRecord,
+} from "./host-protocol.js";
 
 const HOST_SCRIPT = fileURLToPath(new URL("./sim-host.ts", import.meta.url));
 
@@ -21,6 +28,7 @@ export interface SimProcess extends HostUrls {
   setAccount(settings: { credits?: number | null; dailyLimit?: number | null }): Promise<void>;
   setJournalDir(dir: string): Promise<void>;
   setEcho(mode: EchoMode | null): Promise<void>;
+  setFirstCreate(answer: CannedAnswer | null): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -85,6 +93,7 @@ export async function startSimProcess(options: HostOptions): Promise<SimProcess>
     setAccount: (settings) => call<void>("setAccount", settings),
     setJournalDir: (dir) => call<void>("setJournalDir", dir),
     setEcho: (mode) => call<void>("setEcho", mode),
+    setFirstCreate: (answer) => call<void>("setFirstCreate", answer),
     close: async () => {
       if (exited) return;
       const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()));
