@@ -83,7 +83,8 @@ async function measurePlan(dir: string, tasks: number, runs: number): Promise<Sa
   return {
     tasks: job.count,
     runs: results,
-    wallS: median(results.map((r) => r.wallMs)) / 1000,
+    // Best of the runs: on a shared machine the fastest run is the one least slowed by others.
+    wallS: Math.min(...results.map((r) => r.wallMs)) / 1000,
     cpuS: median(results.map((r) => r.cpuSeconds)),
     peakRssMb: Math.max(...results.map((r) => r.peakRssBytes)) / (1024 * 1024),
   };
@@ -104,7 +105,8 @@ async function main(): Promise<void> {
     const startup = await measurePlan(dir, PAIRS * INTENSITIES, runs);
     const baseline = await measurePlan(dir, baselineTasks, runs);
     const large = await measurePlan(dir, tasks, runs);
-    const perTaskUs = (sample: Sample) => ((sample.wallS - startup.wallS) / sample.tasks) * 1e6;
+    // CPU time, not wall time: it does not depend on what else the machine is doing.
+    const perTaskUs = (sample: Sample) => ((sample.cpuS - startup.cpuS) / sample.tasks) * 1e6;
     const label = `plan --json, ${large.tasks.toLocaleString("en-US")} tasks`;
     const rows: BenchRow[] = [
       {
@@ -136,7 +138,7 @@ async function main(): Promise<void> {
       },
       {
         scenario: label,
-        figure: "us per task, start-up excluded",
+        figure: "CPU us per task, start-up excluded",
         actbatch: perTaskUs(large),
         baseline: perTaskUs(baseline),
         ratio: perTaskUs(large) / perTaskUs(baseline),
@@ -155,7 +157,7 @@ async function main(): Promise<void> {
     ];
     console.log(formatTable(rows));
     console.log(
-      `(median of ${runs} run${runs === 1 ? "" : "s"} per size; ${PAIRS} pairs x ${INTENSITIES} intensities x a seed range; ` +
+      `(wall: best of ${runs} run${runs === 1 ? "" : "s"} per size, CPU: median; ${PAIRS} pairs x ${INTENSITIES} intensities x a seed range; ` +
         `stdout read through a pipe; CPU and RSS by ${large.runs[0]?.method ?? "?"})`,
     );
     if (options.jsonOut) {
