@@ -71,7 +71,8 @@ export async function readJournal(outputDir: string): Promise<ParsedJournal> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT")
       return { records: [], intactBytes: 0, tornTail: false, missingNewline: false };
-    throw error;
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new UserError(`cannot read the journal ${journalPath(outputDir)}: ${detail}`, ExitCode.taskFailed);
   }
   try {
     return parseJournal(text);

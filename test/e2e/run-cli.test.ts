@@ -170,28 +170,34 @@ describe("actbatch run (CLI)", () => {
     expect(result.stderr).toContain("4 tasks were not submitted");
   });
 
-  it("on SIGINT stops submitting, keeps every task id and exits 130; the rerun creates nothing twice", async () => {
-    ws = await createWorkspace({ pairs: 2, intensities: [1, 2, 3], concurrency: 2 });
-    const child = spawn(process.execPath, [binPath, "run", "job.yaml"], {
-      cwd: ws.dir,
-      env: { ...process.env, CI: "true", ...cliEnv(ws) },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stderr = "";
-    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-      if ((stderr.match(/ submitted /g) ?? []).length === 2 && !child.killed) child.kill("SIGINT");
-    });
-    expect(await exited).toBe(130);
-    expect(stderr).toContain("SIGINT: stopping");
-    const manifest = await readManifest(ws.outDir);
-    expect(manifest.tasks.some((t) => t.status === "NOT_SUBMITTED")).toBe(true);
-    const result = await run(ws);
-    expect(result.code).toBe(0);
-    expect(Object.values(ws.sim.stats().createsByKey).every((n) => n === 1)).toBe(true);
-    await expectOutputsMatchSimulator(ws);
-  });
+  it.each([
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const)(
+    "on %s stops submitting, keeps every task id and exits %i; the rerun creates nothing twice",
+    async (signal, code) => {
+      ws = await createWorkspace({ pairs: 2, intensities: [1, 2, 3], concurrency: 2 });
+      const child = spawn(process.execPath, [binPath, "run", "job.yaml"], {
+        cwd: ws.dir,
+        env: { ...process.env, CI: "true", ...cliEnv(ws) },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stderr = "";
+      const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+      child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+        stderr += chunk;
+        if ((stderr.match(/ submitted /g) ?? []).length === 2 && !child.killed) child.kill(signal);
+      });
+      expect(await exited).toBe(code);
+      expect(stderr).toContain(`${signal}: stopping`);
+      const manifest = await readManifest(ws.outDir);
+      expect(manifest.tasks.some((t) => t.status === "NOT_SUBMITTED")).toBe(true);
+      const result = await run(ws);
+      expect(result.code).toBe(0);
+      expect(Object.values(ws.sim.stats().createsByKey).every((n) => n === 1)).toBe(true);
+      await expectOutputsMatchSimulator(ws);
+    },
+  );
 
   describe("kill -9 at every crash point, then rerun", () => {
     it.each(CRASH_POINTS.map((point) => [point]))(

@@ -1,5 +1,5 @@
 // The run engine in process (runJob) against the simulator over real loopback sockets.
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { readJournal } from "../../src/run/journal.js";
@@ -174,6 +174,22 @@ describe("runJob against the simulator", () => {
     expect(result.summary.unfinished).toHaveLength(2);
   });
 
+  it("retries INTERNAL.BAD_OUTPUT once at most, whatever --max-attempts says", async () => {
+    ws = await createWorkspace(
+      { pairs: 1, intensities: [1] },
+      { faults: "fail=1", failureCodes: ["INTERNAL.BAD_OUTPUT.CODE01"] },
+    );
+    const result = await ws.run({ maxAttempts: 5 });
+    expect(result.manifest.tasks[0]).toMatchObject({
+      status: "FAILED",
+      attempts: 2,
+      error: { retryable: false },
+    });
+    // Final for reruns: "rarely succeeds on retry", and every attempt is paid.
+    await ws.run({ maxAttempts: 5 });
+    expect(ws.sim.stats().creates).toBe(2);
+  });
+
   it("gives a final failure one attempt, holds it on rerun, and retries it with --retry-failed", async () => {
     ws = await createWorkspace(
       { pairs: 1, intensities: [1] },
@@ -326,6 +342,26 @@ describe("runJob against the simulator", () => {
     expect(one.manifest.tasks).toHaveLength(10);
     expect(two.manifest.summary.succeeded).toBe(10);
     expect(ws.sim.stats().creates).toBe(10);
+  });
+
+  it("refuses a second run on the same output folder while the first holds it, before any request", async () => {
+    ws = await createWorkspace({ pairs: 1, intensities: [1, 2] });
+    const first = ws.run();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await expect(ws.run()).rejects.toThrow(/another actbatch run \(pid \d+/);
+    expect((await first).exitCode).toBe(0);
+    expect(ws.sim.stats().creates).toBe(2);
+  });
+
+  it("stops before any POST when the journal cannot be written", async () => {
+    ws = await createWorkspace({ pairs: 1, intensities: [1, 2] });
+    // The journal is a link into a folder that does not exist: it reads as empty, and the first append
+    // (the intent, before any POST) fails.
+    await mkdir(join(ws.outDir, ".actbatch"), { recursive: true });
+    await symlink(join(ws.dir, "no-such-folder", "journal"), join(ws.outDir, ".actbatch", "journal.ndjson"));
+    await expect(ws.run()).rejects.toThrow(/cannot write the journal/);
+    expect(ws.sim.stats().creates).toBe(0);
+    expect(totalRequests(ws.sim)).toBe(0);
   });
 
   it("never writes or reports the API key, whatever fails", async () => {
