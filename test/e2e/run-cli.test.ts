@@ -183,7 +183,9 @@ describe("actbatch run (CLI)", () => {
         stdio: ["ignore", "pipe", "pipe"],
       });
       let stderr = "";
-      const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+      const exited = new Promise<number | null>((resolve) =>
+        child.on("close", (exitCode) => resolve(exitCode)),
+      );
       child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
         stderr += chunk;
         if ((stderr.match(/ submitted /g) ?? []).length === 2 && !child.killed) child.kill(signal);
