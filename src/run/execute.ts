@@ -171,8 +171,11 @@ class Engine {
         "interrupt",
         "interrupted: nothing more is submitted; tasks in flight stay resumable",
       );
-    if (ctx.stopSignal.aborted) onStop();
-    else ctx.stopSignal.addEventListener("abort", onStop, { once: true });
+    // Cancelling (a second Ctrl-C) implies stopping, even if a caller aborts only the cancel signal.
+    for (const signal of [ctx.stopSignal, ctx.cancelSignal]) {
+      if (signal.aborted) onStop();
+      else signal.addEventListener("abort", onStop, { once: true });
+    }
     const snapshotTimer = setInterval(() => ctx.emit({ kind: "snapshot", snapshot: this.snapshot() }), 500);
 
     try {
@@ -202,10 +205,12 @@ class Engine {
       }
       await Promise.all(work);
       await Promise.all(this.downloads);
-      if (ctx.cancelSignal.aborted) await this.cancelInFlight();
+      if (ctx.cancelSignal.aborted)
+        await this.cancelInFlight(new Set([...runTasks.map((t) => t.key), ...orphanPolls.map((s) => s.key)]));
     } finally {
       clearInterval(snapshotTimer);
       ctx.stopSignal.removeEventListener("abort", onStop);
+      ctx.cancelSignal.removeEventListener("abort", onStop);
       this.closed = true;
       if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
       await this.checkpointWriting;
@@ -683,9 +688,12 @@ class Engine {
   // ---- interruption -----------------------------------------------------------------------------
 
   /** Second Ctrl-C: DELETE every task still in flight, recording each cancel the API confirmed. */
-  private async cancelInFlight(): Promise<void> {
+  private async cancelInFlight(keys: ReadonlySet<string>): Promise<void> {
     const { ctx } = this;
-    const targets = [...ctx.fold.values()].filter((state) => isInFlight(lastAttempt(state)));
+    // Only this run's tasks: another shard's tasks in flight are that shard's business.
+    const targets = [...ctx.fold.values()].filter(
+      (state) => keys.has(state.key) && isInFlight(lastAttempt(state)),
+    );
     await Promise.all(
       targets.map(async (state) => {
         const attempt = lastAttempt(state);
@@ -812,12 +820,19 @@ class Engine {
     return { tasks, orphans };
   }
 
+  /** Hashes every recorded output of succeeded keys (a few at a time: it is disk-bound). */
   private async verifyExistingOutputs(): Promise<void> {
-    for (const state of this.ctx.fold.values()) {
+    const pending = [...this.ctx.fold.values()].filter((state) => {
       const last = lastAttempt(state);
-      if (last?.terminal?.status !== "SUCCEEDED" || last.outputs.length === 0) continue;
-      this.verified.set(state.key, await verifyRecordedOutputs(this.ctx.outputDir, last.outputs));
-    }
+      return last?.terminal?.status === "SUCCEEDED" && last.outputs.length > 0;
+    });
+    const worker = async (): Promise<void> => {
+      for (let state = pending.pop(); state; state = pending.pop()) {
+        const outputs = lastAttempt(state)?.outputs ?? [];
+        this.verified.set(state.key, await verifyRecordedOutputs(this.ctx.outputDir, outputs));
+      }
+    };
+    await Promise.all(Array.from({ length: VERIFY_CONCURRENCY }, worker));
   }
 
   // ---- small helpers ----------------------------------------------------------------------------
@@ -890,6 +905,9 @@ class Engine {
     };
   }
 }
+
+/** Output files hashed at once when a run starts. */
+const VERIFY_CONCURRENCY = 4;
 
 const ACCOUNT_STOP_CODES: Record<AccountStopReason, string> = {
   "bad-key": "UNAUTHORIZED",

@@ -170,11 +170,8 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
           keyVariable: PROVIDERS[connection.provider].keyVariable,
         },
       );
-      const interrupted = stopSignal.aborted
-        ? stopSignal.reason === "SIGTERM"
-          ? "SIGTERM"
-          : "SIGINT"
-        : null;
+      const stoppedBy = stopSignal.aborted ? stopSignal : cancelSignal.aborted ? cancelSignal : null;
+      const interrupted = stoppedBy ? (stoppedBy.reason === "SIGTERM" ? "SIGTERM" : "SIGINT") : null;
       const exitCode =
         interrupted === "SIGTERM"
           ? ExitCode.terminated
