@@ -283,7 +283,7 @@ class Engine {
           ctx.emit({ kind: "task-submitted", task: ref, attempt, taskId: outcome.taskId });
           const result = await this.poll(task.key, outcome.taskId, createdAtMs, false);
           if (result.kind !== "terminal") return this.afterUnfinishedPoll(task.key, result);
-          this.estimator.record(result.atMs - createdAtMs);
+          this.estimator.record(result.atMs - result.startedAtMs);
           const again = await this.recordTerminal(
             task,
             attempt,

@@ -14,14 +14,17 @@ export interface ProgressSample {
 
 export interface PollSituation {
   now: number;
-  /** When the task was created (or, for a task resumed from an earlier run, when its id was recorded). */
+  /**
+   * When the task was created (for a task resumed from an earlier run, when its id was recorded), or
+   * when it was last seen THROTTLED: its render starts after that.
+   */
   createdAtMs: number;
   /** The last state seen; null before the first GET. */
   state: TaskState["status"] | "error" | null;
   /** First and latest RUNNING progress samples, when the service reports progress. */
   firstProgress: ProgressSample | null;
   lastProgress: ProgressSample | null;
-  /** Expected time from creation to a terminal state, learned from this run's finished tasks. */
+  /** Expected time from creation (or the end of THROTTLED) to a terminal state, learned from this run's finished tasks. */
   expectedRenderMs: number;
 }
 

@@ -12,7 +12,13 @@ export type TerminalTaskState = Extract<
 >;
 
 export type PollResult =
-  | { kind: "terminal"; state: TerminalTaskState; atMs: number }
+  | {
+      kind: "terminal";
+      state: TerminalTaskState;
+      atMs: number;
+      /** When the task stopped waiting for the account's concurrency (its creation, unless seen THROTTLED). */
+      startedAtMs: number;
+    }
   /** The run is stopping (Ctrl-C): the task stays in flight and resumable. */
   | { kind: "stopped" }
   | { kind: "account-stop"; reason: AccountStopReason; status: number; message: string }
@@ -58,6 +64,8 @@ export async function pollTask(input: PollTaskInput): Promise<PollResult> {
   let missing = 0;
   let lastError = "";
   let first = true;
+  // A task waiting in THROTTLED has not started: its render is timed from the last time it was seen waiting.
+  let startedAtMs = input.createdAtMs;
   for (;;) {
     const delay =
       first && input.immediate
@@ -65,7 +73,7 @@ export async function pollTask(input: PollTaskInput): Promise<PollResult> {
         : nextPollDelay(
             {
               now: clock(),
-              createdAtMs: input.createdAtMs,
+              createdAtMs: startedAtMs,
               state: last,
               firstProgress,
               lastProgress,
@@ -97,13 +105,14 @@ export async function pollTask(input: PollTaskInput): Promise<PollResult> {
       last = "error";
       continue;
     }
-    if (isTerminalState(state)) return { kind: "terminal", state, atMs: clock() };
+    if (isTerminalState(state)) return { kind: "terminal", state, atMs: clock(), startedAtMs };
     missing = 0;
     if (state.status === "running" && state.progress !== null) {
       const sample = { atMs: clock(), progress: state.progress };
       if (!firstProgress || sample.progress < firstProgress.progress) firstProgress = sample;
       lastProgress = sample;
     }
+    if (state.status === "throttled") startedAtMs = clock();
     last = state.status;
     input.onState?.(state);
   }

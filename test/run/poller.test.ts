@@ -73,6 +73,22 @@ describe("pollTask", () => {
     expect(gets[2]! - gets[1]!).toBe(5_000);
   });
 
+  it("times a throttled task's render from when it stopped waiting, not from its creation", async () => {
+    // THROTTLED until 200 s (the account was full), then a 92 s render without progress figures.
+    const { input, clock } = scripted([
+      (now) =>
+        now < 200_000
+          ? { kind: "state", state: { status: "throttled" } }
+          : now < 292_000
+            ? { kind: "state", state: { status: "running", progress: null } }
+            : { kind: "state", state: { status: "succeeded", outputs: ["u"] } },
+    ]);
+    const result = await pollTask(input());
+    expect(result).toMatchObject({ kind: "terminal", state: { status: "succeeded" } });
+    // Timed from its creation, the task would look long overdue and be polled ever more sparsely.
+    expect(clock() - 292_000).toBeLessThanOrEqual(5_000);
+  });
+
   it("asks three times before taking a vanished task as gone", async () => {
     const { input, gets } = scripted([
       state({ status: "missing", message: "Could not find Task" }),
