@@ -17,6 +17,21 @@ export interface BuildMp4Options {
 }
 
 export function buildMp4(options: BuildMp4Options): Uint8Array {
+  const parts = mp4Parts(options);
+  const middle = new Uint8Array(parts.fillerBytes);
+  for (let i = 0; i < middle.length; i++) middle[i] = fillerByte(i);
+  return concat(parts.head, middle, parts.tail);
+}
+
+/**
+ * The file as `head`, then `fillerBytes` of mdat payload (byte i is `fillerByte(i)`), then `tail`:
+ * a server can serve a file of any size without holding it in memory.
+ */
+export function mp4Parts(options: BuildMp4Options): {
+  head: Uint8Array;
+  fillerBytes: number;
+  tail: Uint8Array;
+} {
   const timescale = options.timescale ?? 1000;
   const duration = Math.round(options.durationSec * timescale);
   const v1 = options.version1 === true;
@@ -52,8 +67,11 @@ export function buildMp4(options: BuildMp4Options): Uint8Array {
   const mdhd = fullBox("mdhd", 0, u32(0), u32(0), u32(timescale), u32(duration), u16(0x55c4), u16(0));
   const hdlr = fullBox("hdlr", 0, u32(0), ascii("vide"), new Uint8Array(12), ascii("VideoHandler\0"));
   const moov = box("moov", mvhd, box("trak", tkhd, box("mdia", mdhd, hdlr)));
-  const mdat = box("mdat", filler(options.mdatBytes ?? 1024));
-  return options.moovAtEnd ? concat(ftyp, mdat, moov) : concat(ftyp, moov, mdat);
+  const fillerBytes = options.mdatBytes ?? 1024;
+  const mdatHeader = concat(u32(fillerBytes + 8), ascii("mdat"));
+  return options.moovAtEnd
+    ? { head: concat(ftyp, mdatHeader), fillerBytes, tail: moov }
+    : { head: concat(ftyp, moov, mdatHeader), fillerBytes, tail: new Uint8Array(0) };
 }
 
 /** A box: 32-bit size, four-character type, payload. */
@@ -80,10 +98,9 @@ function matrix(): Uint8Array {
   );
 }
 
-function filler(length: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  for (let i = 0; i < length; i++) bytes[i] = (i * 31 + 7) & 0xff;
-  return bytes;
+/** Byte `i` of the mdat filler: not all zeros, so a reader that loses its place shows it. */
+export function fillerByte(i: number): number {
+  return (i * 31 + 7) & 0xff;
 }
 
 export function u32(value: number): Uint8Array {

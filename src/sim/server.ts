@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import { taskKeyOf } from "../canonical.js";
 import { UserError } from "../errors.js";
+import { answerAsset } from "./assets.js";
 import { failsEarly, failureTextOf } from "./failure-codes.js";
 import { parseFaultSpec, pickFault, type FaultScope, type FaultSpec, type RequestFault } from "./faults.js";
 import type { ResolvedOptions, SimShape } from "./options.js";
@@ -63,7 +64,7 @@ type ApiKind = "create" | "get" | "delete";
 interface Route {
   template: string;
   family: RouteFamily;
-  kind: ApiKind | "download" | "stats" | "requests" | "unknown";
+  kind: ApiKind | "download" | "asset" | "stats" | "requests" | "unknown";
   id: string;
   /** Methods the route answers. */
   methods: string[];
@@ -101,6 +102,7 @@ export class SimServer {
     faults: new Map<string, number>(),
     bytesServed: 0,
     downloadsCompleted: 0,
+    assetBytesServed: 0,
   };
   private readonly log: SimRequestRecord[] = [];
 
@@ -230,6 +232,7 @@ export class SimServer {
       peakRunning: peakOverlap(running, now),
       bytesServed: this.counters.bytesServed,
       downloadsCompleted: this.counters.downloadsCompleted,
+      assetBytesServed: this.counters.assetBytesServed,
       getsByTaskId: Object.fromEntries(this.counters.getsByTaskId),
       faults: Object.fromEntries(this.counters.faults),
       account: {
@@ -281,6 +284,9 @@ export class SimServer {
         return;
       case "download":
         this.serveDownload(exchange, queryAt < 0 ? "" : rawUrl.slice(queryAt + 1));
+        return;
+      case "asset":
+        void this.serveAsset(exchange, queryAt < 0 ? "" : rawUrl.slice(queryAt + 1));
         return;
       case "create":
       case "get":
@@ -604,6 +610,57 @@ export class SimServer {
     void this.pump(exchange, source, start, end + 1, fault);
   }
 
+  /** A probe-able asset (assets.ts): HEAD and GET, Range, redirects and the other hooks. */
+  private async serveAsset(exchange: Exchange, query: string): Promise<void> {
+    const { req, res } = exchange;
+    const answer = answerAsset(exchange.record.path, query);
+    if (answer.kind === "status") {
+      this.count(exchange, String(answer.status));
+      res.writeHead(answer.status, { "content-type": "text/plain", "content-length": 9 });
+      res.end(req.method === "HEAD" ? undefined : "not found");
+      return;
+    }
+    if (answer.kind === "redirect") {
+      this.count(exchange, "302");
+      res.writeHead(302, { location: answer.location, "content-length": 0 });
+      res.end();
+      return;
+    }
+    const range = answer.noRange
+      ? null
+      : parseRange(req.headers.range, headerValue(req.headers["if-range"]) ?? undefined, answer);
+    if (range === "unsatisfiable") {
+      this.count(exchange, "416");
+      res.writeHead(416, { "content-range": `bytes */${answer.size}`, "content-length": 0 });
+      res.end();
+      return;
+    }
+    const start = range?.start ?? 0;
+    const end = range?.end ?? answer.size - 1;
+    const headers: Record<string, string | number> = {
+      "content-type": answer.contentType,
+      etag: answer.etag,
+    };
+    if (!answer.noRange) headers["accept-ranges"] = "bytes";
+    if (!answer.noLength) headers["content-length"] = end - start + 1;
+    if (range) headers["content-range"] = `bytes ${start}-${end}/${answer.size}`;
+    this.count(exchange, range ? "206" : "200");
+    res.writeHead(range ? 206 : 200, headers);
+    if (req.method === "HEAD") {
+      res.end();
+      return;
+    }
+    const state = { aborted: false };
+    res.on("close", () => (state.aborted = true));
+    for (let pos = start; pos <= end && !state.aborted && !this.closed;) {
+      const piece = answer.read(pos, Math.min(64 * 1024, end + 1 - pos));
+      pos += piece.length;
+      this.counters.assetBytesServed += piece.length;
+      if (!res.write(piece) && !state.aborted) await drained(res);
+    }
+    if (!state.aborted) res.end();
+  }
+
   /** Streams [start, end) with backpressure; truncated and slow downloads are shaped here. */
   private async pump(
     exchange: Exchange,
@@ -882,6 +939,8 @@ export function routeOf(method: string, path: string): Route {
           methods: ["GET", "HEAD"],
         };
     }
+    if (path.startsWith("/assets/") && path.length > "/assets/".length)
+      return { template: `${method} /assets/:name`, family, kind: "asset", id: "", methods: ["GET", "HEAD"] };
     if (path === "/__sim/requests")
       return { template: `${method} /__sim/requests`, family, kind: "requests", id: "", methods: ["GET"] };
     if (path === "/__sim/stats")
@@ -894,7 +953,7 @@ export function routeOf(method: string, path: string): Route {
 function parseRange(
   header: string | undefined,
   ifRange: string | undefined,
-  source: OutputSource,
+  source: Pick<OutputSource, "size" | "etag">,
 ): { start: number; end: number } | null | "unsatisfiable" {
   if (header === undefined) return null;
   // If-Range with a stale validator means "send me the whole new thing".

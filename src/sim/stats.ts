@@ -38,6 +38,8 @@ export interface SimStats {
   bytesServed: number;
   /** Downloads whose whole (ranged) body was sent. */
   downloadsCompleted: number;
+  /** Body bytes of /assets/ answers written (probe-able assets). */
+  assetBytesServed: number;
   getsByTaskId: Record<string, number>;
   /** Faults injected, per "scope:fault" (e.g. "get:503", "download:truncate", "task:fail"). */
   faults: Record<string, number>;
