@@ -175,7 +175,14 @@ export function formatRunSummary(summary: RunSummary): string[] {
       `${c.orphans} paid tasks are no longer in the job file: kept under "orphans" in the manifest (not downloaded)`,
     );
   lines.push(`manifest: ${summary.manifest}`);
+  if (inFlight > 0 || c.notSubmitted > 0 || summary.interrupted !== null)
+    lines.push(`to resume: actbatch run ${quoteArg(summary.specFile)} --out ${quoteArg(summary.outputDir)}`);
   return lines;
+}
+
+/** Shell-quotes an argument when it needs it (a path with spaces, say). */
+function quoteArg(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
 }
 
 export function describeTask(task: {

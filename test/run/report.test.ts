@@ -181,6 +181,9 @@ describe("final summary", () => {
       "  hero seed=1 [c]",
       "1 tasks were not submitted: rerun to submit them",
       "manifest: /tmp/out/manifest.json",
+      "to resume: actbatch run jobs/demo.yaml --out /tmp/out",
     ]);
+    const spaced = formatRunSummary(buildRunSummary({ ...input, outputDir: "/tmp/my renders" }));
+    expect(spaced.at(-1)).toBe("to resume: actbatch run jobs/demo.yaml --out '/tmp/my renders'");
   });
 });
