@@ -3,8 +3,11 @@ export { loadPlan, planFromBytes, type LoadPlanOptions } from "./load.js";
 export { SpecError, formatDiagnostic } from "./diagnostics.js";
 export { DEFAULT_MAX_TASKS } from "./count.js";
 export { requestBodyProblems, jobSchema, JOB_SCHEMA_URL } from "./schema.js";
+export { isLoopbackHost, MAX_URL_LENGTH } from "./uris.js";
 export type {
+  BudgetSpec,
   Diagnostic,
+  PlanAsset,
   ExcludeEffect,
   IncludeEffect,
   JobFile,

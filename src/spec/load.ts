@@ -5,6 +5,7 @@ import { ExitCode, UserError } from "../errors.js";
 import { checkTaskCount, DEFAULT_MAX_TASKS } from "./count.js";
 import { diagnosticAt, SpecError, sortDiagnostics } from "./diagnostics.js";
 import { expandJob } from "./expand.js";
+import { collectPlanAssets } from "./plan-assets.js";
 import { readYaml } from "./read-yaml.js";
 import { resolveJob } from "./resolve.js";
 import { checkRules } from "./rules.js";
@@ -61,9 +62,11 @@ export function planFromBytes(file: string, bytes: Uint8Array, options: LoadPlan
     concurrency: resolved.concurrency,
     outputDir: resolved.outputDir,
     tasks: expansion.tasks,
+    ...(validated.job.budget !== undefined && { budget: { ...validated.job.budget } }),
   };
   const warnings = sortDiagnostics([...rules.warnings, ...expansion.report.warnings]);
-  return { plan, report: { ...expansion.report, warnings } };
+  const assets = collectPlanAssets(validated.job, source);
+  return { plan, report: { ...expansion.report, warnings, assets } };
 }
 
 async function readJobFile(file: string, cwd: string | undefined): Promise<Uint8Array> {

@@ -50,6 +50,7 @@ export function resolveJob(job: JobFile, source: YamlSource, options: ResolveOpt
       name: provider.name ?? "cometapi",
       ...(provider.baseUrl !== undefined && { baseUrl: provider.baseUrl }),
       ...(provider.runwayVersion !== undefined && { runwayVersion: provider.runwayVersion }),
+      ...(provider.pricePerTaskUsd !== undefined && { pricePerTaskUsd: provider.pricePerTaskUsd }),
     },
     concurrency: job.concurrency ?? DEFAULT_CONCURRENCY,
     outputDir,

@@ -54,6 +54,14 @@ export interface ProviderSettings {
   /** Base URL override from the job file (before --base-url / ACTBATCH_BASE_URL). */
   baseUrl?: string;
   runwayVersion?: string;
+  /** CometAPI's flat price per task from the job file (the cost estimate's default otherwise). */
+  pricePerTaskUsd?: number;
+}
+
+/** The job file's spending limit (either or both). */
+export interface BudgetSpec {
+  maxCredits?: number;
+  maxUsd?: number;
 }
 
 /** Everything a run needs, with no I/O left to do on the spec. */
@@ -65,6 +73,8 @@ export interface Plan {
   /** The output directory as written (placeholders expanded), relative to the working directory unless absolute. */
   outputDir: string;
   tasks: TaskPlan[];
+  /** The job file's budget, when it sets one. */
+  budget?: BudgetSpec;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -136,6 +146,12 @@ export interface ProviderSpec {
   name?: ProviderName;
   baseUrl?: string;
   runwayVersion?: string;
+  pricePerTaskUsd?: number;
+}
+
+/** A named asset: a media reference, with an optional duration hint (seconds) for the cost estimate. */
+export interface AssetSpec extends MediaRef {
+  duration?: number;
 }
 
 export interface OutputSpec {
@@ -150,12 +166,13 @@ export interface JobFile {
   provider?: ProviderSpec;
   concurrency?: number;
   defaults?: RequestFieldsSpec;
-  assets?: Record<string, MediaRef>;
+  assets?: Record<string, AssetSpec>;
   pairs: PairSpec[];
   sweep?: SweepSpec;
   include?: IncludeSpec[];
   exclude?: ExcludeSpec[];
   output?: OutputSpec;
+  budget?: BudgetSpec;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -246,6 +263,24 @@ export interface PlanReport {
   /** Combinations whose request body equalled an earlier task's, merged into it. */
   merged: number;
   warnings: Diagnostic[];
+  /** Every distinct asset the plan's tasks use, with where it is written (for preflight and cost). */
+  assets?: PlanAsset[];
+}
+
+/** One distinct asset (by type and URI) of a plan. */
+export interface PlanAsset {
+  type: "image" | "video";
+  uri: string;
+  /** How the plan's pairs use it. */
+  roles: ("character" | "reference")[];
+  /** Pair ids that use it, in file order. */
+  pairs: string[];
+  /** Asset names it is written under (empty when only written inline). */
+  names: string[];
+  /** Every place it is written: the named asset's key, or the pair's inline character/reference. */
+  sources: SourceLocation[];
+  /** The job file's duration hint, in seconds. */
+  durationHint?: number;
 }
 
 export interface LoadedPlan {

@@ -13,6 +13,7 @@ export function assetUriProblem(uri: string, type: "image" | "video"): string | 
   if (scheme === "data") return dataUriProblem(uri, type);
   if (scheme === "runway")
     return uri.length > "runway://".length ? undefined : "runway:// URI has no upload id";
+  if ((scheme === "http" || scheme === "https") && onLoopback(uri)) return undefined;
   if (scheme === "http") return "the service only fetches https:// URLs";
   if (scheme !== "https") return "expected an https:// URL, a data: URI or a runway:// upload URI";
   if (uri.length > MAX_URL_LENGTH) return `URL is longer than ${MAX_URL_LENGTH} characters`;
@@ -44,6 +45,20 @@ function dataUriProblem(uri: string, type: "image" | "video"): string | undefine
   if (bytes > limit)
     return `data: URI holds about ${formatMegabytes(bytes)}; the service takes ${type}s up to ${formatMegabytes(limit)} this way`;
   return undefined;
+}
+
+/**
+ * Loopback URLs (http or https) are the simulator's and the tests' assets: the service could not
+ * fetch them, but nothing is sent there except by a simulated run, and preflight probes them.
+ */
+function onLoopback(uri: string): boolean {
+  if (uri.length > MAX_URL_LENGTH) return false;
+  try {
+    const url = new URL(uri);
+    return url.username === "" && url.password === "" && isLoopbackHost(url.hostname);
+  } catch {
+    return false;
+  }
 }
 
 function formatMegabytes(bytes: number): string {

@@ -12,6 +12,8 @@ import {
   PUBLIC_FIGURE_THRESHOLDS,
   RATIOS,
   SWEEP_FIELDS,
+  type AssetSpec,
+  type BudgetSpec,
   type CombinationSpec,
   type ContentModerationSpec,
   type ExcludeSpec,
@@ -43,8 +45,16 @@ const jobFile: Shape<JobFile> = {
   include: "optional",
   exclude: "optional",
   output: "optional",
+  budget: "optional",
 };
-const provider: Shape<ProviderSpec> = { name: "optional", baseUrl: "optional", runwayVersion: "optional" };
+const provider: Shape<ProviderSpec> = {
+  name: "optional",
+  baseUrl: "optional",
+  runwayVersion: "optional",
+  pricePerTaskUsd: "optional",
+};
+const budget: Shape<BudgetSpec> = { maxCredits: "optional", maxUsd: "optional" };
+const asset: Shape<AssetSpec> = { type: "required", uri: "required", duration: "optional" };
 const requestFields: Shape<RequestFieldsSpec> = {
   model: "optional",
   ratio: "optional",
@@ -120,6 +130,8 @@ describe("schemas/job.schema.json and src/spec/types.ts agree", () => {
     ["requestFields (defaults)", definition("requestFields"), requestFields],
     ["contentModeration", definition("contentModeration"), contentModeration],
     ["mediaRef", definition("mediaRef"), mediaRef],
+    ["asset", definition("asset"), asset],
+    ["budget", definition("budget"), budget],
     ["pair", definition("pair"), pair],
     ["sweep", definition("sweep"), sweep],
     ["combination (zip entry)", definition("combination"), combination],
@@ -178,7 +190,12 @@ describe("schemas/job.schema.json and src/spec/types.ts agree", () => {
       $schema: "../schemas/job.schema.json",
       version: 1,
       name: "all-fields",
-      provider: { name: "runway", baseUrl: "https://api.dev.runwayml.com", runwayVersion: "2024-11-06" },
+      provider: {
+        name: "runway",
+        baseUrl: "https://api.dev.runwayml.com",
+        runwayVersion: "2024-11-06",
+        pricePerTaskUsd: 0.4,
+      },
       concurrency: 8,
       defaults: {
         model: "act_two",
@@ -188,8 +205,16 @@ describe("schemas/job.schema.json and src/spec/types.ts agree", () => {
         seed: 4294967295,
         contentModeration: { publicFigureThreshold: "low" },
       },
-      assets: { hero: { type: "image", uri: "https://assets.example.com/hero.png" } },
+      assets: {
+        hero: { type: "image", uri: "https://assets.example.com/hero.png" },
+        take: { type: "video", uri: "https://assets.example.com/take.mp4", duration: 12.5 },
+      },
       pairs: [
+        {
+          id: "q",
+          character: "hero",
+          reference: "take",
+        },
         {
           id: "p",
           character: "hero",
@@ -215,6 +240,7 @@ describe("schemas/job.schema.json and src/spec/types.ts agree", () => {
       include: [{ pair: "p", ratio: "960:960", bodyControl: true, expressionIntensity: 4, seed: 3 }],
       exclude: [{ pair: "p", ratio: "1584:672", bodyControl: false, expressionIntensity: 1, seed: 1 }],
       output: { dir: "out/{job}", name: "{pair}/{key}.mp4" },
+      budget: { maxCredits: 1000, maxUsd: 10 },
     } satisfies JobFile;
     const result = validateJobSchema(readYaml(JSON.stringify(everything), "all.json"));
     expect("diagnostics" in result ? result.diagnostics : []).toEqual([]);
