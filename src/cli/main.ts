@@ -24,6 +24,14 @@ const commands: Record<string, CommandEntry> = {
     load: () => import("./commands/run.js"),
   },
   status: { summary: "summarise a finished or interrupted run", load: () => import("./commands/status.js") },
+  report: {
+    summary: "write report.html, a contact sheet of an output folder",
+    load: () => import("./commands/report.js"),
+  },
+  merge: {
+    summary: "merge the output folders of shards into one",
+    load: () => import("./commands/merge.js"),
+  },
   simulate: {
     summary: "serve a local simulator of the Act-Two API on loopback",
     load: () => import("./commands/simulate.js"),
