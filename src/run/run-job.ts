@@ -2,6 +2,7 @@
 // manifest, summary. The CLI's `run` command and the programmatic API both come through here.
 import { resolve } from "node:path";
 import { createApiClient } from "../api/client.js";
+import type { ApiClient } from "../api/types.js";
 import { PROVIDERS, resolveConnection } from "../api/connection.js";
 import { ExitCode, UserError } from "../errors.js";
 import { assembleManifest, writeManifest } from "../manifest/manifest.js";
@@ -121,18 +122,19 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     const lock = await acquireRunLock(outputDir, { command: `run ${plan.spec.file}` });
     if (lock.note) emit({ kind: "note", message: lock.note });
     const timing = scaleTiming(timeScale);
-    const api = createApiClient({
-      provider: connection.provider,
-      baseUrl: connection.baseUrl,
-      apiKey: connection.apiKey,
-      runwayVersion: connection.runwayVersion,
-      concurrency: concurrency + Math.min(4, concurrency),
-      timeScale,
-      visibilityGraceMs: timing.visibilityGraceMs,
-    });
     const startedAt = Date.now();
     let journal: JournalWriter | null = null;
+    let api: ApiClient | null = null;
     try {
+      api = createApiClient({
+        provider: connection.provider,
+        baseUrl: connection.baseUrl,
+        apiKey: connection.apiKey,
+        runwayVersion: connection.runwayVersion,
+        concurrency: concurrency + Math.min(4, concurrency),
+        timeScale,
+        visibilityGraceMs: timing.visibilityGraceMs,
+      });
       const existing = await readJournal(outputDir);
       const fold = foldOrExplain(existing.records, outputDir);
       journal = new JournalWriter(outputDir, existing);
@@ -209,7 +211,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       return { exitCode, summary, manifest, manifestPath };
     } finally {
       await journal?.close().catch(() => undefined);
-      await api.close();
+      await api?.close();
       await lock.release();
     }
   } finally {
