@@ -6,6 +6,10 @@
 //   actbatch throughput = bytes / (first task noticed SUCCEEDED -> last file verified and in place),
 //                         both from its journal (`terminal` and `output` records)
 //   curl throughput     = bytes / (first curl spawned -> last curl exited)
+//   curl + sync         = the same, up to `sync FILE...` having flushed curl's files to disk: the same
+//                         durability actbatch gives (it fsyncs each file before renaming it into
+//                         place), which the page cache otherwise hides from curl's figure
+// The target (>= 0.9) is judged against curl + sync; the plain curl figure is printed beside it.
 //
 // The same run at 64 MiB shows whether the runner's peak RSS grows with the file size (it must not).
 // Free disk space is checked first (one set of files is on disk at a time); the size is halved with
@@ -55,6 +59,8 @@ export interface DownloadRun {
   actbatchSucceeded: number;
   curlSeconds: number;
   curlMBps: number;
+  curlSyncSeconds: number;
+  curlSyncMBps: number;
   curlFailures: number;
 }
 
@@ -97,7 +103,7 @@ export async function runDownloadsBench(
       rows: downloadRows(params.files, mib, smallMib, runs),
       notes: [
         ...notes,
-        "actbatch: first SUCCEEDED noticed -> last file verified (sha256, fsync, rename); curl: 16 parallel processes, plain -o",
+        "actbatch: first SUCCEEDED noticed -> last file verified (sha256, fsync, rename); curl: parallel processes, plain -o, then sync of its files",
       ],
       details: runs,
     };
@@ -126,7 +132,7 @@ async function measureSize(
   try {
     log(`downloads: actbatch, ${params.files} x ${mib} MiB ...`);
     const outDir = join(runDir, "actbatch");
-    const run = await runActbatch({
+    const actbatch = await runActbatch({
       jobFile: job.jobFile,
       outDir,
       baseUrl: sim.baseUrl,
@@ -135,12 +141,12 @@ async function measureSize(
       // 10 MB/s would be pathological; anything slower is a hang.
       timeoutMs: 60_000 + bytes / 10_000,
     });
-    const firstNotice = Math.min(...run.noticedAt.values());
-    const lastOutput = Math.max(...run.outputAt.values());
+    const firstNotice = Math.min(...actbatch.noticedAt.values());
+    const lastOutput = Math.max(...actbatch.outputAt.values());
     const actbatchSeconds = (lastOutput - firstNotice) / 1000;
     await rm(outDir, { recursive: true, force: true });
     log(
-      `  actbatch: ${(bytes / MIB / actbatchSeconds).toFixed(0)} MiB/s, peak RSS ${(run.measured.peakRssBytes / MIB).toFixed(1)} MB`,
+      `  actbatch: ${(bytes / MIB / actbatchSeconds).toFixed(0)} MiB/s, peak RSS ${(actbatch.measured.peakRssBytes / MIB).toFixed(1)} MB, CPU ${actbatch.measured.cpuSeconds.toFixed(1)} s`,
     );
 
     log(`downloads: curl, ${params.files} x ${mib} MiB ...`);
@@ -149,20 +155,29 @@ async function measureSize(
     const curlDir = join(runDir, "curl");
     await mkdir(curlDir, { recursive: true });
     const curlStart = epochNow();
-    const exits = await Promise.all(urls.map((url, index) => curl(url, join(curlDir, `${index}.bin`))));
+    const curlFiles = urls.map((_, index) => join(curlDir, `${index}.bin`));
+    const exits = await Promise.all(
+      urls.map((url, index) => exitCodeOf("curl", curlArgs(url, curlFiles[index] ?? ""))),
+    );
     const curlSeconds = (epochNow() - curlStart) / 1000;
+    await exitCodeOf("sync", curlFiles);
+    const curlSyncSeconds = (epochNow() - curlStart) / 1000;
     await rm(curlDir, { recursive: true, force: true });
-    log(`  curl: ${(bytes / MIB / curlSeconds).toFixed(0)} MiB/s`);
+    log(
+      `  curl: ${(bytes / MIB / curlSeconds).toFixed(0)} MiB/s, with sync ${(bytes / MIB / curlSyncSeconds).toFixed(0)} MiB/s`,
+    );
     return {
       mib,
       bytes,
       actbatchSeconds,
       actbatchMBps: bytes / MIB / actbatchSeconds,
-      actbatchPeakRssMb: run.measured.peakRssBytes / MIB,
-      actbatchCpuSeconds: run.measured.cpuSeconds,
-      actbatchSucceeded: run.succeeded,
+      actbatchPeakRssMb: actbatch.measured.peakRssBytes / MIB,
+      actbatchCpuSeconds: actbatch.measured.cpuSeconds,
+      actbatchSucceeded: actbatch.succeeded,
       curlSeconds,
       curlMBps: bytes / MIB / curlSeconds,
+      curlSyncSeconds,
+      curlSyncMBps: bytes / MIB / curlSyncSeconds,
       curlFailures: exits.filter((code) => code !== 0).length,
     };
   } finally {
@@ -181,11 +196,13 @@ async function outputUrlOf(origin: string, taskId: string): Promise<string> {
   return url;
 }
 
-function curl(url: string, file: string): Promise<number> {
+function curlArgs(url: string, file: string): string[] {
+  return ["--silent", "--show-error", "--fail", "--output", file, url];
+}
+
+function exitCodeOf(command: string, args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn("curl", ["--silent", "--show-error", "--fail", "--output", file, url], {
-      stdio: ["ignore", "ignore", "inherit"],
-    });
+    const child = spawn(command, args, { stdio: ["ignore", "ignore", "inherit"] });
     child.on("error", reject);
     child.on("close", (code) => resolve(code ?? -1));
   });
@@ -200,7 +217,7 @@ function downloadRows(
   const rows: BenchRow[] = [];
   for (const run of runs) {
     const scenario = `5 downloads ${files} x ${run.mib} MiB`;
-    const ratio = run.actbatchMBps / run.curlMBps;
+    const ratio = run.actbatchMBps / run.curlSyncMBps;
     rows.push(
       {
         scenario,
@@ -213,12 +230,30 @@ function downloadRows(
       },
       {
         scenario,
-        figure: "MiB/s (baseline: curl)",
+        figure: "MiB/s (baseline: curl + sync)",
         actbatch: run.actbatchMBps,
-        baseline: run.curlMBps,
+        baseline: run.curlSyncMBps,
         ratio,
         target: "ratio >= 0.90",
         met: atLeast(ratio, 0.9),
+      },
+      {
+        scenario,
+        figure: "MiB/s (baseline: curl, page cache)",
+        actbatch: run.actbatchMBps,
+        baseline: run.curlMBps,
+        ratio: run.actbatchMBps / run.curlMBps,
+        target: "",
+        met: null,
+      },
+      {
+        scenario,
+        figure: "runner CPU s",
+        actbatch: run.actbatchCpuSeconds,
+        baseline: null,
+        ratio: null,
+        target: "",
+        met: null,
       },
       {
         scenario,

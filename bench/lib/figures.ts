@@ -48,6 +48,11 @@ export interface RunFigures {
   downloads: number;
   duplicateCreates: number;
   ambiguousCreates: number;
+  unhandledRejections: number;
+  /** Tasks done when the first unhandled rejection came; null when none came. */
+  firstUnhandledAfterTasks: number | null;
+  /** Tasks the service ran to SUCCEEDED whose output the client never saved (paid for, lost). */
+  paidNotSaved: number;
   peakActive: number;
   cpuSeconds: number;
   cpuSecondsPer1000: number;
@@ -103,6 +108,10 @@ export function computeFigures(run: ClientRun, ledger: SimLedger, slots: number,
     downloads: requests.downloads,
     duplicateCreates: duplicateCreates(ledger),
     ambiguousCreates: run.ambiguous,
+    unhandledRejections: run.unhandledRejections,
+    firstUnhandledAfterTasks: run.firstUnhandledAfterTasks,
+    paidNotSaved: ledger.tasks.filter((task) => task.status === "SUCCEEDED" && !run.outputAt.has(task.id))
+      .length,
     peakActive: ledger.peakActive,
     cpuSeconds: run.measured.cpuSeconds,
     cpuSecondsPer1000: (run.measured.cpuSeconds / tasks) * 1000,

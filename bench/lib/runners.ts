@@ -34,6 +34,10 @@ export interface ClientRun {
   errors: number;
   /** Creates the client itself reports as possibly duplicated (actbatch's ambiguous records). */
   ambiguous: number;
+  /** Baseline: rejections with no handler attached, each fatal to the README's script as written. */
+  unhandledRejections: number;
+  /** Baseline: tasks finished when the first of them came (where the plain script would have died). */
+  firstUnhandledAfterTasks: number | null;
   /** actbatch's --json summary, or the baseline's timer-scaling counters. */
   report: unknown;
 }
@@ -108,6 +112,8 @@ export async function runActbatch(
     failed,
     errors: 0,
     ambiguous,
+    unhandledRejections: 0,
+    firstUnhandledAfterTasks: null,
     report,
   };
 }
@@ -178,6 +184,7 @@ export async function runBaseline(
   const result = JSON.parse(await readFile(options.resultFile, "utf8")) as {
     tasks: BaselineRecord[];
     timerScale: unknown;
+    unhandledRejections: { count: number; doneBefore: number; firstError: string | null };
   };
   const noticedAt = new Map<string, number>();
   const outputAt = new Map<string, number>();
@@ -201,9 +208,13 @@ export async function runBaseline(
     failed,
     errors,
     ambiguous: 0,
+    unhandledRejections: result.unhandledRejections.count,
+    firstUnhandledAfterTasks:
+      result.unhandledRejections.count > 0 ? result.unhandledRejections.doneBefore : null,
     report: {
       timerScale: result.timerScale,
       errors: result.tasks.filter((t) => t.outcome === "error").length,
+      unhandledRejections: result.unhandledRejections,
     },
   };
 }
