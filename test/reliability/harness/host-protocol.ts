@@ -18,12 +18,16 @@ export interface HostOptions {
   /** The runner's output folder, whose journal the proxy reads on each create. */
   journalDir?: string;
   echo?: EchoMode;
-  /** The first create of each body is answered by the proxy with this (a 429 wave, say); later ones go through. */
-  firstCreate?: CannedAnswer;
+  /**
+   * The first create of each body is answered by the proxy with this (a 429 wave, say); later ones go
+   * through. A list is dealt out to new bodies in turn.
+   */
+  firstCreate?: CannedAnswer | CannedAnswer[];
 }
 
 export interface CannedAnswer {
   status: number;
+  /** A header value "{now+N}" becomes the HTTP date N ms after the moment of the answer. */
   headers?: Record<string, string>;
   body: string;
 }

@@ -21,7 +21,7 @@ const options = JSON.parse(process.argv[2] ?? "{}") as HostOptions;
 
 let journalDir: string | null = options.journalDir ?? null;
 let echo: EchoMode | null = options.echo ?? null;
-let firstCreate: CannedAnswer | null = options.firstCreate ?? null;
+let firstCreate: CannedAnswer[] = [options.firstCreate ?? []].flat();
 const keysSeen = new Set<string>();
 const proxyLog: ProxyRecord[] = [];
 const intentChecks: IntentCheck[] = [];
@@ -140,15 +140,21 @@ const proxy = createServer({ keepAliveTimeout: 10_000 }, (req, res) => {
     }
     const echoing = kind === "create" || kind === "get" ? shouldEcho(kind) : null;
     proxyLog.push(record);
-    if (record.key !== null && firstCreate !== null && !keysSeen.has(record.key)) {
+    const canned = firstCreate[keysSeen.size % Math.max(1, firstCreate.length)];
+    if (record.key !== null && canned !== undefined && !keysSeen.has(record.key)) {
       keysSeen.add(record.key);
-      record.status = `${firstCreate.status}-canned`;
-      res.writeHead(firstCreate.status, {
+      record.status = `${canned.status}-canned`;
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(canned.headers ?? {})) {
+        const relative = /^\{now\+(\d+)\}$/.exec(value);
+        headers[name] = relative ? new Date(Date.now() + Number(relative[1])).toUTCString() : value;
+      }
+      res.writeHead(canned.status, {
         "content-type": "application/json",
-        "content-length": Buffer.byteLength(firstCreate.body),
-        ...firstCreate.headers,
+        "content-length": Buffer.byteLength(canned.body),
+        ...headers,
       });
-      res.end(firstCreate.body);
+      res.end(canned.body);
       return;
     }
     const authorization = req.headers.authorization;
@@ -186,7 +192,7 @@ const handlers: Record<string, Handler> = {
     echo = arg as EchoMode | null;
   },
   setFirstCreate: (arg) => {
-    firstCreate = arg as CannedAnswer | null;
+    firstCreate = [(arg as CannedAnswer | CannedAnswer[] | null) ?? []].flat();
   },
   close: async () => {
     proxy.closeAllConnections();

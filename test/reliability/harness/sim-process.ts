@@ -28,7 +28,7 @@ export interface SimProcess extends HostUrls {
   setAccount(settings: { credits?: number | null; dailyLimit?: number | null }): Promise<void>;
   setJournalDir(dir: string): Promise<void>;
   setEcho(mode: EchoMode | null): Promise<void>;
-  setFirstCreate(answer: CannedAnswer | null): Promise<void>;
+  setFirstCreate(answer: CannedAnswer | CannedAnswer[] | null): Promise<void>;
   close(): Promise<void>;
 }
 
