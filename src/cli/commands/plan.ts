@@ -1,4 +1,5 @@
 import { once } from "node:events";
+import { resolve } from "node:path";
 import type { Writable } from "node:stream";
 import { ExitCode, UsageError } from "../../errors.js";
 import {
@@ -11,8 +12,9 @@ import {
 import { parseCommandArgs, parsePositiveInt } from "../args.js";
 import { writeLine, type CliIo } from "../io.js";
 import { formatWarning } from "./validate.js";
+import { comparePlan } from "../../report/plan-diff.js";
 
-export const planUsage = `Usage: actbatch plan <job.yaml> [--json] [--out DIR] [--max-tasks N]
+export const planUsage = `Usage: actbatch plan <job.yaml> [--json] [--out DIR] [--max-tasks N] [--against OUT [--markdown]]
 
 Shows the tasks a run of the job would submit, without calling the API: tasks per pair, the
 values of each swept field, what each include and exclude did, and every task with its key,
@@ -23,6 +25,10 @@ Options:
                   "source"}]} on stdout; request is the exact body that would be POSTed
   --out DIR       output folder, replacing the job's output.dir
   --max-tasks N   allow the job to expand to up to N tasks (default ${DEFAULT_MAX_TASKS})
+  --against OUT   compare with an output folder (or its manifest.json): tasks new, changed (with
+                  what changed), reused (already rendered), unfinished and orphaned, and the cost
+                  of the change; with --json, the comparison as one JSON object
+  --markdown      with --against: print the comparison as Markdown, for a pull-request comment
   -h, --help      show this help`;
 
 export async function runCommand(args: string[], io: CliIo): Promise<number> {
@@ -32,6 +38,8 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       json: { type: "boolean" },
       out: { type: "string" },
       "max-tasks": { type: "string" },
+      against: { type: "string" },
+      markdown: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     planUsage,
@@ -46,8 +54,18 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   if (values.out === "") throw new UsageError("--out expects a folder", planUsage);
   const maxTasks = parsePositiveInt("--max-tasks", values["max-tasks"], planUsage);
 
+  if (values.markdown && values.against === undefined)
+    throw new UsageError("--markdown needs --against", planUsage);
+
   const loaded = await loadPlan(file, { maxTasks, outDir: values.out, cwd: io.cwd });
   for (const warning of loaded.report.warnings) writeLine(io.stderr, formatWarning(warning));
+  if (values.against !== undefined) {
+    const format = values.json ? "json" : values.markdown ? "markdown" : "text";
+    io.stdout.write(
+      await comparePlan(loaded, resolve(io.cwd, values.against), values.against, format, io.stderr),
+    );
+    return ExitCode.ok;
+  }
   const lines = values.json ? jsonLines(loaded) : textLines(loaded);
   await writeAll(io.stdout, lines);
   return ExitCode.ok;

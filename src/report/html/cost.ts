@@ -16,20 +16,33 @@ export interface CostEstimate {
   usd: number;
   /** Runway credits for the priced tasks (null at CometAPI). */
   credits: number | null;
+  /** CometAPI's price per task used (the job file's provider.pricePerTaskUsd, or the default). */
+  usdPerTask: number;
+}
+
+export interface CostOptions {
+  /** CometAPI's price per task; default COMETAPI_USD_PER_TASK. */
+  usdPerTask?: number;
 }
 
 /**
  * The price of tasks, given each one's output duration in seconds (null when unknown). At Runway a
  * task with an unknown duration is counted but not priced: the estimate says so rather than guess.
  */
-export function estimateCost(provider: ProviderName, durations: readonly (number | null)[]): CostEstimate {
+export function estimateCost(
+  provider: ProviderName,
+  durations: readonly (number | null)[],
+  options: CostOptions = {},
+): CostEstimate {
+  const usdPerTask = options.usdPerTask ?? COMETAPI_USD_PER_TASK;
   if (provider === "cometapi") {
     return {
       provider,
       tasks: durations.length,
       priced: durations.length,
-      usd: roundCents(durations.length * COMETAPI_USD_PER_TASK),
+      usd: roundCents(durations.length * usdPerTask),
       credits: null,
+      usdPerTask,
     };
   }
   let credits = 0;
@@ -45,6 +58,7 @@ export function estimateCost(provider: ProviderName, durations: readonly (number
     priced,
     usd: roundCents(credits * RUNWAY_USD_PER_CREDIT),
     credits,
+    usdPerTask,
   };
 }
 
@@ -52,7 +66,7 @@ export function estimateCost(provider: ProviderName, durations: readonly (number
 export function formatCost(estimate: CostEstimate): string {
   const n = estimate.tasks;
   if (estimate.provider === "cometapi")
-    return `${formatUsd(estimate.usd)} (${n} task${n === 1 ? "" : "s"} × ${formatUsd(COMETAPI_USD_PER_TASK)}, CometAPI)`;
+    return `${formatUsd(estimate.usd)} (${n} task${n === 1 ? "" : "s"} × ${formatUsd(estimate.usdPerTask)}, CometAPI)`;
   const unknown = estimate.tasks - estimate.priced;
   if (estimate.priced === 0)
     return n === 0

@@ -16,6 +16,8 @@ export const REPORT_FILE = "report.html";
 export interface HtmlReportOptions {
   /** Prices the estimate; the manifest does not record the provider. Default cometapi. */
   provider?: ProviderName;
+  /** CometAPI's price per task (the job file's provider.pricePerTaskUsd); default US$0.40. */
+  usdPerTask?: number;
   rows?: string;
   cols?: string;
   /** Where relative reference paths of the job file are resolved from. Default process.cwd(). */
@@ -47,7 +49,7 @@ export async function buildHtmlReport(
     manifest,
     provider,
     axes,
-    cost: await estimateManifestCost(outputDir, manifest, provider),
+    cost: await estimateManifestCost(outputDir, manifest, provider, options.usdPerTask),
     references: await findReferences(outputDir, manifest.tasks, options.cwd ?? process.cwd()),
   });
 }
@@ -60,12 +62,15 @@ export async function estimateManifestCost(
   outputDir: string,
   manifest: Manifest,
   provider: ProviderName,
+  usdPerTask?: number,
 ): Promise<CostEstimate> {
   const paid = [...manifest.tasks, ...manifest.orphans].filter((task) => task.status === "SUCCEEDED");
+  const options = usdPerTask === undefined ? {} : { usdPerTask };
   if (provider === "cometapi")
     return estimateCost(
       provider,
       paid.map(() => null),
+      options,
     );
   const durations: (number | null)[] = [];
   for (const task of paid) {
@@ -73,7 +78,7 @@ export async function estimateManifestCost(
     const url = output ? relativeFileUrl(output.file) : null;
     durations.push(output && url !== null ? await readMp4Duration(join(outputDir, output.file)) : null);
   }
-  return estimateCost(provider, durations);
+  return estimateCost(provider, durations, options);
 }
 
 async function findReferences(

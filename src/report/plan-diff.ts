@@ -1,0 +1,367 @@
+// `actbatch plan --against`: what a run of the job file would do to an existing output folder,
+// for review before money is spent. Tasks are matched by key first; a task whose key is new but
+// whose slot (same pair and output file, else same pair and swept values) held another request
+// is "changed", so a reviewer sees `expressionIntensity 3 -> 4` rather than one new and one orphan.
+import { access } from "node:fs/promises";
+import type { Writable } from "node:stream";
+import { readManifest, resolveManifestPath } from "../manifest/manifest.js";
+import type { Manifest, ManifestTask, ManifestTaskStatus } from "../manifest/types.js";
+import type {
+  LoadedPlan,
+  ParamValue,
+  Plan,
+  PlanReport,
+  ProviderName,
+  RequestBody,
+  TaskPlan,
+} from "../spec/types.js";
+import { estimateCost, formatCost, type CostEstimate } from "./html/cost.js";
+
+export interface FieldChange {
+  field: string;
+  from: string;
+  to: string;
+}
+
+export interface DiffTask {
+  key: string;
+  pair: string;
+  output: string;
+  params: Record<string, ParamValue>;
+}
+
+export interface ChangedTask extends DiffTask {
+  previousKey: string;
+  previousStatus: ManifestTaskStatus;
+  changes: FieldChange[];
+}
+
+export interface UnfinishedTask extends DiffTask {
+  status: ManifestTaskStatus;
+  /** Whether a plain rerun submits it (and may pay for it): not for tasks in flight or failed for good. */
+  willSubmit: boolean;
+}
+
+export interface OrphanedTask {
+  key: string;
+  pair: string;
+  status: ManifestTaskStatus;
+  files: string[];
+}
+
+export interface PlanDiff {
+  job: string;
+  /** The manifest compared against (as given), or null when there was none: every task is new. */
+  against: string | null;
+  total: number;
+  new: DiffTask[];
+  changed: ChangedTask[];
+  /** Already rendered with the same key: a run skips them. */
+  reused: DiffTask[];
+  /** Same key, not succeeded: a run resumes, retries or (failed for good) leaves them. */
+  unfinished: UnfinishedTask[];
+  /** In the manifest, no longer in the plan (and not replaced by a changed task). */
+  orphaned: OrphanedTask[];
+  /** What a plain run would submit: new, changed and unfinished tasks it would send. */
+  cost: CostEstimate;
+}
+
+export interface PlanDiffOptions {
+  provider?: ProviderName;
+  usdPerTask?: number;
+  /** Reference durations in seconds, by URI, for Runway's per-second price. */
+  referenceSeconds?: ReadonlyMap<string, number>;
+}
+
+/** Final failures are left alone by a rerun without --retry-failed; tasks in flight are polled. */
+const RESUBMITTED: ReadonlySet<ManifestTaskStatus> = new Set(["NOT_SUBMITTED", "CANCELLED", "AMBIGUOUS"]);
+
+export function diffPlan(
+  plan: Plan,
+  manifest: Manifest | null,
+  against: string | null,
+  options: PlanDiffOptions = {},
+): PlanDiff {
+  const previous = manifest ? [...manifest.tasks, ...manifest.orphans] : [];
+  const byKey = new Map(previous.map((task) => [task.key, task]));
+  const planKeys = new Set(plan.tasks.map((task) => task.key));
+  const candidates = previous.filter((task) => !planKeys.has(task.key));
+  const bySlot = new Map<string, ManifestTask>();
+  const byParams = new Map<string, ManifestTask>();
+  for (const task of candidates) {
+    const file = task.outputs[0]?.file;
+    if (file !== undefined && !bySlot.has(slotOf(task.pair, file))) bySlot.set(slotOf(task.pair, file), task);
+    if (!byParams.has(paramsSlotOf(task.pair, task.params)))
+      byParams.set(paramsSlotOf(task.pair, task.params), task);
+  }
+  const claimed = new Set<string>();
+  const diff: PlanDiff = {
+    job: plan.job,
+    against,
+    total: plan.tasks.length,
+    new: [],
+    changed: [],
+    reused: [],
+    unfinished: [],
+    orphaned: [],
+    cost: estimateCost(options.provider ?? plan.provider.name, []),
+  };
+  const toSubmit: TaskPlan[] = [];
+  for (const task of plan.tasks) {
+    const entry = describe(task);
+    const same = byKey.get(task.key);
+    if (same) {
+      if (same.status === "SUCCEEDED") diff.reused.push(entry);
+      else {
+        const willSubmit =
+          RESUBMITTED.has(same.status) || (same.status === "FAILED" && same.error?.retryable !== false);
+        diff.unfinished.push({ ...entry, status: same.status, willSubmit });
+        if (willSubmit) toSubmit.push(task);
+      }
+      continue;
+    }
+    toSubmit.push(task);
+    const before =
+      unclaimed(bySlot.get(slotOf(task.pair, task.output)), claimed) ??
+      unclaimed(byParams.get(paramsSlotOf(task.pair, task.params)), claimed);
+    if (before) {
+      claimed.add(before.key);
+      diff.changed.push({
+        ...entry,
+        previousKey: before.key,
+        previousStatus: before.status,
+        changes: requestChanges(before.request, task.request),
+      });
+    } else diff.new.push(entry);
+  }
+  for (const task of candidates) {
+    if (claimed.has(task.key)) continue;
+    diff.orphaned.push({
+      key: task.key,
+      pair: task.pair,
+      status: task.status,
+      files: task.outputs.map((output) => output.file),
+    });
+  }
+  const provider = options.provider ?? plan.provider.name;
+  const usdPerTask = options.usdPerTask ?? plan.provider.pricePerTaskUsd;
+  diff.cost = estimateCost(
+    provider,
+    toSubmit.map((task) => options.referenceSeconds?.get(task.request.reference.uri) ?? null),
+    usdPerTask === undefined ? {} : { usdPerTask },
+  );
+  return diff;
+}
+
+/**
+ * `plan --against`: reads the manifest of `target` and returns the comparison in the format asked.
+ * A folder with no manifest yet (a first CI run, an empty cache) compares as empty, with a warning.
+ */
+export async function comparePlan(
+  loaded: LoadedPlan,
+  target: string,
+  label: string,
+  format: "text" | "markdown" | "json",
+  warnings: Writable,
+): Promise<string> {
+  const path = await resolveManifestPath(target);
+  let manifest: Manifest | null = null;
+  if (await exists(path)) manifest = await readManifest(path);
+  else warnings.write(`warning: no manifest at ${label}: every task is new\n`);
+  const diff = diffPlan(loaded.plan, manifest, manifest ? label : null, {
+    referenceSeconds: referenceSecondsOf(loaded.report),
+  });
+  if (format === "json") return JSON.stringify(diff, null, 2) + "\n";
+  return format === "markdown" ? formatPlanDiffMarkdown(diff) : formatPlanDiffText(diff);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Reference durations the job file states (asset `duration` hints), by URI. */
+export function referenceSecondsOf(report: PlanReport): Map<string, number> {
+  const seconds = new Map<string, number>();
+  for (const asset of report.assets ?? [])
+    if (asset.durationHint !== undefined && asset.roles.includes("reference"))
+      seconds.set(asset.uri, asset.durationHint);
+  return seconds;
+}
+
+function describe(task: TaskPlan): DiffTask {
+  return { key: task.key, pair: task.pair, output: task.output, params: task.params };
+}
+
+function unclaimed(task: ManifestTask | undefined, claimed: ReadonlySet<string>): ManifestTask | undefined {
+  return task && !claimed.has(task.key) ? task : undefined;
+}
+
+function slotOf(pair: string, output: string): string {
+  return `${pair}\u0000${output}`;
+}
+
+function paramsSlotOf(pair: string, params: Record<string, ParamValue>): string {
+  const sorted = Object.keys(params)
+    .toSorted()
+    .map((field) => [field, params[field]]);
+  return `${pair}\u0000${JSON.stringify(sorted)}`;
+}
+
+/** The request fields that differ, flattened (`character.uri`), in request order. */
+export function requestChanges(before: RequestBody, after: RequestBody): FieldChange[] {
+  const a = flatten(before);
+  const b = flatten(after);
+  const changes: FieldChange[] = [];
+  for (const field of new Set([...a.keys(), ...b.keys()])) {
+    const from = a.get(field) ?? "(none)";
+    const to = b.get(field) ?? "(none)";
+    if (from !== to) changes.push({ field, from, to });
+  }
+  return changes;
+}
+
+function flatten(value: unknown, prefix = "", into = new Map<string, string>()): Map<string, string> {
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+    for (const [key, inner] of Object.entries(value)) flatten(inner, prefix ? `${prefix}.${key}` : key, into);
+  } else into.set(prefix, typeof value === "string" ? value : JSON.stringify(value));
+  return into;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output: text for a terminal, Markdown for a pull-request comment.
+
+/** At most this many tasks are listed per group; a PR comment is limited to 65,536 characters. */
+const MAX_LISTED = 100;
+
+export function formatChanges(changes: readonly FieldChange[]): string {
+  return changes.length === 0
+    ? "(same request)"
+    : changes.map((c) => `${c.field} ${c.from} -> ${c.to}`).join(", ");
+}
+
+function countLines(diff: PlanDiff): [string, number, string][] {
+  const resumed = diff.unfinished.filter((task) => task.willSubmit).length;
+  return [
+    ["new", diff.new.length, "will be rendered"],
+    ["changed", diff.changed.length, "will be rendered again with a changed request"],
+    ["reused", diff.reused.length, "already rendered, will be skipped"],
+    [
+      "unfinished",
+      diff.unfinished.length,
+      `in the manifest but not succeeded: ${resumed} will be submitted, the rest polled or left as failed`,
+    ],
+    ["orphaned", diff.orphaned.length, "in the manifest, no longer in the spec (kept, never deleted)"],
+  ];
+}
+
+export function formatPlanDiffText(diff: PlanDiff): string {
+  const lines: string[] = [];
+  lines.push(
+    `job ${diff.job}: ${diff.total} tasks, compared with ${diff.against ?? "no previous output (every task is new)"}`,
+    "",
+  );
+  for (const [name, n, meaning] of countLines(diff))
+    lines.push(`  ${name.padEnd(10)} ${String(n).padStart(6)}  ${meaning}`);
+  lines.push("", `cost of this change: ${formatCost(diff.cost)}`);
+  const group = (title: string, rows: string[]): void => {
+    if (rows.length === 0) return;
+    lines.push("", `${title}:`);
+    for (const row of rows.slice(0, MAX_LISTED)) lines.push(`  ${row}`);
+    if (rows.length > MAX_LISTED) lines.push(`  ... and ${rows.length - MAX_LISTED} more`);
+  };
+  group(
+    "new",
+    diff.new.map((task) => `${task.key}  ${task.output}`),
+  );
+  group(
+    "changed",
+    diff.changed.map(
+      (task) => `${task.key}  ${task.output}  ${formatChanges(task.changes)} (was ${task.previousKey})`,
+    ),
+  );
+  group(
+    "unfinished",
+    diff.unfinished.map((task) => `${task.key}  ${task.output}  ${task.status}`),
+  );
+  group(
+    "orphaned",
+    diff.orphaned.map((task) => `${task.key}  ${task.pair}  ${task.status}  ${task.files.join(", ") || "-"}`),
+  );
+  return lines.join("\n") + "\n";
+}
+
+export function formatPlanDiffMarkdown(diff: PlanDiff): string {
+  const lines: string[] = [];
+  const against = diff.against === null ? "no previous output" : code(diff.against);
+  lines.push(`### actbatch plan: ${code(diff.job)} against ${against}`, "");
+  lines.push("| | tasks | |", "|---|---:|---|");
+  for (const [name, n, meaning] of countLines(diff)) lines.push(`| ${name} | ${n} | ${cell(meaning)} |`);
+  lines.push("", `**Cost of this change:** ${cell(formatCost(diff.cost))}`);
+  const group = (title: string, header: string[], rows: string[][]): void => {
+    if (rows.length === 0) return;
+    lines.push(
+      "",
+      `<details${title.startsWith("Changed") ? " open" : ""}><summary>${title} (${rows.length})</summary>`,
+      "",
+    );
+    lines.push(`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`);
+    for (const row of rows.slice(0, MAX_LISTED)) lines.push(`| ${row.join(" | ")} |`);
+    if (rows.length > MAX_LISTED) lines.push("", `and ${rows.length - MAX_LISTED} more`);
+    lines.push("", "</details>");
+  };
+  group(
+    "Changed",
+    ["pair", "output", "change"],
+    diff.changed.map((task) => [
+      cell(task.pair),
+      code(task.output),
+      cell(formatChanges(task.changes).replaceAll(" -> ", " → ")),
+    ]),
+  );
+  group(
+    "New",
+    ["pair", "output", "key"],
+    diff.new.map((task) => [cell(task.pair), code(task.output), code(task.key)]),
+  );
+  group(
+    "Unfinished",
+    ["pair", "output", "status"],
+    diff.unfinished.map((task) => [cell(task.pair), code(task.output), cell(task.status)]),
+  );
+  group(
+    "Orphaned",
+    ["pair", "key", "status", "files"],
+    diff.orphaned.map((task) => [
+      cell(task.pair),
+      code(task.key),
+      cell(task.status),
+      cell(task.files.join(", ")),
+    ]),
+  );
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * Text in a Markdown table cell: GitHub renders inline HTML and Markdown, so both are neutralised,
+ * and `|` would end the cell.
+ */
+export function cell(text: string): string {
+  return text
+    .replace(/[\\`*_[\]<>|#!~]/g, (char) => `\\${char}`)
+    .replace(/&/g, "&amp;")
+    .replace(/\r?\n/g, " ");
+}
+
+/** A code span that holds any text: a fence longer than any backtick run inside, pipes escaped. */
+export function code(text: string): string {
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((match) => match[0].length));
+  const fence = "`".repeat(longest + 1);
+  const body = text.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+  const pad = body.startsWith("`") || body.endsWith("`") ? " " : "";
+  return `${fence}${pad}${body}${pad}${fence}`;
+}
