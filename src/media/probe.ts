@@ -27,11 +27,20 @@ export async function probeMp4(
   let window: { start: number; bytes: Uint8Array } = { start: 0, bytes: new Uint8Array(0) };
   const ensure = async (start: number, length: number): Promise<Uint8Array> => {
     const end = Math.min(size, start + length);
-    if (start >= window.start && end <= window.start + window.bytes.length)
+    const windowEnd = window.start + window.bytes.length;
+    if (start >= window.start && end <= windowEnd)
       return window.bytes.subarray(start - window.start, end - window.start);
-    const bytes = await read(start, Math.max(end - start, Math.min(chunkBytes, size - start)));
-    window = { start, bytes };
-    return bytes.subarray(0, Math.min(bytes.length, end - start));
+    if (start >= window.start && start < windowEnd) {
+      // Extend the window by what is missing rather than reading its overlap again.
+      const more = await read(windowEnd, Math.max(end - windowEnd, Math.min(chunkBytes, size - windowEnd)));
+      const joined = new Uint8Array(window.bytes.length + more.length);
+      joined.set(window.bytes);
+      joined.set(more, window.bytes.length);
+      window = { start: window.start, bytes: joined };
+    } else {
+      window = { start, bytes: await read(start, Math.max(end - start, Math.min(chunkBytes, size - start))) };
+    }
+    return window.bytes.subarray(start - window.start, Math.min(window.bytes.length, end - window.start));
   };
 
   let brand: string | null = null;

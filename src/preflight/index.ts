@@ -1,0 +1,11 @@
+// Asset preflight: everything the service would check about an asset, checked before any task is paid for.
+export {
+  assertPreflightPassed,
+  preflightPlan,
+  probeCachePath,
+  probedDurations,
+  type PreflightOptions,
+  type PreflightReport,
+} from "./preflight.js";
+export { MAX_URL_ASSET_BYTES, REFERENCE_SECONDS, type AssetProbe } from "./check-asset.js";
+export { formatPreflightSummary } from "./summary.js";
