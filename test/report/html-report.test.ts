@@ -36,6 +36,16 @@ describe("actbatch report", () => {
     expect(html).not.toMatch(/<(?:link|img|iframe|object)\b/);
   });
 
+  it("writes JUnit and a GitHub step summary on request", async () => {
+    const summary = join(out, "..", "step-summary.md");
+    const result = await runCli(["report", out, "--junit", join(out, "junit.xml"), "--step-summary"], {
+      env: { GITHUB_STEP_SUMMARY: summary },
+    });
+    expect(result.code).toBe(0);
+    expect(await readFile(join(out, "junit.xml"), "utf8")).toContain('tests="12" failures="0"');
+    expect(await readFile(summary, "utf8")).toContain("actbatch `demo`: 12/12 succeeded");
+  });
+
   it("rejects an unknown --rows field with the usage text", async () => {
     const result = await runCli(["report", out, "--rows", "speed"]);
     expect(result.code).toBe(2);
