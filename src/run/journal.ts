@@ -169,7 +169,7 @@ export class JournalWriter {
       try {
         if (this.failure) throw this.failure;
         const handle = await this.openForAppend();
-        await handle.write(batch.map((p) => p.line).join(""));
+        await writeAll(handle, Buffer.from(batch.map((p) => p.line).join(""), "utf8"));
         await handle.sync();
       } catch (error) {
         this.failure ??= error instanceof JournalWriteError ? error : new JournalWriteError(error);
@@ -203,6 +203,15 @@ export class JournalWriter {
     }
     this.handle = handle;
     return handle;
+  }
+}
+
+/** write(2) may write less than asked: go on until every byte is in (O_APPEND keeps each at the end). */
+async function writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+    offset += bytesWritten;
   }
 }
 
