@@ -116,7 +116,12 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       jobProvider: plan.provider,
       baseUrlFlag: options.baseUrl,
       env,
-      simulateBaseUrl: simulator?.baseUrl,
+      // The simulator serves CometAPI's routes under /runwayml and Runway's at its root.
+      simulateBaseUrl: simulator
+        ? (options.provider ?? plan.provider.name) === "runway"
+          ? simulator.origin
+          : simulator.baseUrl
+        : undefined,
     });
     const outputDir = resolve(cwd, plan.outputDir);
     const lock = await acquireRunLock(outputDir, { command: `run ${plan.spec.file}` });

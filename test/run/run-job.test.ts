@@ -364,6 +364,18 @@ describe("runJob against the simulator", () => {
     expect(totalRequests(ws.sim)).toBe(0);
   });
 
+  it.each(["cometapi", "runway"] as const)(
+    "runs against an in-process simulator as %s, with no key",
+    async (provider) => {
+      ws = await createWorkspace({ pairs: 1, intensities: [1, 2] });
+      const result = await ws.run({ simulate: { speed: 200 }, provider, env: {}, baseUrl: undefined });
+      expect(result.exitCode).toBe(0);
+      expect(result.summary.requests.create).toBe(2);
+      // The workspace's own simulator saw nothing.
+      expect(totalRequests(ws.sim)).toBe(0);
+    },
+  );
+
   it("never writes or reports the API key, whatever fails", async () => {
     ws = await createWorkspace(
       { pairs: 2, intensities: [1, 2] },
