@@ -114,8 +114,9 @@ describe("actbatch plan", () => {
     const result = await runCli(["plan", "jobs/demo.yaml"]);
     expect(result.code).toBe(0);
     const lines = result.stdout.split("\n");
-    expect(lines.slice(0, 14)).toEqual([
+    expect(lines.slice(0, 15)).toEqual([
       "job demo (jobs/demo.yaml): 12 tasks, output in out/demo",
+      "cost: US$4.80 for 12 tasks at US$0.40 per task (cometapi)",
       "",
       "pairs:",
       "  hero-dance    6 tasks",

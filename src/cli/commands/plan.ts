@@ -13,11 +13,12 @@ import { parseCommandArgs, parsePositiveInt } from "../args.js";
 import { writeLine, type CliIo } from "../io.js";
 import { formatWarning } from "./validate.js";
 import { comparePlan } from "../../report/plan-diff.js";
+import { planCostLines } from "../../cost/index.js";
 
 export const planUsage = `Usage: actbatch plan <job.yaml> [--json] [--out DIR] [--max-tasks N] [--against OUT [--markdown]]
 
-Shows the tasks a run of the job would submit, without calling the API: tasks per pair, the
-values of each swept field, what each include and exclude did, and every task with its key,
+Shows the tasks a run of the job would submit, without calling the API: what they will cost
+(unknown where a reference's duration is not known), tasks per pair, the values of each swept field, what each include and exclude did, and every task with its key,
 values and output file. Warnings (an include or exclude that matches nothing, ...) go to stderr.
 
 Options:
@@ -121,8 +122,10 @@ export function createTaskJson(): (task: TaskPlan) => string {
   };
 }
 
-function* textLines({ plan, report }: LoadedPlan): Generator<string> {
+function* textLines(loaded: LoadedPlan): Generator<string> {
+  const { plan, report } = loaded;
   yield `job ${plan.job} (${plan.spec.file}): ${count(plan.tasks.length, "task")}, output in ${plan.outputDir}`;
+  yield* planCostLines(loaded);
   yield "";
   yield "pairs:";
   const pairWidth = Math.max(...report.pairs.map((entry) => entry.pair.length));
