@@ -2,7 +2,7 @@
 // that must answer 200 without a redirect, with a Content-Type of the right media type and a
 // Content-Length within the limit, and, for a reference video, a duration of 3-30 s read from the
 // MP4 header with a few small Range requests.
-import { describeUrl } from "../api/url-policy.js";
+import { describeUrl, isLoopbackHost } from "../api/url-policy.js";
 import { Mp4Error, parseMp4, probeMp4 } from "../media/index.js";
 import { assetUriProblem } from "../spec/uris.js";
 import type { PlanAsset } from "../spec/types.js";
@@ -42,6 +42,8 @@ export interface AssetProbe {
 export interface CheckAssetContext {
   http: ProbeHttp;
   cache: ProbeCache;
+  /** Probe loopback URLs only; others are left unchecked (a simulated run has no network). */
+  loopbackOnly?: boolean;
 }
 
 export async function checkAsset(asset: PlanAsset, context: CheckAssetContext): Promise<AssetProbe> {
@@ -95,6 +97,11 @@ async function runChecks(
     return;
   }
   const url = new URL(asset.uri);
+  if (context.loopbackOnly === true && !isLoopbackHost(url.hostname)) {
+    probe.verdict = "unchecked";
+    probe.warnings.push("not probed: only loopback URLs are fetched in a simulated run");
+    return;
+  }
   let head;
   try {
     head = await context.http.head(url, counters);

@@ -14,6 +14,8 @@ export interface PreflightOptions {
   /** Assets probed at once (default 4). */
   concurrency?: number;
   http?: ProbeHttpOptions;
+  /** Probe loopback URLs only, leaving the others unchecked with a warning (for --simulate). */
+  loopbackOnly?: boolean;
 }
 
 export interface PreflightReport {
@@ -43,7 +45,11 @@ export async function preflightPlan(
   const limit = pLimit(options.concurrency ?? 4);
   let probes: AssetProbe[];
   try {
-    probes = await Promise.all(assets.map((asset) => limit(() => checkAsset(asset, { http, cache }))));
+    probes = await Promise.all(
+      assets.map((asset) =>
+        limit(() => checkAsset(asset, { http, cache, loopbackOnly: options.loopbackOnly === true })),
+      ),
+    );
   } finally {
     await http.close();
   }

@@ -192,6 +192,22 @@ describe("preflight over real HTTP against the simulator", () => {
     ]);
   });
 
+  it("probes only loopback URLs when asked to (a simulated run has no network)", async () => {
+    const file = await job(
+      ['far: { type: video, uri: "https://assets.example.com/far.mp4" }'],
+      ['- { id: a, character: { type: image, uri: "{origin}/assets/near.png" }, reference: far }'],
+    );
+    const report = await preflightPlan(await load(file), { loopbackOnly: true });
+    expect(report.problems).toEqual([]);
+    expect(report.assets.map((p) => [p.verdict, p.requests])).toEqual([
+      ["ok", 1],
+      ["unchecked", 0],
+    ]);
+    expect(report.warnings.map((d) => d.message)).toEqual([
+      'asset "far": not probed: only loopback URLs are fetched in a simulated run',
+    ]);
+  });
+
   it("names a connection failure", async () => {
     const port = await closedPort();
     const file = await job(
