@@ -42,6 +42,8 @@ export interface ProxyRecord {
   status: string;
   /** taskKeyOf(body) of a create. */
   key: string | null;
+  /** First 12 hex digits of the sha256 of the Authorization header (never the header), or null. */
+  auth: string | null;
 }
 
 /** What the runner's journal held when a create for `key` reached the proxy. */

@@ -21,6 +21,8 @@ export interface RunSpec {
   /** Any other signal to send after a delay (interrupt tests). */
   signals?: { atMs: number; signal: NodeJS.Signals }[];
   env?: NodeJS.ProcessEnv;
+  /** Told the child's pid as soon as it is spawned. */
+  onSpawn?: (pid: number) => void;
   /** Safety net only: a run still alive then is killed and reported as hung. */
   timeoutMs?: number;
 }
@@ -59,6 +61,7 @@ export function runActbatch(spec: RunSpec): Promise<RunOutcome> {
       }),
       stdio: ["ignore", "pipe", "pipe"],
     });
+    if (child.pid !== undefined) spec.onSpawn?.(child.pid);
     let stdout = "";
     let stderr = "";
     let killedByHarness = false;

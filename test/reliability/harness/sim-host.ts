@@ -7,6 +7,7 @@
 // must never be sent.
 //
 // Driven by its parent over the IPC channel: { id, op, arg } in, { id, ok, value | error } out.
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -81,6 +82,11 @@ function shouldEcho(kind: "create" | "get"): EchoMode | null {
   return seen % echo.every === 0 ? echo : null;
 }
 
+/** Tells runs with different keys apart without keeping any key. */
+function authHash(authorization: string): string {
+  return createHash("sha256").update(authorization).digest("hex").slice(0, 12);
+}
+
 function routeKind(method: string, path: string): ProxyRecord["kind"] {
   if (method === "POST" && path.endsWith("/v1/character_performance")) return "create";
   if (path.includes("/v1/tasks/")) return method === "DELETE" ? "delete" : "get";
@@ -129,7 +135,16 @@ const proxy = createServer({ keepAliveTimeout: 10_000 }, (req, res) => {
     const method = req.method ?? "";
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const kind = routeKind(method, path);
-    const record: ProxyRecord = { at: Date.now(), method, path, kind, status: "", key: null };
+    const authorization = req.headers.authorization;
+    const record: ProxyRecord = {
+      at: Date.now(),
+      method,
+      path,
+      kind,
+      status: "",
+      key: null,
+      auth: authorization === undefined ? null : authHash(authorization),
+    };
     if (kind === "create") {
       try {
         record.key = taskKeyOf(JSON.parse(body.toString("utf8")));
@@ -157,7 +172,6 @@ const proxy = createServer({ keepAliveTimeout: 10_000 }, (req, res) => {
       res.end(canned.body);
       return;
     }
-    const authorization = req.headers.authorization;
     if (echoing !== null && authorization !== undefined) {
       const text = echoBody(authorization, echoing);
       record.status = `${echoing.status}-echo`;
