@@ -9,3 +9,4 @@ export {
 } from "./preflight.js";
 export { MAX_URL_ASSET_BYTES, REFERENCE_SECONDS, type AssetProbe } from "./check-asset.js";
 export { formatPreflightSummary } from "./summary.js";
+export { gateRun, outputCheckOptions, type RunGate, type RunGateOptions } from "./gate.js";
