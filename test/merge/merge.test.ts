@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -49,6 +49,19 @@ describe("actbatch merge", () => {
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ files: { linked: 0, copied: 0, present: 12 } });
     expect(await readFile(join(root, "merged", "manifest.json"), "utf8")).toBe(before);
+  });
+
+  it("merges shards that each started from the same restored cache (the nightly CI case)", async () => {
+    expect((await merge(["shard-1", "shard-2", "--out", "cached"])).code).toBe(0);
+    for (const shard of ["1", "2"])
+      await cp(join(root, "cached"), join(root, `cached-${shard}`), { recursive: true });
+    const [a, b] = await Promise.all([
+      renderDemo(["--shard", "1/2"], join(root, "cached-1")),
+      renderDemo(["--shard", "2/2"], join(root, "cached-2")),
+    ]);
+    const result = await merge([a, b, "--out", "cached-merged", "--json"]);
+    expect(result.stderr).toBe("");
+    expect(JSON.parse(result.stdout)).toMatchObject({ summary: { total: 12, succeeded: 12 } });
   });
 
   it("refuses a task two folders each ran, naming both records", async () => {
