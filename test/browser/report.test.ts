@@ -31,6 +31,20 @@ const skipReason = playwright
   : " (skipped: playwright-core cannot be imported; add it as a devDependency)";
 
 type Context = Awaited<ReturnType<Playwright["chromium"]["launchPersistentContext"]>>;
+type Page = Awaited<ReturnType<Context["newPage"]>>;
+
+/**
+ * Polls a page expression from outside. page.waitForFunction evaluates its predicate inside the page,
+ * where the report's Content-Security-Policy (rightly) forbids eval; page.evaluate is not bound by it.
+ * Expressions are strings: this project's TypeScript has no DOM types.
+ */
+async function waitUntil(page: Page, expression: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await page.evaluate(expression))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${expression}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 describe.skipIf(playwright === null)(`report.html in Chromium${skipReason}`, () => {
   let out: string;
@@ -74,17 +88,13 @@ describe.skipIf(playwright === null)(`report.html in Chromium${skipReason}`, () 
     const path = await writeHtmlReport(out, manifest);
     const { page, problems } = await openReport(path);
     expect(await page.locator(".cell").count()).toBe(12);
-    // Expressions as strings: this project's TypeScript has no DOM types.
-    await page.waitForFunction(
+    await waitUntil(
+      page,
       '[...document.querySelectorAll("video.clip")].some((video) => video.readyState >= 1)',
-      null,
-      {
-        timeout: 15_000,
-      },
     );
     const first = page.locator(".cell").first();
     await first.hover();
-    await page.waitForFunction('document.querySelector(".cell video")?.paused === false');
+    await waitUntil(page, 'document.querySelector(".cell video")?.paused === false');
     await page.screenshot({ path: join(out, "report-screenshot.png"), fullPage: true });
     expect(problems).toEqual([]);
     await page.close();
