@@ -10,3 +10,11 @@ export {
 export { MAX_URL_ASSET_BYTES, REFERENCE_SECONDS, type AssetProbe } from "./check-asset.js";
 export { formatPreflightSummary } from "./summary.js";
 export { gateRun, outputCheckOptions, type RunGate, type RunGateOptions } from "./gate.js";
+export {
+  assessOrganization,
+  fetchOrganization,
+  parseOrganization,
+  type FetchOrganizationOptions,
+  type OrganizationAssessment,
+  type OrganizationInfo,
+} from "./organization.js";

@@ -34,6 +34,8 @@ import {
 const RUNWAY_VERSIONS = new Set(["2024-11-06", "2024-09-13"]);
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 const COMET_PREFIX = "/runwayml";
+/** The balance and monthly cap /v1/organization reports for an account without a credit limit. */
+const UNLIMITED_BALANCE = 1_000_000_000;
 
 /** Account conditions that can change while the simulator runs. */
 export interface AccountSettings {
@@ -64,7 +66,7 @@ type ApiKind = "create" | "get" | "delete";
 interface Route {
   template: string;
   family: RouteFamily;
-  kind: ApiKind | "download" | "asset" | "stats" | "requests" | "unknown";
+  kind: ApiKind | "download" | "asset" | "organization" | "stats" | "requests" | "unknown";
   id: string;
   /** Methods the route answers. */
   methods: string[];
@@ -288,6 +290,10 @@ export class SimServer {
       case "asset":
         void this.serveAsset(exchange, queryAt < 0 ? "" : rawUrl.slice(queryAt + 1));
         return;
+      case "organization":
+        // Authenticated and faulted like a task GET.
+        this.handleApi(exchange, "get");
+        return;
       case "create":
       case "get":
       case "delete":
@@ -300,7 +306,7 @@ export class SimServer {
 
   private handleApi(exchange: Exchange, kind: ApiKind): void {
     const { req, route } = exchange;
-    if (kind === "get") this.bump(this.counters.getsByTaskId, route.id);
+    if (kind === "get" && route.kind === "get") this.bump(this.counters.getsByTaskId, route.id);
     const fault = pickFault(this.options.faults, kind, this.faultDraws[kind]());
     if (fault !== null && fault !== "lost" && fault !== "lost5xx") {
       this.countFault(kind, fault);
@@ -343,8 +349,30 @@ export class SimServer {
       return;
     }
     if (kind === "create") this.readBody(exchange, (body) => this.handleCreate(exchange, body, fault));
+    else if (route.kind === "organization") this.handleOrganization(exchange);
     else if (kind === "get") this.handleGet(exchange);
     else this.handleDelete(exchange);
+  }
+
+  /** GET /v1/organization: Runway's shape (the SDK's OrganizationRetrieveResponse), for act_two only. */
+  private handleOrganization(exchange: Exchange): void {
+    const now = this.now();
+    const windowStart = now - (24 * 3600_000) / this.options.speed;
+    const dailyGenerations = this.ledger.filter((task) => task.createdAt > windowStart).length;
+    const finiteCredits = Number.isFinite(this.options.credits);
+    this.sendJson(exchange, 200, {
+      creditBalance: finiteCredits ? this.options.credits - this.creditsSpent() : UNLIMITED_BALANCE,
+      tier: {
+        maxMonthlyCreditSpend: UNLIMITED_BALANCE,
+        models: {
+          act_two: {
+            maxConcurrentGenerations: this.options.concurrency,
+            maxDailyGenerations: Number.isFinite(this.options.dailyLimit) ? this.options.dailyLimit : null,
+          },
+        },
+      },
+      usage: { models: { act_two: { dailyGenerations } } },
+    });
   }
 
   private readBody(exchange: Exchange, then: (body: Buffer) => void): void {
@@ -928,6 +956,14 @@ export function routeOf(method: string, path: string): Route {
     }
   }
   if (family === "runway") {
+    if (path === "/v1/organization")
+      return {
+        template: `${method} /v1/organization`,
+        family,
+        kind: "organization",
+        id: "",
+        methods: ["GET"],
+      };
     if (path.startsWith("/media/") && path.endsWith(".mp4")) {
       const id = path.slice("/media/".length, -".mp4".length);
       if (TASK_ID.test(id))
