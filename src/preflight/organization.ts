@@ -60,7 +60,6 @@ export function parseOrganization(body: unknown, model = "act_two"): Organizatio
   if (root === null || typeof root !== "object" || typeof root.creditBalance !== "number") return null;
   const limits = root.tier?.models?.[model];
   const usage = root.usage?.models?.[model];
-  const numberOrNull = (value: unknown) => (typeof value === "number" ? value : null);
   return {
     creditBalance: root.creditBalance,
     maxConcurrentGenerations: numberOrNull(limits?.maxConcurrentGenerations),
@@ -103,4 +102,8 @@ export function assessOrganization(
     );
   }
   return { warnings, tierConcurrency: org.maxConcurrentGenerations, generationsLeftToday: left };
+}
+
+function numberOrNull(value: unknown): number | null {
+  return typeof value === "number" ? value : null;
 }
