@@ -25,8 +25,9 @@ export interface RenderInput {
   references: Map<string, ReferenceMedia>;
 }
 
-// Plays a cell's clip while the pointer (or keyboard focus) is on it, and lets clips load their
-// metadata only once they scroll into view so a 1,000-cell sheet opens without 1,000 reads at once.
+// Plays a cell's clip while the pointer (or keyboard focus) is on it. Each clip starts as an empty
+// placeholder and becomes a <video> when it scrolls near the view: a 1,000-cell sheet then opens
+// without creating 1,000 media players or reading 1,000 files at once.
 const SCRIPT = `(() => {
   const clipOf = (target) => target instanceof Element ? target.closest(".cell")?.querySelector("video") : null;
   const play = (event) => { const v = clipOf(event.target); if (v) v.play().catch(() => {}); };
@@ -35,8 +36,17 @@ const SCRIPT = `(() => {
   document.addEventListener("mouseout", stop);
   document.addEventListener("focusin", play);
   document.addEventListener("focusout", stop);
-  const videos = document.querySelectorAll("video[data-src]");
-  const load = (v) => { if (v.dataset.src) { v.src = v.dataset.src; delete v.dataset.src; } };
+  const videos = document.querySelectorAll(".clip[data-src]");
+  const load = (slot) => {
+    const video = document.createElement("video");
+    video.className = "clip";
+    video.muted = true;
+    video.loop = true;
+    video.playsInline = true;
+    video.preload = "metadata";
+    video.src = slot.dataset.src;
+    slot.replaceWith(video);
+  };
   if (!("IntersectionObserver" in window)) { videos.forEach(load); return; }
   const observer = new IntersectionObserver((entries) => {
     for (const entry of entries) if (entry.isIntersecting) { load(entry.target); observer.unobserve(entry.target); }
@@ -62,7 +72,8 @@ table.grid { border-collapse: collapse; margin-bottom: 1rem; }
 table.grid th { padding: .3rem .5rem; font-weight: 600; white-space: nowrap; }
 table.grid td { padding: .25rem; vertical-align: top; }
 .cell { width: 200px; border: 2px solid transparent; border-radius: 4px; padding: .2rem; }
-.cell video { width: 100%; aspect-ratio: 16 / 9; background: #000; display: block; }
+.cell .clip { width: 100%; aspect-ratio: 16 / 9; background: #000; display: block; }
+section.pair { content-visibility: auto; contain-intrinsic-size: auto 900px; }
 .cell .meta { font-size: .75rem; }
 .cell .meta span { display: block; }
 .status-SUCCEEDED { border-color: #2a9d55; }
@@ -205,10 +216,7 @@ function renderCell(task: ManifestTask): string {
   ];
   const output = task.status === "SUCCEEDED" ? task.outputs[0] : undefined;
   const url = output ? relativeFileUrl(output.file) : null;
-  if (url !== null)
-    parts.push(
-      `<video class="clip" data-src="${escapeHtml(url)}" muted loop playsinline preload="metadata"></video>`,
-    );
+  if (url !== null) parts.push(`<div class="clip" data-src="${escapeHtml(url)}"></div>`);
   parts.push('<div class="meta">');
   if (output)
     parts.push(`<span class="file"><a href="${escapeHtml(url ?? "")}">${escapeHtml(output.file)}</a></span>`);
