@@ -1,13 +1,14 @@
 // The contact sheet in a real browser: Debian's chromium driven by playwright-core.
 import { existsSync } from "node:fs";
 import type * as PlaywrightModule from "playwright-core";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readManifest } from "../../src/manifest/manifest.js";
 import { writeHtmlReport } from "../../src/report/html/index.js";
+import { repoRoot } from "../helpers/cli.js";
 import { renderDemo, withFailureAndHostilePair } from "../report/demo-output.js";
 
 type Playwright = typeof PlaywrightModule;
@@ -44,6 +45,13 @@ async function waitUntil(page: Page, expression: string, timeoutMs = 15_000): Pr
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${expression}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** For a person to look at: in the rendered folder, and in the repository's (ignored) reports/. */
+async function screenshot(page: Page, out: string, name: string): Promise<void> {
+  const image = await page.screenshot({ path: join(out, name), fullPage: true });
+  await mkdir(join(repoRoot, "reports", "browser"), { recursive: true });
+  await writeFile(join(repoRoot, "reports", "browser", name), image);
 }
 
 describe.skipIf(playwright === null)(`report.html in Chromium${skipReason}`, () => {
@@ -95,7 +103,7 @@ describe.skipIf(playwright === null)(`report.html in Chromium${skipReason}`, () 
     const first = page.locator(".cell").first();
     await first.hover();
     await waitUntil(page, 'document.querySelector(".cell video")?.paused === false');
-    await page.screenshot({ path: join(out, "report-screenshot.png"), fullPage: true });
+    await screenshot(page, out, "report-screenshot.png");
     expect(problems).toEqual([]);
     await page.close();
   });
@@ -113,7 +121,7 @@ describe.skipIf(playwright === null)(`report.html in Chromium${skipReason}`, () 
     expect(await page.locator("h2", { hasText: "<script>alert('pair')</script>" }).count()).toBe(1);
     expect(await page.locator("img").count()).toBe(0);
     expect(await page.locator("script").count()).toBe(1);
-    await page.screenshot({ path: join(out, "report-hostile-screenshot.png"), fullPage: true });
+    await screenshot(page, out, "report-hostile-screenshot.png");
     expect(problems).toEqual([]);
     await page.close();
   });
