@@ -46,10 +46,10 @@ describe("crashes: SIGKILL at random moments and at every named crash point, the
         kind: "random",
         delayMs: Math.round(uniform(random, 150, FULL ? 2500 : 1800)),
       }));
-      // Named points go in the first half, while there is still work in flight for them to hit.
+      // Named points go first (each among the first few runs), while all the work is still ahead of them.
       for (const point of CRASH_POINTS) {
-        const at = Math.floor(random() * (Math.ceil(schedule.length / 2) + 1));
-        const nth = 1 + Math.floor(random() * 4);
+        const at = Math.floor(random() * (CRASH_POINTS.length + 1));
+        const nth = 1 + Math.floor(random() * 3);
         schedule.splice(at, 0, { kind: "point", point: `${point}@${nth}` });
       }
 

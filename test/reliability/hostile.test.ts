@@ -80,7 +80,11 @@ describe("hostile job files", () => {
     expect(files.toSorted()).toEqual(Object.keys(EXPECTED).toSorted());
     const rows: string[] = [];
     const problems: string[] = [];
-    for (const file of files) {
+    // Quick mode leaves out the three big generated files (several seconds each to parse; see the
+    // known gap below); full mode runs every one.
+    const slow = new Set(["aliases-10k.yaml", "scalar-10mb.yaml", "nesting-10k-block.yaml"]);
+    const chosen = FULL ? files : files.filter((file) => !slow.has(file));
+    for (const file of chosen) {
       const before = (await scenario.sim.proxyLog()).length;
       const outcome = await scenario.run({
         args: ["run", file, "--out", "out", "--base-url", scenario.sim.baseUrl],
@@ -102,7 +106,7 @@ describe("hostile job files", () => {
     expect(problems.join("\n\n")).toBe("");
     figures(
       "property 13 (hostile job files)",
-      `${files.length} hostile files refused by \`run\` with exit 2 and a located message, 0 API requests, 0 files written; wall time per CLI run (process start included): ${rows.join(", ")}`,
+      `${chosen.length} hostile files refused by \`run\` with exit 2 and a located message, 0 API requests, 0 files written; wall time per CLI run (process start included): ${rows.join(", ")}`,
     );
   });
 

@@ -43,8 +43,8 @@ describe("the key never leaks", () => {
 
   beforeAll(async () => {
     scenario = await createScenario({
-      job: { pairs: 1, seeds: 4 },
-      speed: 50,
+      job: { pairs: 1, seeds: 4, intensities: 3 },
+      speed: 100,
       concurrency: 6,
       host: { sim: { seed, outputBytes: 32 * 1024, concurrency: 6, faults: "fail=0.2" } },
     });
