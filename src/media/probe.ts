@@ -25,20 +25,26 @@ export async function probeMp4(
   const maxMoovBytes = options.maxMoovBytes ?? 16 * 1024 * 1024;
   const maxBoxes = options.maxBoxes ?? 64;
   let window: { start: number; bytes: Uint8Array } = { start: 0, bytes: new Uint8Array(0) };
-  const ensure = async (start: number, length: number): Promise<Uint8Array> => {
+  // readAhead: when looking for a box header, read a chunk (the next headers are likely near);
+  // when the exact length is known (a moov), read just that.
+  const ensure = async (start: number, length: number, readAhead = true): Promise<Uint8Array> => {
     const end = Math.min(size, start + length);
     const windowEnd = window.start + window.bytes.length;
     if (start >= window.start && end <= windowEnd)
       return window.bytes.subarray(start - window.start, end - window.start);
     if (start >= window.start && start < windowEnd) {
       // Extend the window by what is missing rather than reading its overlap again.
-      const more = await read(windowEnd, Math.max(end - windowEnd, Math.min(chunkBytes, size - windowEnd)));
+      const more = await read(
+        windowEnd,
+        readAhead ? Math.max(end - windowEnd, Math.min(chunkBytes, size - windowEnd)) : end - windowEnd,
+      );
       const joined = new Uint8Array(window.bytes.length + more.length);
       joined.set(window.bytes);
       joined.set(more, window.bytes.length);
       window = { start: window.start, bytes: joined };
     } else {
-      window = { start, bytes: await read(start, Math.max(end - start, Math.min(chunkBytes, size - start))) };
+      const ahead = readAhead ? Math.min(chunkBytes, size - start) : 0;
+      window = { start, bytes: await read(start, Math.max(end - start, ahead)) };
     }
     return window.bytes.subarray(start - window.start, Math.min(window.bytes.length, end - window.start));
   };
@@ -62,7 +68,7 @@ export async function probeMp4(
       if (header.size > maxMoovBytes) throw new Mp4Error(`the moov box is too large (${header.size} bytes)`);
       if (offset + header.size > size)
         throw new Mp4Error("the moov box is cut short (the file is incomplete)");
-      const moov = await ensure(offset, header.size);
+      const moov = await ensure(offset, header.size, false);
       if (moov.length < header.size) throw new Mp4Error("the moov box is cut short (short read)");
       return { ...parseMoov(moov.subarray(header.headerSize, header.size)), brand };
     }
