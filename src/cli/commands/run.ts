@@ -153,6 +153,9 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     process.off("SIGINT", onInt);
     process.off("SIGTERM", onTerm);
   }
+  // A signal that came between two jobs (or before the first) still makes the run an interrupted one.
+  if (stop.signal.aborted)
+    worst = worseExit(worst, stop.signal.reason === "SIGTERM" ? ExitCode.terminated : ExitCode.interrupted);
   if (plans.length > summaries.length && summaries.length > 0)
     writeLine(io.stderr, `${plans.length - summaries.length} job files were not started (the run stopped)`);
   if (values.json) writeLine(io.stdout, JSON.stringify({ exitCode: worst, jobs: summaries }));
