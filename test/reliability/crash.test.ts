@@ -207,3 +207,69 @@ describe("crashes: SIGKILL at random moments and at every named crash point, the
     );
   });
 });
+
+describe("crashes with --no-resubmit-ambiguous: never a second create for any key", () => {
+  const seed = seedFor("crash-hold");
+  const random = prng(seed);
+  let scenario: Scenario;
+
+  beforeAll(async () => {
+    scenario = await createScenario({
+      job: FULL ? { pairs: 2, seeds: 10 } : { pairs: 1, seeds: 4 },
+      speed: SPEED,
+      concurrency: 10,
+      host: { sim: { seed, outputBytes: 8 * 1024, concurrency: 10 } },
+    });
+  });
+  afterAll(async () => {
+    await scenario?.close();
+  });
+
+  it(
+    "holds every ambiguous key instead of paying twice, and reports each one",
+    async () => {
+      const hold = ["--no-resubmit-ambiguous"];
+      const kills: Kill[] = [
+        { kind: "point", point: "after-create-response@2" },
+        { kind: "point", point: "after-intent@1" },
+        ...Array.from({ length: count(3, 20) }, (): Kill => ({
+          kind: "random",
+          delayMs: Math.round(uniform(random, 150, 1800)),
+        })),
+      ];
+      const log: string[] = [];
+      let killed = 0;
+      for (const kill of kills) {
+        const outcome =
+          kill.kind === "random"
+            ? await scenario.run({ killAfterMs: kill.delayMs, extraArgs: hold })
+            : await scenario.run({ crashAt: kill.point, extraArgs: hold });
+        log.push(
+          `${kill.kind === "random" ? `kill after ${kill.delayMs} ms` : kill.point}: ${describeOutcome(outcome)}`,
+        );
+        if (outcome.signal === "SIGKILL") killed++;
+        else break;
+      }
+      const final = await scenario.run({ extraArgs: hold });
+      log.push(`final: ${describeOutcome(final)}`);
+      const context = `${log.join("\n")}\nseed ${seed}; ${replayHint("crash.test.ts")}`;
+      const manifest = await readManifest(scenario.outDir);
+      const held = manifest.tasks.filter((task) => task.status === "AMBIGUOUS");
+      expect(final.code, `${context}\n${final.stderr.slice(-1500)}`).toBe(held.length > 0 ? 1 : 0);
+      expect(manifest.summary.succeeded + held.length, `${context}`).toBe(manifest.tasks.length);
+
+      const stats = await scenario.sim.stats();
+      const twice = Object.entries(stats.createsByKey).filter(([, creates]) => creates > 1);
+      expect(twice, `${context}`).toEqual([]);
+      expect(formatViolations(await scenario.check()), `${context}`).toBe("");
+      // A held key the service did create is a paid task without a known id: it must still be counted.
+      const heldButCreated = held.filter((task) => (stats.createsByKey[task.key] ?? 0) > 0);
+      for (const task of heldButCreated) expect(task.attempts).toBeGreaterThanOrEqual(1);
+      figures(
+        "property 1 (with --no-resubmit-ambiguous)",
+        `${killed} kills, ${manifest.tasks.length} keys, ${stats.creates} creates, 0 keys created twice; ${held.length} keys held as AMBIGUOUS and reported (${heldButCreated.length} of them were in fact created by the service, ${held.length - heldButCreated.length} never left), ${manifest.summary.succeeded} SUCCEEDED`,
+      );
+    },
+    FULL ? 600_000 : 90_000,
+  );
+});
