@@ -11,35 +11,44 @@ export interface JunitOptions {
   outputs?: ReadonlyMap<string, string>;
 }
 
+/** Writes one JUnit file for one job, or for several (one testsuite per job and pair). */
 export async function writeJunitReport(
   file: string,
-  manifest: Manifest,
+  manifests: Manifest | readonly Manifest[],
   options: JunitOptions = {},
 ): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
-  await writeFileAtomic(file, formatJunitReport(manifest, options));
+  await writeFileAtomic(file, formatJunitReport(manifests, options));
 }
 
-export function formatJunitReport(manifest: Manifest, options: JunitOptions = {}): string {
-  const byPair = new Map<string, ManifestTask[]>();
-  for (const task of manifest.tasks) {
-    let list = byPair.get(task.pair);
-    if (!list) byPair.set(task.pair, (list = []));
-    list.push(task);
-  }
-  const totals = countOutcomes(manifest.tasks);
+export function formatJunitReport(
+  manifests: Manifest | readonly Manifest[],
+  options: JunitOptions = {},
+): string {
+  const jobs: readonly Manifest[] = Array.isArray(manifests) ? manifests : [manifests as Manifest];
+  const all = jobs.flatMap((manifest) => manifest.tasks);
+  const totals = countOutcomes(all);
+  const name = `actbatch ${jobs.map((manifest) => manifest.job).join(", ")}`;
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="${xml(`actbatch ${manifest.job}`)}" tests="${totals.tests}" failures="${totals.failures}" errors="${totals.errors}" skipped="${totals.skipped}">`,
+    `<testsuites name="${xml(name)}" tests="${totals.tests}" failures="${totals.failures}" errors="${totals.errors}" skipped="${totals.skipped}">`,
   ];
-  for (const [pair, tasks] of byPair) {
-    const counts = countOutcomes(tasks);
-    const suite = `${manifest.job}/${pair}`;
-    lines.push(
-      `  <testsuite name="${xml(suite)}" tests="${counts.tests}" failures="${counts.failures}" errors="${counts.errors}" skipped="${counts.skipped}">`,
-    );
-    for (const task of tasks) lines.push(...testcase(suite, task, options));
-    lines.push("  </testsuite>");
+  for (const manifest of jobs) {
+    const byPair = new Map<string, ManifestTask[]>();
+    for (const task of manifest.tasks) {
+      let list = byPair.get(task.pair);
+      if (!list) byPair.set(task.pair, (list = []));
+      list.push(task);
+    }
+    for (const [pair, tasks] of byPair) {
+      const counts = countOutcomes(tasks);
+      const suite = `${manifest.job}/${pair}`;
+      lines.push(
+        `  <testsuite name="${xml(suite)}" tests="${counts.tests}" failures="${counts.failures}" errors="${counts.errors}" skipped="${counts.skipped}">`,
+      );
+      for (const task of tasks) lines.push(...testcase(suite, task, options));
+      lines.push("  </testsuite>");
+    }
   }
   lines.push("</testsuites>", "");
   return lines.join("\n");

@@ -89,6 +89,18 @@ describe("JUnit report", () => {
       expect(() => parseXml(bad)).toThrow(/XML/);
   });
 
+  it("holds several jobs in one file", () => {
+    const other = { ...manifest, job: "other" };
+    const root = parseXml(formatJunitReport([manifest, other]));
+    expect(root.attributes).toMatchObject({ name: "actbatch demo, other", tests: "8", failures: "2" });
+    expect(children(root, "testsuite").map((suite) => suite.attributes.name)).toEqual([
+      "demo/hero",
+      "demo/robot",
+      "other/hero",
+      "other/robot",
+    ]);
+  });
+
   it("is deterministic", () => {
     expect(formatJunitReport(manifest)).toBe(formatJunitReport(structuredClone(manifest)));
   });
