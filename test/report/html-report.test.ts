@@ -6,7 +6,7 @@ import type { Manifest, ManifestTask } from "../../src/manifest/types.js";
 import { estimateCost, formatCost } from "../../src/report/html/cost.js";
 import { relativeFileUrl } from "../../src/report/html/escape.js";
 import { layoutPair } from "../../src/report/html/grid.js";
-import { mvhdDuration } from "../../src/report/html/mp4-duration.js";
+import { mvhdDuration, readMp4Duration } from "../../src/report/html/mp4-duration.js";
 import { buildHtmlReport, describeReference } from "../../src/report/html/write.js";
 import { runCli } from "../helpers/cli.js";
 import { renderDemo, withFailureAndHostilePair } from "./demo-output.js";
@@ -44,6 +44,19 @@ describe("actbatch report", () => {
     expect(result.code).toBe(0);
     expect(await readFile(join(out, "junit.xml"), "utf8")).toContain('tests="12" failures="0"');
     expect(await readFile(summary, "utf8")).toContain("actbatch `demo`: 12/12 succeeded");
+  });
+
+  it("prices Runway by the downloaded clips' durations and lists orphaned tasks", async () => {
+    const [first, ...rest] = manifest.tasks;
+    const html = await buildHtmlReport(
+      out,
+      { ...manifest, tasks: rest, orphans: [first!] },
+      { provider: "runway" },
+    );
+    // The simulator's clips last one second: 5 credits each.
+    expect(html).toContain("US$0.60 (60 credits for 12 tasks, Runway)");
+    expect(html).toContain("<h2>Orphaned tasks</h2>");
+    expect(html.match(/class="cell /g)).toHaveLength(11);
   });
 
   it("rejects an unknown --rows field with the usage text", async () => {
@@ -138,6 +151,9 @@ describe("report pieces", () => {
     const file = manifest.tasks[0]?.outputs[0]?.file ?? "";
     const seconds = mvhdDuration(await readFile(join(out, file)));
     expect(seconds).toBeGreaterThan(0);
+    expect(await readMp4Duration(join(out, file))).toBe(seconds);
+    expect(await readMp4Duration(join(out, "manifest.json"))).toBeNull();
+    expect(await readMp4Duration(join(out, "missing.mp4"))).toBeNull();
   });
 
   it("plays a local reference clip by a relative link and never fetches an https one", async () => {

@@ -2,10 +2,15 @@
 // long as the reference, so this prices a finished task without any request.
 import { open } from "node:fs/promises";
 
-/** How much of the file is searched for the moov box (outputs put it first or last; we read both ends). */
-const SCAN_BYTES = 1 << 20;
+/** A moov box larger than this is not read (a render's is a few KiB to a few hundred). */
+const MAX_MOOV_BYTES = 4 << 20;
+/** Top-level boxes walked before giving up (ftyp, moov, mdat, free... a real file has a handful). */
+const MAX_TOP_LEVEL_BOXES = 64;
 
-/** Seconds, or null when the file is missing or has no readable mvhd box. */
+/**
+ * Seconds, or null when the file is missing or has no readable mvhd box. Walks the top-level boxes
+ * by their headers and reads only the moov box, so pricing 10,000 outputs reads kilobytes per file.
+ */
 export async function readMp4Duration(path: string): Promise<number | null> {
   let handle;
   try {
@@ -15,18 +20,26 @@ export async function readMp4Duration(path: string): Promise<number | null> {
   }
   try {
     const size = (await handle.stat()).size;
-    const chunks: Buffer[] = [];
-    const head = Buffer.alloc(Math.min(size, SCAN_BYTES));
-    await handle.read(head, 0, head.length, 0);
-    chunks.push(head);
-    if (size > SCAN_BYTES) {
-      const tail = Buffer.alloc(Math.min(size - SCAN_BYTES, SCAN_BYTES));
-      await handle.read(tail, 0, tail.length, size - tail.length);
-      chunks.push(tail);
-    }
-    for (const chunk of chunks) {
-      const seconds = mvhdDuration(chunk);
-      if (seconds !== null) return seconds;
+    const header = Buffer.alloc(16);
+    let offset = 0;
+    for (let box = 0; box < MAX_TOP_LEVEL_BOXES && offset + 8 <= size; box++) {
+      const { bytesRead } = await handle.read(header, 0, 16, offset);
+      if (bytesRead < 8) return null;
+      let boxSize = header.readUInt32BE(0);
+      let headerSize = 8;
+      if (boxSize === 1) {
+        if (bytesRead < 16) return null;
+        boxSize = Number(header.readBigUInt64BE(8));
+        headerSize = 16;
+      } else if (boxSize === 0) boxSize = size - offset;
+      if (boxSize < headerSize) return null;
+      if (header.toString("latin1", 4, 8) === "moov") {
+        const length = Math.min(boxSize - headerSize, MAX_MOOV_BYTES, size - offset - headerSize);
+        const moov = Buffer.alloc(length);
+        await handle.read(moov, 0, length, offset + headerSize);
+        return mvhdDuration(moov);
+      }
+      offset += boxSize;
     }
     return null;
   } finally {
