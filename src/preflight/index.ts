@@ -18,3 +18,11 @@ export {
   type OrganizationAssessment,
   type OrganizationInfo,
 } from "./organization.js";
+export {
+  uploadEphemeral,
+  uploadOnce,
+  UploadError,
+  UPLOAD_LIFETIME_MS,
+  type UploadFile,
+  type UploadOptions,
+} from "./uploads.js";

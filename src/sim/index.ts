@@ -34,6 +34,8 @@ export interface Simulator {
   requestLog(): SimRequestRecord[];
   /** Size and sha256 a complete download of a task's output must have. */
   expectedOutput(taskId: string): { bytes: number; sha256: string } | undefined;
+  /** Uploads issued through POST /v1/uploads, and whether their file arrived. */
+  uploads(): { runwayUri: string; filename: string; bytes: number; sha256: string; uploaded: boolean }[];
 }
 
 /** Starts a simulator and resolves once it listens. */
@@ -52,5 +54,6 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     now: () => server.now(),
     requestLog: () => server.requestLog(),
     expectedOutput: (taskId) => server.expectedOutput(taskId),
+    uploads: () => server.uploads.list(),
   };
 }

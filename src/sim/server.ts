@@ -6,6 +6,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { taskKeyOf } from "../canonical.js";
 import { UserError } from "../errors.js";
 import { answerAsset } from "./assets.js";
+import { MAX_UPLOAD_BYTES, UploadStore } from "./uploads.js";
 import { failsEarly, failureTextOf } from "./failure-codes.js";
 import { parseFaultSpec, pickFault, type FaultScope, type FaultSpec, type RequestFault } from "./faults.js";
 import type { ResolvedOptions, SimShape } from "./options.js";
@@ -66,7 +67,16 @@ type ApiKind = "create" | "get" | "delete";
 interface Route {
   template: string;
   family: RouteFamily;
-  kind: ApiKind | "download" | "asset" | "organization" | "stats" | "requests" | "unknown";
+  kind:
+    | ApiKind
+    | "download"
+    | "asset"
+    | "organization"
+    | "upload-create"
+    | "upload-file"
+    | "stats"
+    | "requests"
+    | "unknown";
   id: string;
   /** Methods the route answers. */
   methods: string[];
@@ -107,6 +117,8 @@ export class SimServer {
     assetBytesServed: 0,
   };
   private readonly log: SimRequestRecord[] = [];
+  /** Runway's uploads flow; runway:// URIs live 24 h on the simulator's clock. */
+  readonly uploads = new UploadStore(() => (24 * 3600_000) / this.options.speed);
 
   constructor(private readonly options: ResolvedOptions) {
     this.scheduler = new TaskScheduler(options.concurrency);
@@ -291,8 +303,12 @@ export class SimServer {
         void this.serveAsset(exchange, queryAt < 0 ? "" : rawUrl.slice(queryAt + 1));
         return;
       case "organization":
+      case "upload-create":
         // Authenticated and faulted like a task GET.
         this.handleApi(exchange, "get");
+        return;
+      case "upload-file":
+        this.receiveUpload(exchange);
         return;
       case "create":
       case "get":
@@ -350,8 +366,55 @@ export class SimServer {
     }
     if (kind === "create") this.readBody(exchange, (body) => this.handleCreate(exchange, body, fault));
     else if (route.kind === "organization") this.handleOrganization(exchange);
+    else if (route.kind === "upload-create")
+      this.readBody(exchange, (body) => this.issueUpload(exchange, body));
     else if (kind === "get") this.handleGet(exchange);
     else this.handleDelete(exchange);
+  }
+
+  private issueUpload(exchange: Exchange, raw: Buffer): void {
+    let body: unknown = null;
+    try {
+      body = JSON.parse(raw.toString("utf8"));
+    } catch {
+      // answered below as a validation error
+    }
+    const issued = this.uploads.issue(body, this.origin, this.now());
+    if (typeof issued === "string") {
+      this.sendError(exchange, 400, `Validation of body failed: ${issued}`, issued, "invalid_request");
+      return;
+    }
+    this.sendJson(exchange, 200, issued);
+  }
+
+  /** The multipart POST to an upload URL: no API key (S3 checks its policy field instead). */
+  private receiveUpload(exchange: Exchange): void {
+    const { req, res, route } = exchange;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_UPLOAD_BYTES + 64 * 1024) chunks.push(chunk);
+    });
+    req.on("error", () => undefined);
+    req.on("end", () => {
+      const answer = this.uploads.receive(
+        route.id,
+        req.headers["content-type"],
+        Buffer.concat(chunks),
+        this.now(),
+      );
+      this.count(exchange, String(answer.status));
+      const body =
+        answer.reason === undefined
+          ? ""
+          : `<?xml version="1.0" encoding="UTF-8"?><Error><Message>${answer.reason}</Message></Error>`;
+      res.writeHead(answer.status, {
+        "content-type": "application/xml",
+        "content-length": Buffer.byteLength(body),
+      });
+      res.end(body);
+    });
   }
 
   /** GET /v1/organization: Runway's shape (the SDK's OrganizationRetrieveResponse), for act_two only. */
@@ -412,6 +475,11 @@ export class SimServer {
     }
     exchange.record.body = body;
     const { issues, hints } = validateCreateBody(body, this.origin, this.options.strictBody);
+    for (const field of ["character", "reference"] as const) {
+      const uri = (body as Record<string, { uri?: unknown } | undefined> | null)?.[field]?.uri;
+      const problem = typeof uri === "string" ? this.uploads.problem(uri, this.now()) : null;
+      if (problem !== null) issues.push({ code: "custom", path: [field, "uri"], message: problem });
+    }
     if (issues.length > 0) {
       const summary = issues
         .map((issue) => `${issue.path.join(".") || "(body)"}: ${issue.message}`)
@@ -956,6 +1024,16 @@ export function routeOf(method: string, path: string): Route {
     }
   }
   if (family === "runway") {
+    if (path === "/v1/uploads")
+      return { template: `${method} /v1/uploads`, family, kind: "upload-create", id: "", methods: ["POST"] };
+    if (path.startsWith("/__uploads/") && TASK_ID.test(path.slice("/__uploads/".length)))
+      return {
+        template: `${method} /__uploads/:id`,
+        family,
+        kind: "upload-file",
+        id: path.slice("/__uploads/".length),
+        methods: ["POST"],
+      };
     if (path === "/v1/organization")
       return {
         template: `${method} /v1/organization`,
