@@ -26,3 +26,13 @@ export {
   type UploadFile,
   type UploadOptions,
 } from "./uploads.js";
+export {
+  checkLocalFile,
+  routeLocalFile,
+  sniffMediaType,
+  toDataUri,
+  MAX_DATA_URI_FILE_BYTES,
+  UPLOAD_BYTES,
+  type LocalFileCheck,
+  type LocalRoute,
+} from "./local-files.js";
