@@ -125,4 +125,22 @@ describe.skipIf(playwright === null)(`report.html in Chromium${skipReason}`, () 
     expect(problems).toEqual([]);
     await page.close();
   });
+
+  it("plays a pair's reference clip beside its grid when the reference is a local file", async () => {
+    const manifest = await readManifest(out);
+    const clip = manifest.tasks[0]!.outputs[0]!.file;
+    const local = {
+      ...manifest,
+      tasks: manifest.tasks.map((task) => ({
+        ...task,
+        request: { ...task.request, reference: { type: "video" as const, uri: join(out, clip) } },
+      })),
+    };
+    const path = await writeHtmlReport(out, local);
+    const { page, problems } = await openReport(path);
+    expect(await page.locator("video.reference-clip").count()).toBe(2);
+    await waitUntil(page, 'document.querySelector("video.reference-clip").readyState >= 1');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
 });
