@@ -33,7 +33,7 @@ export interface ScaleParams {
 }
 
 export const FULL_SCALE: ScaleParams = { n: 10_000, concurrency: 64, factor: 1000, seed: 1 };
-export const QUICK_SCALE: ScaleParams = { n: 500, concurrency: 50, factor: 1000, seed: 1 };
+export const QUICK_SCALE: ScaleParams = { n: 300, concurrency: 50, factor: 1000, seed: 1 };
 
 const MEAN_RENDER_MS = 90_000;
 
