@@ -13,7 +13,7 @@ import {
 } from "../cost/index.js";
 import type { VerifyOutputOptions } from "../media/index.js";
 import { formatDiagnostic } from "../spec/diagnostics.js";
-import type { LoadedPlan, TaskPlan } from "../spec/types.js";
+import type { LoadedPlan, ProviderName, TaskPlan } from "../spec/types.js";
 import {
   assertPreflightPassed,
   preflightPlan,
@@ -33,6 +33,8 @@ export interface RunGateOptions {
   /** --max-credits / --max-usd; they replace the job file's limits. */
   budgetFlags?: Budget;
   allowUnknownCost?: boolean;
+  /** The provider in effect when --provider overrides the job file's (prices differ). */
+  provider?: ProviderName;
   /** Where the preflight summary, warnings and the cost line go (the run's progress stream). */
   stderr: Writable;
 }
@@ -59,7 +61,11 @@ export async function gateRun(loaded: LoadedPlan, options: RunGateOptions): Prom
     assertPreflightPassed(report);
   }
   const durations = knownDurations(loaded.report, report && probedDurations(report));
-  const estimate = estimateCost(loaded.plan, durations);
+  const plan =
+    options.provider === undefined || options.provider === loaded.plan.provider.name
+      ? loaded.plan
+      : { ...loaded.plan, provider: { ...loaded.plan.provider, name: options.provider } };
+  const estimate = estimateCost(plan, durations);
   options.stderr.write(`cost: ${formatCost(estimate)}\n`);
   const budget = effectiveBudget(loaded.plan.budget, options.budgetFlags ?? {});
   assertWithinBudget(estimate, budget, { allowUnknownCost: options.allowUnknownCost === true });

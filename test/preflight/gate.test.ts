@@ -107,6 +107,17 @@ describe("gateRun: preflight, estimate and budget before the first create", () =
     expect(sim.stats().requests["HEAD /assets/:name"]?.["200"] ?? 0).toBe(before);
   });
 
+  it("prices by the provider in effect (--provider overrides the job file's)", async () => {
+    const loaded = await runwayJob("take.mp4?simDuration=10");
+    const gate = await gateRun(loaded, {
+      outputDir: join(dir, "out6"),
+      preflight: true,
+      provider: "cometapi",
+      stderr: sink().stream,
+    });
+    expect(gate.estimate).toMatchObject({ provider: "cometapi", usd: 1.6 });
+  });
+
   it("gives each task's output checks the ratio and the reference's duration", async () => {
     const loaded = await runwayJob("take.mp4?simDuration=7");
     const gate = await gateRun(loaded, {
