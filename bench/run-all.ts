@@ -8,7 +8,7 @@
 // (and BENCH_QUICK=1 in quick mode) in the environment. A bench that writes a BenchResult
 // (bench/lib/report.ts: { bench, rows: [{ scenario, figure, actbatch, baseline, ratio, target, met }] })
 // there gets its rows in the table; one that does not still runs, and its stdout is kept in the
-// results file. bench/plan*.ts and bench/sim*.ts are picked up when present.
+// results file. Every other bench/*.ts (plan, sim, preflight, ...) is picked up after ours.
 
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -42,8 +42,10 @@ export interface BenchOutcome {
 export async function listBenches(): Promise<{ name: string; file: string }[]> {
   const names = [...OWN_BENCHES];
   const entries = await readdir(benchDir);
-  for (const entry of entries.toSorted())
-    if (/^(plan|sim)[a-z0-9-]*\.ts$/.test(entry)) names.push(entry.slice(0, -".ts".length));
+  for (const entry of entries.toSorted()) {
+    const name = entry.slice(0, -".ts".length);
+    if (entry.endsWith(".ts") && entry !== "run-all.ts" && !names.includes(name)) names.push(name);
+  }
   return names
     .map((name) => ({ name, file: join(benchDir, `${name}.ts`) }))
     .filter((bench) => existsSync(bench.file));
