@@ -115,7 +115,8 @@ if (import.meta.main) {
     options: { quick: { type: "boolean" }, only: { type: "string" }, skip: { type: "string" } },
     strict: true,
   });
-  const quick = values.quick === true;
+  // BENCH_QUICK=1 too: `npm run bench -- --quick` loses the flag in the script's `sh -c '...'` wrapper.
+  const quick = values.quick === true || process.env["BENCH_QUICK"] === "1";
   const only = splitList(values.only);
   const skip = splitList(values.skip);
   const benches = (await listBenches()).filter(
