@@ -21,17 +21,11 @@ import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, statfs } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { writeBenchJob } from "./lib/job-file.ts";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { epochNow } from "./lib/measure.ts";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { numberOption, parseBenchArgs } from "./lib/options.ts";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { atLeast, atMost, formatTable, writeJson, type BenchResult, type BenchRow } from "./lib/report.ts";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { BENCH_API_KEY, runActbatch } from "./lib/runners.ts";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { startSimulatorProcess } from "./lib/sim-process.ts";
 
 export interface DownloadsParams {

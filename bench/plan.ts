@@ -9,13 +9,9 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { runMeasured, type Measured } from "./lib/measure.ts";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { numberOption, parseBenchArgs } from "./lib/options.ts";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { atMost, formatTable, writeJson, type BenchResult, type BenchRow } from "./lib/report.ts";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { repoRoot } from "./lib/sim-process.ts";
 
 const WALL_TARGET_S = 2;

@@ -4,9 +4,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { formatTable, writeJson } from "./lib/report.ts";
-// @ts-ignore TS5097
 import type { BenchRow } from "./lib/report.ts";
 import { startSimulator } from "../dist/sim/index.js";
 import { loadPlan } from "../dist/spec/index.js";

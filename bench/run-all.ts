@@ -16,11 +16,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { formatMarkdownTable, formatTable, writeJson } from "./lib/report.ts";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import type { BenchResult, BenchRow } from "./lib/report.ts";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { repoRoot } from "./lib/sim-process.ts";
 
 const benchDir = join(repoRoot, "bench");

@@ -16,9 +16,7 @@ import { createServer, type Server } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { Pool } from "undici";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { numberOption, parseBenchArgs } from "./lib/options.ts";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { atLeast, formatTable, writeJson, type BenchResult, type BenchRow } from "./lib/report.ts";
 import { startSimulator } from "../dist/sim/index.js";
 

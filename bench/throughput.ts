@@ -12,15 +12,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import type { RunFigures } from "./lib/figures.ts";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { writeBenchJob } from "./lib/job-file.ts";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { numberListOption, numberOption, parseBenchArgs } from "./lib/options.ts";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { atMost, formatTable, writeJson, type BenchResult, type BenchRow } from "./lib/report.ts";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { runScenario, runTimeoutMs } from "./lib/scenario.ts";
 
 export interface ThroughputParams {

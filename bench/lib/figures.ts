@@ -11,13 +11,9 @@
 //   GETs per task   task GETs the simulator received (every answer, faults included) / tasks
 //   CPU, peak RSS   of the client process (measure.ts)
 
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { idealMakespan } from "./ideal.ts";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import type { ClientRun } from "./runners.ts";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { countRequests, duplicateCreates, slotOccupancy, type SimLedger } from "./sim-ledger.ts";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { mean, percentile } from "./stats.ts";
 
 export interface RunFigures {

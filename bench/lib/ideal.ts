@@ -10,7 +10,6 @@
 // The benchmarks use `lpt` as "ideal": it is a schedule that exists, so makespan / ideal >= 1 is a
 // fair bar, and it differs from the bound only when a few long renders dominate a small N.
 
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { max, sum } from "./stats.ts";
 
 export interface IdealMakespan {

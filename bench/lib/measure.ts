@@ -12,7 +12,6 @@ import { existsSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { killGroup, trackGroup, untrackGroup } from "./children.ts";
 
 const GNU_TIME = "/usr/bin/time";

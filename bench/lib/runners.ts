@@ -9,9 +9,7 @@
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { runMeasured, type Measured } from "./measure.ts";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { binPath, repoRoot } from "./sim-process.ts";
 
 export const BENCH_API_KEY = "bench-key-not-a-secret";

@@ -4,15 +4,10 @@
 // simulator draws them from the seed and each request body's key, whatever the submission order).
 
 import { join } from "node:path";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { computeFigures, type RunFigures } from "./figures.ts";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import type { BenchJob } from "./job-file.ts";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { runActbatch, runBaseline, type ClientName, type ClientRun } from "./runners.ts";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import type { SimLedger } from "./sim-ledger.ts";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { startSimulatorProcess, type SimProcessOptions } from "./sim-process.ts";
 
 export interface ScenarioRun {

@@ -4,9 +4,7 @@
 
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import { killGroup, trackGroup, untrackGroup } from "./children.ts";
-// @ts-ignore TS5097: Node runs bench/*.ts as they are, so relative imports name the real file (bench/README.md).
 import type { SimLedger } from "./sim-ledger.ts";
 
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
