@@ -74,12 +74,18 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     const module = await entry.load();
     return await module.runCommand(rest, io);
   } catch (error) {
-    return reportError(error, io);
+    return await reportError(error, io);
   }
 }
 
-function reportError(error: unknown, io: CliIo): number {
+async function reportError(error: unknown, io: CliIo): Promise<number> {
   if (error instanceof UserError) {
+    // In GitHub Actions, spec errors also become annotations at their line (on stdout, where the
+    // runner reads workflow commands). Loaded only there, so other runs stay light.
+    if (io.env.GITHUB_ACTIONS === "true") {
+      const { githubAnnotationsForError } = await import("../report/github.js");
+      for (const line of githubAnnotationsForError(io.env, error)) writeLine(io.stdout, line);
+    }
     writeLine(io.stderr, `actbatch: ${error.message}`);
     if (error.hint) writeLine(io.stderr, `hint: ${error.hint}`);
     if (error instanceof UsageError && error.usage) writeLine(io.stderr, "\n" + error.usage);

@@ -30,3 +30,35 @@ describe("actbatch CLI entry", () => {
     expect(result.stderr).toContain("Usage: actbatch");
   });
 });
+
+describe("GitHub Actions annotations", () => {
+  it("prints spec errors as ::error annotations at their line when GITHUB_ACTIONS is set", async () => {
+    const { mkdtemp, writeFile } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = await mkdtemp(join(tmpdir(), "actbatch-annotations-"));
+    const job = join(dir, "job.yaml");
+    await writeFile(
+      job,
+      [
+        "version: 1",
+        "name: annotated",
+        "assets:",
+        '  hero: { type: image, uri: "https://assets.example.com/h.png" }',
+        '  take: { type: video, uri: "https://assets.example.com/t.mp4" }',
+        "pairs:",
+        "  - { id: p1, character: hero, reference: tkae }",
+        "",
+      ].join("\n"),
+    );
+    const annotated = await runCli(["validate", job], { env: { GITHUB_ACTIONS: "true" } });
+    expect(annotated.code).toBe(2);
+    expect(annotated.stdout).toContain(`::error file=${job},line=7,col=`);
+    expect(annotated.stdout).toContain('unknown asset "tkae"');
+
+    const plain = await runCli(["validate", job], { env: { GITHUB_ACTIONS: "" } });
+    expect(plain.code).toBe(2);
+    expect(plain.stdout).toBe("");
+    expect(plain.stderr).toContain(`${job}:7:`);
+  });
+});
