@@ -49,12 +49,16 @@ describe("crashes: SIGKILL at random moments and at every named crash point, the
         kind: "random",
         delayMs: Math.round(uniform(random, 150, FULL ? 2500 : 1800)),
       }));
-      // Named points go first (each among the first few runs), while all the work is still ahead of them.
-      for (const point of CRASH_POINTS) {
-        const at = Math.floor(random() * (CRASH_POINTS.length + 1));
-        const nth = 1 + Math.floor(random() * 3);
-        schedule.splice(at, 0, { kind: "point", point: `${point}@${nth}` });
-      }
+      // Named points go first, in a random order, while all the work is still ahead of them.
+      const points = CRASH_POINTS.map((point) => ({ point, order: random() })).toSorted(
+        (a, b) => a.order - b.order,
+      );
+      schedule.unshift(
+        ...points.map(({ point }): Kill => ({
+          kind: "point",
+          point: `${point}@${1 + Math.floor(random() * 3)}`,
+        })),
+      );
 
       const log: string[] = [];
       const afterKillProblems: string[] = [];

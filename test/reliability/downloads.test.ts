@@ -2,7 +2,7 @@
 // simulator slowly, and the runner is killed (SIGKILL) while downloads are in progress, many times.
 // After every kill, every file at a final path must be complete and be what the simulator served for
 // it; no final file is ever empty; the next runs clean up or redo what the kill left.
-import { rm } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readManifest } from "../../src/manifest/manifest.js";
@@ -31,7 +31,8 @@ describe("downloads: SIGKILL while outputs trickle in", () => {
           seed,
           outputBytes: 256 * 1024,
           concurrency: 10,
-          faults: "download:slow=1",
+          // Renders first, with every download refused: the kills then land on downloads only.
+          faults: "download:503=1",
           slowMs: DOWNLOAD_MS * SPEED,
         },
       },
@@ -45,8 +46,24 @@ describe("downloads: SIGKILL while outputs trickle in", () => {
     "leaves only complete, verified files at final paths, whenever the kill lands",
     async () => {
       const partialDir = join(scenario.outDir, ".actbatch", "partial");
-      const downloading = async (): Promise<boolean> =>
-        (await listTree(partialDir)).some((file) => file.endsWith(".part"));
+      // Every task is created and rendered; no output could be fetched: the runs below only download.
+      const renders = await scenario.run();
+      expect(renders.code, `${renders.stderr.slice(-1500)}`).toBe(1);
+      const keys = (await readManifest(scenario.outDir)).tasks.length;
+      expect((await scenario.sim.stats()).creates).toBe(keys);
+      await scenario.sim.setFaults("download:slow=1");
+
+      // A download of this run in progress: a temporary file written since the run started (a
+      // leftover of an earlier kill does not count).
+      let runStartedAt = 0;
+      const downloading = async (): Promise<boolean> => {
+        for (const file of await listTree(partialDir)) {
+          if (!file.endsWith(".part")) continue;
+          const info = await stat(join(partialDir, file)).catch(() => null);
+          if (info && info.mtimeMs >= runStartedAt) return true;
+        }
+        return false;
+      };
       const kills = count(6, 50);
       const log: string[] = [];
       const problems: string[] = [];
@@ -56,6 +73,7 @@ describe("downloads: SIGKILL while outputs trickle in", () => {
       let rounds = 1;
       while (killed < kills) {
         const delayMs = Math.round(uniform(random, 0, DOWNLOAD_MS * 2));
+        runStartedAt = Date.now();
         const outcome = await scenario.run({ killWhen: { condition: downloading, delayMs } });
         log.push(
           `run ${scenario.runs.length} (kill ${delayMs} ms into a download): ${describeOutcome(outcome)}`,
@@ -88,7 +106,7 @@ describe("downloads: SIGKILL while outputs trickle in", () => {
       expect(leftovers, `${context}`).toEqual([]);
 
       const stats = await scenario.sim.stats();
-      // Outputs deleted between rounds are downloaded again from the same tasks: one create per key.
+      // Kills during downloads, and outputs deleted between rounds, never cause a new render.
       expect(Math.max(...Object.values(stats.createsByKey)), `${context}`).toBeLessThanOrEqual(1);
       figures(
         "property 4 (final paths never hold partial files)",

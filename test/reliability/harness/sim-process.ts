@@ -1,6 +1,7 @@
 // Starts the simulator (with its journal-checking proxy) in a process of its own and talks to it over
 // IPC. Needs dist/ (npm test builds it first).
 import { fork, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { SimRequestRecord, SimStats } from "../../../src/sim/index.js";
 import type {
@@ -13,6 +14,7 @@ import type {
 } from "./host-protocol.js";
 
 const HOST_SCRIPT = fileURLToPath(new URL("./sim-host.ts", import.meta.url));
+const BUILT_SIMULATOR = fileURLToPath(new URL("../../../dist/sim/index.js", import.meta.url));
 
 export interface SimProcess extends HostUrls {
   pid: number;
@@ -40,6 +42,9 @@ interface Reply {
 }
 
 export async function startSimProcess(options: HostOptions): Promise<SimProcess> {
+  // The host and the CLI under test both run from dist/: `npm test` builds it first.
+  if (!existsSync(BUILT_SIMULATOR))
+    throw new Error(`the reliability suites run the built CLI and simulator: run "npm run build" first`);
   const child: ChildProcess = fork(HOST_SCRIPT, [JSON.stringify(options)], {
     execArgv: [],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
