@@ -108,7 +108,7 @@ describe("hostile job files", () => {
       "property 13 (hostile job files)",
       `${chosen.length} hostile files refused by \`run\` with exit 2 and a located message, 0 API requests, 0 files written; wall time per CLI run (process start included): ${rows.join(", ")}`,
     );
-  });
+  }, 120_000);
 
   it("no key of a hostile file reaches an object prototype (in process)", async () => {
     for (const file of ["proto.yaml", "billion-laughs.yaml", "custom-tags.yaml"]) {
@@ -127,34 +127,42 @@ describe("hostile job files", () => {
   // its start: quadratic), a 10 MB scalar ~2 s and 10,000-deep block nesting ~1.2 s (inside the YAML
   // parser, before any limit applies: a size cap and a depth pre-scan would refuse them first).
   // Replay: ACTBATCH_RELIABILITY=full npx vitest run test/reliability/hostile.test.ts -t "100 ms"
-  it.runIf(FULL)("each is refused in process in under 100 ms", async () => {
-    // Warm the loader (schema compilation) so the first file is not charged for it.
-    expect(() => planFromBytes("warm.yaml", Buffer.from("version: 1\n"))).toThrow(SpecError);
-    const slow: string[] = [];
-    const times: string[] = [];
-    for (const file of files) {
-      const bytes = await readFile(join(scenario.dir, file));
-      const started = performance.now();
-      expect(() => planFromBytes(file, bytes)).toThrow(SpecError);
-      const ms = Math.round(performance.now() - started);
-      times.push(`${file} ${ms} ms`);
-      if (ms >= 100) slow.push(`${file}: ${ms} ms`);
-    }
-    figures("property 13 (time to refuse, in process)", times.join(", "));
-    expect(slow).toEqual([]);
-  });
+  it.runIf(FULL)(
+    "each is refused in process in under 100 ms",
+    async () => {
+      // Warm the loader (schema compilation) so the first file is not charged for it.
+      expect(() => planFromBytes("warm.yaml", Buffer.from("version: 1\n"))).toThrow(SpecError);
+      const slow: string[] = [];
+      const times: string[] = [];
+      for (const file of files) {
+        const bytes = await readFile(join(scenario.dir, file));
+        const started = performance.now();
+        expect(() => planFromBytes(file, bytes)).toThrow(SpecError);
+        const ms = Math.round(performance.now() - started);
+        times.push(`${file} ${ms} ms`);
+        if (ms >= 100) slow.push(`${file}: ${ms} ms`);
+      }
+      figures("property 13 (time to refuse, in process)", times.join(", "));
+      expect(slow).toEqual([]);
+    },
+    120_000,
+  );
 
   // KNOWN GAP (full mode only until fixed in src/spec): a refused name is echoed with its raw control
   // characters (NUL, BEL, and so ESC sequences) into the message, so a job file can write terminal
   // escape sequences into a CI log. Replay: `actbatch validate test/fixtures/reliability/hostile/control-name.yaml | od -c`
-  it.runIf(FULL)("messages about hostile names carry no raw control characters", async () => {
-    const outcome = await scenario.run({
-      args: ["run", "control-name.yaml", "--out", "out", "--base-url", scenario.sim.baseUrl],
-    });
-    expect(outcome.code).toBe(2);
-    // oxlint-disable-next-line no-control-regex
-    expect(outcome.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
-  });
+  it.runIf(FULL)(
+    "messages about hostile names carry no raw control characters",
+    async () => {
+      const outcome = await scenario.run({
+        args: ["run", "control-name.yaml", "--out", "out", "--base-url", scenario.sim.baseUrl],
+      });
+      expect(outcome.code).toBe(2);
+      // oxlint-disable-next-line no-control-regex
+      expect(outcome.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+    },
+    120_000,
+  );
 
   it("fuzz: random bytes and YAML-shaped text are planned or refused with located errors, never anything else", () => {
     const runs = count(300, 10_000);
@@ -224,5 +232,5 @@ describe("hostile job files", () => {
       "property 13 (fuzz)",
       `${runs} random inputs (fast-check seed ${seed}), ${refused} refused with located spec errors, ${planned} planned, 0 other errors`,
     );
-  });
+  }, 120_000);
 });

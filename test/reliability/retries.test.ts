@@ -72,7 +72,7 @@ describe("retries", () => {
       fullest,
       `${context}\nbuckets ${JSON.stringify([...buckets].toSorted(([a], [b]) => a - b))}`,
     ).toBeLessThanOrEqual(20);
-  });
+  }, 60_000);
 
   it("honours Retry-After in seconds and as a date, falls back to backoff on garbage, clamps a huge one", async () => {
     // At a time scale of 20 the engine's longest Retry-After wait is 60 s / 20 = 3 s, and its first
@@ -116,7 +116,7 @@ describe("retries", () => {
       expect(row.wait, `${row.label}\n${context}`).toBeGreaterThanOrEqual(row.min - 5);
       expect(row.wait, `${row.label}\n${context}`).toBeLessThanOrEqual(row.max);
     }
-  });
+  }, 60_000);
 
   it.each([
     { label: "the daily task limit (429)", account: { dailyLimit: 5 }, text: /daily task limit/i },
@@ -153,5 +153,6 @@ describe("retries", () => {
       expect((await scenario.sim.stats()).creates).toBe(12);
       expect(formatViolations(await scenario.check())).toBe("");
     },
+    60_000,
   );
 });

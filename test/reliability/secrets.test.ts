@@ -94,5 +94,5 @@ describe("the key never leaks", () => {
       "property 15 (the key never leaks)",
       `${echoed} answers echoing the key (${ECHOES.map((echo) => `${echo.mode.status} ${echo.mode.form}`).join(", ")}) over ${scenario.runs.length} runs; ${bytes} bytes of stdout/stderr, the journal, the manifest (${manifest.tasks.length} tasks) and every file of the output folder searched for the key (${forms.map((form) => form.label).join(", ")}): 0 hits, ${redacted} echoes cut to [REDACTED] in the messages; ${downloads.length} output downloads on another origin, 0 with an Authorization header`,
     );
-  });
+  }, 120_000);
 });
