@@ -1,4 +1,9 @@
+import { dirname, resolve } from "node:path";
 import { ExitCode, UsageError } from "../../errors.js";
+import type { Manifest } from "../../manifest/types.js";
+import { appendGithubStepSummary } from "../../report/github.js";
+import { writeHtmlReport } from "../../report/html/index.js";
+import { writeJunitReport } from "../../report/junit.js";
 import type { RunEvent } from "../../report/events.js";
 import { chooseProgressMode, createProgressReporter } from "../../report/progress.js";
 import { formatRunSummary, type RunSummary } from "../../report/summary.js";
@@ -36,11 +41,13 @@ Options:
   --max-moderation-failures N  stop submitting after N moderation failures in one run (default ${DEFAULT_MAX_MODERATION_FAILURES})
   --max-tasks N                allow the job to expand to up to N tasks (default 10000)
   --shard I/N                  run only the I-th of N shards of the tasks (by task key)
+  --report                     also write report.html, a contact sheet of the outputs, beside the manifest
+  --junit FILE                 also write a JUnit XML file: one testcase per task (CI test reports)
   --json                       print one summary object on stdout
   -h, --help                   show this help
 
 Progress goes to stderr: a live view on a terminal, timestamped lines when CI is set or stderr is
-not a terminal. Ctrl-C once stops submitting and keeps every task id (exit 130); twice cancels the
+not a terminal. In GitHub Actions (GITHUB_STEP_SUMMARY set) a Markdown summary is appended there. Ctrl-C once stops submitting and keeps every task id (exit 130); twice cancels the
 tasks in flight at the API.
 
 Exit codes: 0 all succeeded, 1 a task failed or is unfinished, 2 usage or spec error (nothing was
@@ -67,6 +74,8 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       "max-moderation-failures": { type: "string" },
       "max-tasks": { type: "string" },
       shard: { type: "string" },
+      report: { type: "boolean" },
+      junit: { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -120,7 +129,10 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   process.on("SIGINT", onInt);
   process.on("SIGTERM", onTerm);
 
+  if (values.junit === "") throw new UsageError("--junit expects a file", runUsage);
+
   const summaries: RunSummary[] = [];
+  const manifests: Manifest[] = [];
   let worst: number = ExitCode.ok;
   try {
     for (const plan of plans) {
@@ -146,7 +158,22 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       await reporter.close();
       for (const line of formatRunSummary(result.summary)) writeLine(io.stderr, line);
       summaries.push(result.summary);
+      manifests.push(result.manifest);
       worst = worseExit(worst, result.exitCode);
+      await writeRunReports(io, plan, result.manifest, result.manifestPath, result.summary, {
+        html: values.report ?? false,
+        provider,
+      });
+    }
+    // One JUnit file for every job of the command, written even when the run stopped early: CI
+    // shows what finished and what did not.
+    if (values.junit !== undefined && manifests.length > 0) {
+      const outputs = new Map(
+        plans.flatMap((plan) => plan.tasks.map((task) => [task.key, task.output] as const)),
+      );
+      const file = resolve(io.cwd, values.junit);
+      await writeJunitReport(file, manifests, { outputs });
+      writeLine(io.stderr, `junit: ${file}`);
     }
   } finally {
     await reporter.close();
@@ -160,6 +187,33 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     writeLine(io.stderr, `${plans.length - summaries.length} job files were not started (the run stopped)`);
   if (values.json) writeLine(io.stdout, JSON.stringify({ exitCode: worst, jobs: summaries }));
   return worst;
+}
+
+/** The contact sheet (--report) and, in GitHub Actions, the step summary of one finished job. */
+async function writeRunReports(
+  io: CliIo,
+  plan: Plan,
+  manifest: Manifest,
+  manifestPath: string,
+  summary: RunSummary,
+  options: { html: boolean; provider: ProviderName | undefined },
+): Promise<void> {
+  const outputDir = dirname(manifestPath);
+  const pricing = {
+    provider: options.provider ?? plan.provider.name,
+    usdPerTask: plan.provider.pricePerTaskUsd,
+  };
+  let reportPath: string | undefined;
+  if (options.html) {
+    reportPath = await writeHtmlReport(outputDir, manifest, { ...pricing, cwd: io.cwd });
+    writeLine(io.stderr, `report: ${reportPath}`);
+  }
+  await appendGithubStepSummary(io.env, manifest, {
+    outputDir,
+    reportPath,
+    ...pricing,
+    durationMs: summary.elapsedMs,
+  });
 }
 
 function parseProvider(raw: string | undefined): ProviderName | undefined {
