@@ -1,8 +1,12 @@
 // The programmatic API. Kept small on purpose: every export here is a promise to users.
-export type { Plan, TaskPlan, RequestBody } from "./spec/types.js";
+export type { Plan, TaskPlan, RequestBody, LoadedPlan, PlanReport, Diagnostic } from "./spec/types.js";
+export { loadPlan, SpecError } from "./spec/index.js";
+export { UserError } from "./errors.js";
 export { taskKeyOf } from "./canonical.js";
 export { runJob, type RunJobOptions, type RunJobResult, type SimulateSettings } from "./run/run-job.js";
 export type { Shard } from "./run/shard.js";
 export type { RunSummary } from "./report/summary.js";
 export type { RunEvent } from "./report/events.js";
 export type { Manifest, ManifestTask } from "./manifest/types.js";
+export { readManifest } from "./manifest/manifest.js";
+export { startSimulator, type Simulator, type SimulatorOptions, type SimStats } from "./sim/index.js";
