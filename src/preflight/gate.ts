@@ -33,6 +33,12 @@ export interface RunGateOptions {
   /** --max-credits / --max-usd; they replace the job file's limits. */
   budgetFlags?: Budget;
   allowUnknownCost?: boolean;
+  /**
+   * The tasks this run will submit (not those already rendered or in flight): only their assets
+   * are probed and only they are priced. None: no probe at all (a finished job's rerun stays
+   * offline). Default: every task of the plan.
+   */
+  tasks?: readonly TaskPlan[];
   /** The provider in effect when --provider overrides the job file's (prices differ). */
   provider?: ProviderName;
   /** Where the preflight summary, warnings and the cost line go (the run's progress stream). */
@@ -49,9 +55,10 @@ export interface RunGate {
   preflight: PreflightReport | undefined;
 }
 
-export async function gateRun(loaded: LoadedPlan, options: RunGateOptions): Promise<RunGate> {
+export async function gateRun(whole: LoadedPlan, options: RunGateOptions): Promise<RunGate> {
+  const loaded = options.tasks === undefined ? whole : narrowTo(whole, options.tasks);
   let report: PreflightReport | undefined;
-  if (options.preflight) {
+  if (options.preflight && loaded.plan.tasks.length > 0) {
     report = await preflightPlan(loaded, {
       cacheFile: probeCachePath(options.outputDir),
       loopbackOnly: options.loopbackOnly === true,
@@ -76,6 +83,17 @@ export async function gateRun(loaded: LoadedPlan, options: RunGateOptions): Prom
     referenceDurations: new Map([...durations].map(([uri, entry]) => [uri, entry.seconds])),
     preflight: report,
   };
+}
+
+/** The plan restricted to some of its tasks, and its asset list to the assets they use. */
+function narrowTo(loaded: LoadedPlan, tasks: readonly TaskPlan[]): LoadedPlan {
+  const used = new Set<string>();
+  for (const task of tasks) {
+    used.add(`${task.request.character.type} ${task.request.character.uri}`);
+    used.add(`video ${task.request.reference.uri}`);
+  }
+  const assets = (loaded.report.assets ?? []).filter((asset) => used.has(`${asset.type} ${asset.uri}`));
+  return { plan: { ...loaded.plan, tasks: [...tasks] }, report: { ...loaded.report, assets } };
 }
 
 /** What verifyRenderedOutput needs for a task's output. */

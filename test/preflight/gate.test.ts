@@ -107,6 +107,28 @@ describe("gateRun: preflight, estimate and budget before the first create", () =
     expect(sim.stats().requests["HEAD /assets/:name"]?.["200"] ?? 0).toBe(before);
   });
 
+  it("probes and prices only the tasks left to submit; none left: no request at all", async () => {
+    const loaded = await runwayJob("left.mp4?simDuration=10", ["budget: { maxCredits: 100 }"]);
+    const before = sim.stats().requests["HEAD /assets/:name"]?.["200"] ?? 0;
+    const finished = await gateRun(loaded, {
+      outputDir: join(dir, "out7"),
+      preflight: true,
+      tasks: [],
+      stderr: sink().stream,
+    });
+    expect(finished.estimate).toMatchObject({ tasks: 0, credits: 0 });
+    expect(finished.preflight).toBeUndefined();
+    expect(sim.stats().requests["HEAD /assets/:name"]?.["200"] ?? 0).toBe(before);
+    // Two of four tasks left: 100 credits, within the budget the whole job (200) would exceed.
+    const half = await gateRun(loaded, {
+      outputDir: join(dir, "out7"),
+      preflight: true,
+      tasks: loaded.plan.tasks.slice(2),
+      stderr: sink().stream,
+    });
+    expect(half.estimate).toMatchObject({ tasks: 2, credits: 100 });
+  });
+
   it("prices by the provider in effect (--provider overrides the job file's)", async () => {
     const loaded = await runwayJob("take.mp4?simDuration=10");
     const gate = await gateRun(loaded, {
