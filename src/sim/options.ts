@@ -47,6 +47,12 @@ export interface SimulatorOptions {
   failureCodes?: (string | null)[];
   /** Serve a deterministic synthetic payload of this many bytes instead of the MP4 clips. */
   outputBytes?: number;
+  /**
+   * Serve, instead of the clips, a header-valid (not playable) MP4 per task whose video is the
+   * requested ratio's size and whose duration is the reference's (simDuration, else 10 s), as a
+   * real render would be: what output checks expect. @defaultValue false
+   */
+  matchingOutputs?: boolean;
   /** Mean of the lognormal RUNNING time. @defaultValue 90000 */
   renderMeanMs?: number;
   /** Lognormal sigma of the render time. @defaultValue 0.35 */
@@ -93,6 +99,7 @@ export interface ResolvedOptions {
   faults: FaultTable;
   failureCodes: (string | null)[];
   outputBytes: number | undefined;
+  matchingOutputs: boolean;
   renderMeanMs: number;
   renderSigma: number;
   pendingMs: [number, number];
@@ -145,6 +152,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     faults: parseFaultSpec(options.faults),
     failureCodes: options.failureCodes ?? DEFAULT_FAILURE_CODES,
     outputBytes: options.outputBytes,
+    matchingOutputs: options.matchingOutputs === true,
     renderMeanMs: options.renderMeanMs ?? 90_000,
     renderSigma: options.renderSigma ?? 0.35,
     pendingMs: options.pendingMs ?? [2000, 10_000],

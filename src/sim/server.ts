@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import { taskKeyOf } from "../canonical.js";
 import { UserError } from "../errors.js";
-import { answerAsset } from "./assets.js";
+import { answerAsset, matchingOutputSource } from "./assets.js";
 import { MAX_UPLOAD_BYTES, UploadStore } from "./uploads.js";
 import { failsEarly, failureTextOf } from "./failure-codes.js";
 import { parseFaultSpec, pickFault, type FaultScope, type FaultSpec, type RequestFault } from "./faults.js";
@@ -654,6 +654,7 @@ export class SimServer {
 
   private outputSourceOf(task: SimTask): OutputSource {
     if (this.options.outputBytes !== undefined) return syntheticSource(task.id, this.options.outputBytes);
+    if (this.options.matchingOutputs) return matchingOutputSource(task);
     const clip = loadClips().get(task.clip);
     if (!clip) throw new Error(`missing output clip ${task.clip}`);
     return clipSource(clip, task.clip);

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseMp4 } from "../../src/media/index.js";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseMp4, verifyRenderedOutput } from "../../src/media/index.js";
 import type { Simulator } from "../../src/sim/index.js";
-import { rawGet, startTestSimulator } from "./helpers.js";
+import { create, driveToEnd, rawGet, startTestSimulator, validBody, type BareTask } from "./helpers.js";
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -97,5 +100,30 @@ describe("probe-able assets (GET/HEAD /assets/...)", () => {
     expect(after.requests["GET /assets/:name"]?.["206"]).toBe(
       (before.requests["GET /assets/:name"]?.["206"] ?? 0) + 1,
     );
+  });
+});
+
+describe("matchingOutputs: outputs shaped like the request, as a real render is", () => {
+  it("serves an MP4 of the requested ratio lasting as long as the reference, which passes the output checks", async () => {
+    const matching = await startTestSimulator({ matchingOutputs: true });
+    const dir = await mkdtemp(join(tmpdir(), "actbatch-matching-"));
+    try {
+      const body = validBody({
+        ratio: "832:1104",
+        reference: { type: "video", uri: "https://assets.example.com/take.mp4?simDuration=7" },
+      });
+      const id = await create(matching.origin, body);
+      const last = (await driveToEnd(matching, id)).at(-1) as BareTask;
+      const download = await rawGet(last.output?.[0] ?? "");
+      expect(download.status).toBe(200);
+      expect(download.bytes.length).toBe(matching.expectedOutput(id)?.bytes);
+      const file = join(dir, "out.mp4");
+      await writeFile(file, download.bytes);
+      const verdict = await verifyRenderedOutput(file, { ratio: "832:1104", referenceDurationSec: 7 });
+      expect(verdict).toMatchObject({ ok: true, info: { durationSec: 7, width: 832, height: 1104 } });
+    } finally {
+      await matching.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
