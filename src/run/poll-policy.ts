@@ -68,7 +68,10 @@ export function estimateRemainingMs(s: PollSituation): number {
  * slot's worth of waiting.
  */
 export class RenderTimeEstimator {
-  private readonly samples: number[] = [];
+  // Kept sorted on insert (binary search + splice): the quantile is read on every poll, so sorting
+  // there made a run O(N^2 log N); an insert is O(N) memmove, and the read is O(1).
+  private readonly sorted: number[] = [];
+  private sum = 0;
 
   constructor(
     private readonly initialMs: number,
@@ -76,21 +79,31 @@ export class RenderTimeEstimator {
   ) {}
 
   record(durationMs: number): void {
-    if (Number.isFinite(durationMs) && durationMs > 0) this.samples.push(durationMs);
+    if (!(Number.isFinite(durationMs) && durationMs > 0)) return;
+    const sorted = this.sorted;
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((sorted[mid] as number) <= durationMs) lo = mid + 1;
+      else hi = mid;
+    }
+    sorted.splice(lo, 0, durationMs);
+    this.sum += durationMs;
   }
 
   get count(): number {
-    return this.samples.length;
+    return this.sorted.length;
   }
 
   expectedMs(): number {
-    if (this.samples.length === 0) return this.initialMs;
-    const sorted = this.samples.toSorted((x, y) => x - y);
+    const sorted = this.sorted;
+    if (sorted.length === 0) return this.initialMs;
     return sorted[Math.min(sorted.length - 1, Math.floor(this.quantile * sorted.length))] ?? this.initialMs;
   }
 
   meanMs(): number | null {
-    if (this.samples.length === 0) return null;
-    return this.samples.reduce((sum, x) => sum + x, 0) / this.samples.length;
+    if (this.sorted.length === 0) return null;
+    return this.sum / this.sorted.length;
   }
 }
