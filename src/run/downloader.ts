@@ -35,6 +35,13 @@ type Received =
   | { kind: "complete"; bytes: number; sha256: string }
   | { kind: "incomplete"; message: string; onDisk: number; progressed: boolean };
 
+/**
+ * Bytes a sink buffers while a write is in flight. Network chunks are 16-64 KiB; writing each with its
+ * own call costs a thread-pool round trip per chunk, so chunks that arrive during a write are written
+ * together by the next one (one `writev`), and the socket is read ahead by up to this much.
+ */
+const SINK_HIGH_WATER_MARK = 1024 * 1024;
+
 /** Writes a response body at a position in the temporary file, hashing and counting what was written. */
 class FileSink extends Writable {
   written = 0;
@@ -44,23 +51,47 @@ class FileSink extends Writable {
     private readonly hash: Hash,
     private readonly onChunkWritten: () => void,
   ) {
-    super();
+    super({ highWaterMark: SINK_HIGH_WATER_MARK });
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.writeFully(chunk).then(() => callback(), callback);
+    this.writeAll([chunk]).then(() => callback(), callback);
   }
 
-  private async writeFully(chunk: Buffer): Promise<void> {
-    let done = 0;
-    while (done < chunk.length) {
-      const { bytesWritten } = await this.file.write(chunk, done, chunk.length - done, this.position);
-      done += bytesWritten;
+  override _writev(
+    chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
+    callback: (error?: Error | null) => void,
+  ): void {
+    this.writeAll(chunks.map((entry) => entry.chunk)).then(() => callback(), callback);
+  }
+
+  private async writeAll(chunks: Buffer[]): Promise<void> {
+    // The write runs on the thread pool: hash these bytes meanwhile. A failed write leaves the hash
+    // unused (the next attempt rehashes the prefix that is on disk).
+    const writing = this.writeBuffers(chunks.filter((chunk) => chunk.length > 0));
+    for (const chunk of chunks) this.hash.update(chunk);
+    await writing;
+    this.onChunkWritten();
+  }
+
+  private async writeBuffers(buffers: Buffer[]): Promise<void> {
+    let pending = buffers;
+    while (pending.length > 0) {
+      const { bytesWritten } =
+        pending.length === 1
+          ? await this.file.write(pending[0] as Buffer, 0, (pending[0] as Buffer).length, this.position)
+          : await this.file.writev(pending, this.position);
       this.position += bytesWritten;
       this.written += bytesWritten;
+      let skip = bytesWritten;
+      let index = 0;
+      while (index < pending.length && skip >= (pending[index] as Buffer).length) {
+        skip -= (pending[index] as Buffer).length;
+        index++;
+      }
+      pending = pending.slice(index);
+      if (skip > 0 && pending.length > 0) pending[0] = (pending[0] as Buffer).subarray(skip);
     }
-    this.hash.update(chunk);
-    this.onChunkWritten();
   }
 }
 
