@@ -43,7 +43,7 @@ export interface RunSnapshot {
   etaMs: number | null;
 }
 
-export type StopReason = "account" | "moderation" | "interrupt" | "journal";
+export type StopReason = "account" | "moderation" | "budget" | "interrupt" | "journal";
 
 export type RunEvent =
   | {

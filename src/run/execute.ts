@@ -27,6 +27,9 @@ import { createDownloadSlots, createTaskSlots, type Limiter } from "./scheduler.
 import type { RunTiming } from "./timing.js";
 import { TokenBucket } from "./token-bucket.js";
 
+/** Checkpoints are spaced by at least this many times their own duration (at most ~5% of the time). */
+const CHECKPOINT_COST_SHARE = 20;
+
 export interface ExecuteOptions extends DecideOptions {
   concurrency: number;
   /** Create attempts per key within this run, the first included (retryable failures, ambiguous creates). */
@@ -39,8 +42,22 @@ export interface ExecuteOptions extends DecideOptions {
   keyVariable: string;
 }
 
+/** Spending control of a run: a create is sent only if the budget still covers it. */
+export interface SubmitBudget {
+  /** Reserves the task's estimated cost; false when the budget cannot cover it (do not submit). */
+  reserve(key: string): boolean;
+  /** Gives a reservation back: only for a create the service provably did not act on. */
+  release(key: string): void;
+}
+
 export interface ExecuteContext {
   plan: Plan;
+  /**
+   * Called once, after the start decisions and before the first create, with the tasks this run
+   * will submit: asset preflight and the cost gate. It throws (a UserError) to refuse the run before
+   * anything is spent, and may return a budget that every create must reserve from.
+   */
+  beforeSubmit?: (tasks: TaskPlan[]) => Promise<SubmitBudget | null>;
   /** Absolute. */
   outputDir: string;
   api: ApiClient;
@@ -108,6 +125,7 @@ class Engine {
   private stop: { reason: StopReason; message: string } | null = null;
   private journalFailure: JournalWriteError | null = null;
   private moderationFailures = 0;
+  private budget: SubmitBudget | null = null;
   private readonly polled = new Set<string>();
   private readonly touched = new Set<string>();
   private taskGets = 0;
@@ -118,6 +136,8 @@ class Engine {
   private checkpointWriting: Promise<void> | null = null;
   private checkpointDirty = false;
   private lastCheckpointAt = 0;
+  /** How long the last checkpoint took (building, serialising, writing), for spacing the next. */
+  private lastCheckpointMs = 0;
   private closed = false;
 
   constructor(
@@ -144,6 +164,12 @@ class Engine {
       actions.set(task.key, action);
       this.tracked.set(task.key, { task: refOf(task), phase: initialPhase(action, state) });
     }
+    // Preflight and cost gate: only the tasks that will be submitted are probed and priced, so a
+    // rerun of a finished job stays offline. A refusal throws before anything is spent.
+    if (ctx.beforeSubmit)
+      this.budget = await ctx.beforeSubmit(
+        runTasks.filter((task) => actions.get(task.key)?.kind === "submit"),
+      );
     const orphanPolls = [...ctx.fold.values()].filter(
       (state) => !this.planByKey.has(state.key) && isInFlight(lastAttempt(state)),
     );
@@ -226,7 +252,11 @@ class Engine {
     const byKey = new Map(tasks.map((task) => [task.key, task]));
     const allSucceeded = runKeys.every((key) => byKey.get(key)?.status === "SUCCEEDED");
     const exitCode =
-      this.stop?.reason === "account" || this.stop?.reason === "moderation" ? 3 : allSucceeded ? 0 : 1;
+      this.stop?.reason === "account" || this.stop?.reason === "moderation" || this.stop?.reason === "budget"
+        ? 3
+        : allSucceeded
+          ? 0
+          : 1;
     return {
       tasks,
       orphans,
@@ -253,6 +283,14 @@ class Engine {
     for (;;) {
       if (this.submissionStopped()) {
         // A resubmission that the stop prevented leaves the task as its last attempt ended.
+        this.setPhase(task.key, attemptsThisRun > 0 ? "failed" : "not-submitted");
+        return;
+      }
+      if (this.budget && !this.budget.reserve(task.key)) {
+        this.stopSubmission(
+          "budget",
+          "stopped submitting: the budget does not cover the next task (raise it with --max-credits/--max-usd or the job's budget, then rerun)",
+        );
         this.setPhase(task.key, attemptsThisRun > 0 ? "failed" : "not-submitted");
         return;
       }
@@ -296,6 +334,7 @@ class Engine {
           continue;
         }
         case "rejected": {
+          this.budget?.release(task.key);
           const code = outcome.code ?? `HTTP_${outcome.status}`;
           await this.append({
             t: "not-created",
@@ -316,6 +355,7 @@ class Engine {
           return;
         }
         case "unavailable": {
+          this.budget?.release(task.key);
           await this.append({
             t: "not-created",
             key: task.key,
@@ -335,6 +375,7 @@ class Engine {
           return;
         }
         case "account-stop": {
+          this.budget?.release(task.key);
           await this.append({
             t: "not-created",
             key: task.key,
@@ -775,17 +816,25 @@ class Engine {
     if (this.closed) return;
     this.checkpointDirty = true;
     if (this.checkpointTimer || this.checkpointWriting) return;
-    const wait = Math.max(0, this.lastCheckpointAt + this.ctx.timing.checkpointIntervalMs - Date.now());
+    // A checkpoint rebuilds the whole manifest, so its cost grows with the job: space them by their own
+    // cost too, keeping them under 1/CHECKPOINT_COST_SHARE of the run's time whatever the job's size.
+    const interval = Math.max(
+      this.ctx.timing.checkpointIntervalMs,
+      this.lastCheckpointMs * CHECKPOINT_COST_SHARE,
+    );
+    const wait = Math.max(0, this.lastCheckpointAt + interval - Date.now());
     this.checkpointTimer = setTimeout(() => {
       this.checkpointTimer = null;
       if (this.closed) return;
       this.checkpointDirty = false;
+      const started = performance.now();
       this.lastCheckpointAt = Date.now();
       const { tasks, orphans } = this.manifestTasks();
       this.checkpointWriting = this.ctx
         .writeManifest(tasks, orphans)
         .catch(() => undefined)
         .finally(() => {
+          this.lastCheckpointMs = performance.now() - started;
           this.checkpointWriting = null;
           if (this.checkpointDirty) this.requestCheckpoint();
         });

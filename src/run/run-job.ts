@@ -1,19 +1,22 @@
 // One job file, run to the end: plan, connection (or the in-process simulator), lock, journal, engine,
 // manifest, summary. The CLI's `run` command and the programmatic API both come through here.
 import { resolve } from "node:path";
+import { Writable } from "node:stream";
 import { createApiClient } from "../api/client.js";
 import type { ApiClient } from "../api/types.js";
 import { PROVIDERS, resolveConnection } from "../api/connection.js";
+import { isLoopbackHost } from "../api/url-policy.js";
 import { ExitCode, UserError } from "../errors.js";
 import { assembleManifest, writeManifest } from "../manifest/manifest.js";
 import type { Manifest } from "../manifest/types.js";
 import type { RunEvent } from "../report/events.js";
 import { buildRunSummary, type RunSummary } from "../report/summary.js";
+import { gateRun } from "../preflight/index.js";
 import { startSimulator, type SimShape, type Simulator } from "../sim/index.js";
 import { loadPlan } from "../spec/index.js";
-import type { Plan, ProviderName } from "../spec/types.js";
+import type { BudgetSpec, LoadedPlan, Plan, PlanReport, ProviderName, TaskPlan } from "../spec/types.js";
 import { downloadOutput } from "./downloader.js";
-import { executePlan } from "./execute.js";
+import { executePlan, type SubmitBudget } from "./execute.js";
 import { foldJournal } from "./fold.js";
 import { JournalCorruptError } from "./journal-records.js";
 import { JournalWriter, journalPath, readJournal } from "./journal.js";
@@ -38,6 +41,14 @@ export interface RunJobOptions {
   /** The job file (relative to `cwd`); or pass `plan` directly. */
   file?: string;
   plan?: Plan;
+  /** The plan's report from loadPlan: its asset list drives the preflight. Without it, no preflight. */
+  report?: PlanReport;
+  /** Probe every asset before the first create (HEAD, type, size, reference duration). @defaultValue true */
+  preflight?: boolean;
+  /** Spending limits; they replace the job file's `budget`. */
+  budget?: BudgetSpec;
+  /** With a budget, allow tasks whose cost cannot be known (a reference of unknown duration). */
+  allowUnknownCost?: boolean;
   /** @defaultValue process.cwd() */
   cwd?: string;
   /** Where the API key and ACTBATCH_* settings are read. @defaultValue process.env */
@@ -91,7 +102,12 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
   const emit = options.onEvent ?? ((): void => undefined);
-  const plan = options.plan ?? (await loadPlanFor(options, cwd));
+  const loaded: LoadedPlan | null = options.plan
+    ? options.report
+      ? { plan: options.plan, report: options.report }
+      : null
+    : await loadPlanFor(options, cwd);
+  const plan = options.plan ?? (loaded as LoadedPlan).plan;
   const concurrency = options.concurrency ?? plan.concurrency;
   const envScale = parseTimeScale(env.ACTBATCH_TIME_SCALE);
   const simulate = options.simulate === true ? {} : options.simulate || null;
@@ -160,6 +176,20 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
           emit,
           stopSignal,
           cancelSignal,
+          beforeSubmit: loaded
+            ? (tasks) =>
+                gateTasks(loaded, tasks, {
+                  outputDir,
+                  preflight: options.preflight ?? true,
+                  // The simulator fetches no asset: against it (in process, or any API on loopback),
+                  // only loopback asset URLs are probed; https://assets.example.com stays offline.
+                  loopbackOnly: simulator !== null || isLoopbackHost(new URL(connection.baseUrl).hostname),
+                  provider: connection.provider,
+                  budget: options.budget,
+                  allowUnknownCost: options.allowUnknownCost ?? false,
+                  emit,
+                })
+            : undefined,
           writeManifest: async (tasks, orphans) => {
             const assembled = assembleManifest({ plan, tasks, orphans });
             manifestPath = await writeManifest(outputDir, assembled);
@@ -224,10 +254,47 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
   }
 }
 
-async function loadPlanFor(options: RunJobOptions, cwd: string): Promise<Plan> {
+async function loadPlanFor(options: RunJobOptions, cwd: string): Promise<LoadedPlan> {
   if (options.file === undefined) throw new UserError("runJob needs a job file or a plan");
-  const loaded = await loadPlan(options.file, { maxTasks: options.maxTasks, outDir: options.outDir, cwd });
-  return loaded.plan;
+  return loadPlan(options.file, { maxTasks: options.maxTasks, outDir: options.outDir, cwd });
+}
+
+/** Preflight, cost estimate and budget for the tasks about to be submitted; its lines become notes. */
+async function gateTasks(
+  loaded: LoadedPlan,
+  tasks: TaskPlan[],
+  options: {
+    outputDir: string;
+    preflight: boolean;
+    loopbackOnly: boolean;
+    provider: ProviderName;
+    budget: BudgetSpec | undefined;
+    allowUnknownCost: boolean;
+    emit: (event: RunEvent) => void;
+  },
+): Promise<SubmitBudget> {
+  const notes = new Writable({
+    write(chunk: Buffer | string, _encoding, done): void {
+      for (const line of String(chunk).split("\n"))
+        if (line !== "") options.emit({ kind: "note", message: line });
+      done();
+    },
+  });
+  // Against a simulator no asset on a domain is fetched: when no asset is on loopback either, there
+  // is nothing to probe, and saying so for every asset of every run would only be noise.
+  const probeable =
+    !options.loopbackOnly || (loaded.report.assets ?? []).some((asset) => isLoopbackUri(asset.uri));
+  const gate = await gateRun(loaded, {
+    outputDir: options.outputDir,
+    preflight: options.preflight && probeable,
+    loopbackOnly: options.loopbackOnly,
+    provider: options.provider,
+    tasks,
+    budgetFlags: options.budget ?? {},
+    allowUnknownCost: options.allowUnknownCost,
+    stderr: notes,
+  });
+  return gate.ledger;
 }
 
 function foldOrExplain(
@@ -243,6 +310,14 @@ function foldOrExplain(
         ExitCode.taskFailed,
       );
     throw error;
+  }
+}
+
+function isLoopbackUri(uri: string): boolean {
+  try {
+    return isLoopbackHost(new URL(uri).hostname);
+  } catch {
+    return false;
   }
 }
 

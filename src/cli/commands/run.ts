@@ -15,7 +15,7 @@ import {
 } from "../../run/run-job.js";
 import { parseShard } from "../../run/shard.js";
 import { loadPlan, type Plan } from "../../spec/index.js";
-import type { ProviderName } from "../../spec/types.js";
+import type { BudgetSpec, LoadedPlan, ProviderName } from "../../spec/types.js";
 import { parseCommandArgs, parsePositiveInt } from "../args.js";
 import { writeLine, type CliIo } from "../io.js";
 
@@ -40,6 +40,11 @@ Options:
                                ambiguous creates (default ${DEFAULT_MAX_ATTEMPTS})
   --max-moderation-failures N  stop submitting after N moderation failures in one run (default ${DEFAULT_MAX_MODERATION_FAILURES})
   --max-tasks N                allow the job to expand to up to N tasks (default 10000)
+  --no-preflight               skip the asset checks before the first create (HEAD, type, size,
+                               reference duration read from the MP4 header)
+  --max-credits N              refuse to spend more than N credits (replaces the job's budget)
+  --max-usd N                  refuse to spend more than N US dollars (replaces the job's budget)
+  --allow-unknown-cost         with a budget, allow tasks whose cost cannot be known
   --shard I/N                  run only the I-th of N shards of the tasks (by task key)
   --report                     also write report.html, a contact sheet of the outputs, beside the manifest
   --junit FILE                 also write a JUnit XML file: one testcase per task (CI test reports)
@@ -73,6 +78,10 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       "max-attempts": { type: "string" },
       "max-moderation-failures": { type: "string" },
       "max-tasks": { type: "string" },
+      "no-preflight": { type: "boolean" },
+      "max-credits": { type: "string" },
+      "max-usd": { type: "string" },
+      "allow-unknown-cost": { type: "boolean" },
       shard: { type: "string" },
       report: { type: "boolean" },
       junit: { type: "string" },
@@ -102,9 +111,16 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
 
   // Every job file is checked before anything is submitted: a typo in the third file must not
   // surface after the first two have been paid for.
-  const plans: Plan[] = [];
+  const budget: BudgetSpec = {
+    ...(values["max-credits"] !== undefined && {
+      maxCredits: parseAmount("--max-credits", values["max-credits"]),
+    }),
+    ...(values["max-usd"] !== undefined && { maxUsd: parseAmount("--max-usd", values["max-usd"]) }),
+  };
+  const loadedPlans: LoadedPlan[] = [];
   for (const file of positionals)
-    plans.push((await loadPlan(file, { maxTasks, outDir: values.out, cwd: io.cwd })).plan);
+    loadedPlans.push(await loadPlan(file, { maxTasks, outDir: values.out, cwd: io.cwd }));
+  const plans: Plan[] = loadedPlans.map((loaded) => loaded.plan);
 
   const stop = new AbortController();
   const cancel = new AbortController();
@@ -135,10 +151,14 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const manifests: Manifest[] = [];
   let worst: number = ExitCode.ok;
   try {
-    for (const plan of plans) {
+    for (const { plan, report } of loadedPlans) {
       if (stop.signal.aborted || worst === ExitCode.accountStop) break;
       const result = await runJob({
         plan,
+        report,
+        preflight: !(values["no-preflight"] ?? false),
+        budget,
+        allowUnknownCost: values["allow-unknown-cost"] ?? false,
         cwd: io.cwd,
         env: io.env,
         concurrency,
@@ -214,6 +234,14 @@ async function writeRunReports(
     ...pricing,
     durationMs: summary.elapsedMs,
   });
+}
+
+/** A non-negative amount of credits or dollars. */
+function parseAmount(flag: string, raw: string): number {
+  const value = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(value) || value < 0)
+    throw new UsageError(`${flag} expects a non-negative number, got "${raw}"`, runUsage);
+  return value;
 }
 
 function parseProvider(raw: string | undefined): ProviderName | undefined {
