@@ -107,14 +107,17 @@ export function summarizeTasks(
 
 /** The manifest's bytes: fields in DESIGN.md order, 2-space JSON, trailing newline. */
 export function serializeManifest(manifest: Manifest): string {
-  const ordered = {
+  return JSON.stringify(orderManifest(manifest), null, 2) + "\n";
+}
+
+function orderManifest(manifest: Manifest): Manifest {
+  return {
     ...pickFields(manifest, MANIFEST_FIELDS),
     spec: pickFields(manifest.spec, SPEC_FIELDS),
     summary: pickFields(manifest.summary, SUMMARY_FIELDS),
     tasks: manifest.tasks.map(orderTask),
     orphans: manifest.orphans.map(orderTask),
   };
-  return JSON.stringify(ordered, null, 2) + "\n";
 }
 
 /**
@@ -124,11 +127,14 @@ export function serializeManifest(manifest: Manifest): string {
  */
 export async function writeManifest(outputDir: string, manifest: Manifest): Promise<string> {
   const path = join(outputDir, MANIFEST_FILE);
-  const text = serializeManifest(manifest);
-  const problems = manifestSchemaProblems(JSON.parse(text));
+  // The ordered copy is exactly what is serialised (JSON values only), so validating it validates the
+  // bytes without parsing them back: a second full copy of a large job's manifest, and its CPU.
+  const ordered = orderManifest(manifest);
+  const problems = manifestSchemaProblems(ordered);
   if (problems.length > 0)
     throw new Error(`manifest: refusing to write an invalid manifest: ${problems.join("; ")}`);
-  if ((await readExisting(path)) !== text) {
+  const text = JSON.stringify(ordered, null, 2) + "\n";
+  if ((await readExisting(path, Buffer.byteLength(text))) !== text) {
     await mkdir(outputDir, { recursive: true });
     await writeFileAtomic(path, text, { crashPointName: "mid-manifest" });
   }
@@ -136,8 +142,10 @@ export async function writeManifest(outputDir: string, manifest: Manifest): Prom
   return path;
 }
 
-async function readExisting(path: string): Promise<string | null> {
+/** The file's text, or null when it is missing or not `size` bytes long (then it differs anyway). */
+async function readExisting(path: string, size: number): Promise<string | null> {
   try {
+    if ((await stat(path)).size !== size) return null;
     return await readFile(path, "utf8");
   } catch (error) {
     if (hasErrnoCode(error, "ENOENT", "EISDIR")) return null;
