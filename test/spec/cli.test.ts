@@ -219,13 +219,14 @@ describe("actbatch plan", () => {
   });
 });
 
+function generic(task: TaskPlan): string {
+  const { key, pair, params, request, output, source } = task;
+  return JSON.stringify({ key, pair, params, request, output, source });
+}
+
 describe("plan --json serialisation", () => {
   it("writes each task exactly as JSON.stringify would, and falls back to it for a shape it does not know", async () => {
     const { plan } = await loadPlan("jobs/demo.yaml", { cwd: repoRoot });
-    const generic = (task: TaskPlan) => {
-      const { key, pair, params, request, output, source } = task;
-      return JSON.stringify({ key, pair, params, request, output, source });
-    };
     const fast = createTaskJson();
     expect(plan.tasks.map((task) => fast(task))).toEqual(plan.tasks.map(generic));
 
