@@ -2,9 +2,18 @@
 // credits per second of output, and the output is as long as the reference video.
 import type { ProviderName } from "../../spec/types.js";
 
-export const COMETAPI_USD_PER_TASK = 0.4;
-export const RUNWAY_CREDITS_PER_SECOND = 5;
-export const RUNWAY_USD_PER_CREDIT = 0.01;
+// One source for the prices: the run's cost gate (src/cost) and the reports must never disagree.
+export {
+  COMETAPI_PRICE_PER_TASK_USD as COMETAPI_USD_PER_TASK,
+  RUNWAY_CREDITS_PER_SECOND,
+  formatUsd,
+} from "../../cost/estimate.js";
+import {
+  formatUsd,
+  COMETAPI_PRICE_PER_TASK_USD as COMETAPI_USD_PER_TASK,
+  RUNWAY_CREDITS_PER_SECOND,
+  USD_PER_CREDIT as RUNWAY_USD_PER_CREDIT,
+} from "../../cost/estimate.js";
 
 export interface CostEstimate {
   provider: ProviderName;
@@ -74,10 +83,6 @@ export function formatCost(estimate: CostEstimate): string {
       : `unknown (${n} task${n === 1 ? "" : "s"}, reference duration unknown; Runway charges ${RUNWAY_CREDITS_PER_SECOND} credits per second)`;
   const base = `${formatUsd(estimate.usd)} (${estimate.credits ?? 0} credits for ${estimate.priced} task${estimate.priced === 1 ? "" : "s"}, Runway)`;
   return unknown === 0 ? base : `${base} + ${unknown} task${unknown === 1 ? "" : "s"} of unknown duration`;
-}
-
-export function formatUsd(usd: number): string {
-  return `US$${usd.toFixed(2)}`;
 }
 
 function roundCents(usd: number): number {
