@@ -158,7 +158,9 @@ function nextSteps(report: StatusReport): string[] {
       `${plural(finalFailures, "final failure")} (moderation, invalid asset…) ${finalFailures === 1 ? "is" : "are"} only resubmitted with --retry-failed (each attempt is paid).`,
     );
   if (report.verify && report.verify.problems.length > 0)
-    steps.push(`Files that do not match are rendered again by: ${rerun} --force`);
+    // A plain rerun fetches the file again from the task that rendered it: free. --force would
+    // re-render (and pay for) every task of the job.
+    steps.push(`Files that do not match are downloaded again from their tasks (no new render) by: ${rerun}`);
   if (steps.length === 0)
     steps.push(
       manifest && manifest.summary.total === manifest.summary.succeeded

@@ -164,7 +164,10 @@ describe("actbatch status on a finished run", () => {
       expect(edited.stdout).toContain(
         `Verified 3 output files: 1 does not match the manifest:\n  ${task(1).output} [${task(1).key}]: has`,
       );
-      expect(edited.stdout).toContain(`--force`);
+      expect(edited.stdout).toContain(
+        `Files that do not match are downloaded again from their tasks (no new render) by: actbatch run`,
+      );
+      expect(edited.stdout).not.toContain(`--force`);
     });
   });
 
