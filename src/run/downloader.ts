@@ -101,8 +101,42 @@ async function hashPrefix(path: string, length: number, hash: Hash): Promise<voi
     hash.update(chunk as Buffer);
 }
 
+/**
+ * Directory fsyncs, grouped: a caller that arrives while one is running waits for the next, which
+ * starts after that one ends (so after the caller's rename) and serves every caller queued meanwhile.
+ */
+const directorySyncs = new Map<string, { queued: { promise: Promise<void>; resolve: () => void } | null }>();
+
 /** Makes a rename durable: the directory entry is on disk only once the directory itself is fsync'd. */
-async function syncDirectory(path: string): Promise<void> {
+function syncDirectory(path: string): Promise<void> {
+  const state = directorySyncs.get(path);
+  if (state === undefined) {
+    directorySyncs.set(path, { queued: null });
+    return runDirectorySync(path);
+  }
+  if (state.queued === null) {
+    let resolve: () => void = () => {};
+    const promise = new Promise<void>((done) => (resolve = done));
+    state.queued = { promise, resolve };
+  }
+  return state.queued.promise;
+}
+
+async function runDirectorySync(path: string): Promise<void> {
+  try {
+    await fsyncDirectory(path);
+  } finally {
+    const state = directorySyncs.get(path);
+    const next = state?.queued ?? null;
+    if (state === undefined || next === null) directorySyncs.delete(path);
+    else {
+      state.queued = null;
+      void runDirectorySync(path).finally(next.resolve);
+    }
+  }
+}
+
+async function fsyncDirectory(path: string): Promise<void> {
   let handle: FileHandle | null = null;
   try {
     handle = await open(path, "r");
@@ -110,7 +144,8 @@ async function syncDirectory(path: string): Promise<void> {
   } catch {
     // Some platforms (Windows) cannot open or fsync a directory: the rename is then best effort.
   } finally {
-    await handle?.close();
+    // A read-only handle has nothing to flush on close; never rejecting keeps grouped callers waiting on it safe.
+    await handle?.close().catch(() => undefined);
   }
 }
 
