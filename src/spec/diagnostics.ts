@@ -1,13 +1,35 @@
 import { ExitCode, UserError } from "../errors.js";
 import type { Diagnostic, SourceLocation } from "./types.js";
 
-/** `file:line:col: message`, the form editors and terminals turn into links. */
-export function formatDiagnostic(diagnostic: Diagnostic): string {
-  return `${diagnostic.file}:${diagnostic.line}:${diagnostic.column}: ${diagnostic.message}`;
+// C0 and C1 controls, DEL, line/paragraph separators and the bidirectional overrides: text a job
+// file can hide in a name, which a terminal or CI log would obey (colours, cursor moves, a faked
+// log line, reordered text) if it were echoed raw.
+// oxlint-disable-next-line no-control-regex
+const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** User text made safe to print: each control character shown as its `\uXXXX` escape. */
+export function escapeControlCharacters(text: string): string {
+  return text.replace(
+    UNSAFE_CHARACTERS,
+    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
+/** `file:line:col: message`, the form editors and terminals turn into links. */
+export function formatDiagnostic(diagnostic: Diagnostic): string {
+  return escapeControlCharacters(
+    `${diagnostic.file}:${diagnostic.line}:${diagnostic.column}: ${diagnostic.message}`,
+  );
+}
+
+/** Escapes the message here too, so that every way of printing a diagnostic (warnings, --json) is safe. */
 export function diagnosticAt(location: SourceLocation, message: string): Diagnostic {
-  return { file: location.file, line: location.line, column: location.column, message };
+  return {
+    file: location.file,
+    line: location.line,
+    column: location.column,
+    message: escapeControlCharacters(message),
+  };
 }
 
 /** Orders diagnostics by file position so a report reads top to bottom. Stable for equal positions. */

@@ -12,8 +12,11 @@ import { checkRules } from "./rules.js";
 import { validateJobSchema } from "./schema.js";
 import type { LoadedPlan, Plan } from "./types.js";
 
-/** Far above any hand-written job (inline data: URIs included), far below what would hurt to parse. */
-export const MAX_JOB_FILE_BYTES = 64 * 1024 * 1024;
+/**
+ * Far above any hand-written job (a realistic one is a few KB; assets are referenced, not inlined),
+ * far below what would take the YAML parser long to refuse (a 10 MB scalar: seconds).
+ */
+export const MAX_JOB_FILE_BYTES = 2 * 1024 * 1024;
 
 export interface LoadPlanOptions {
   /** The task-count guard (default 10,000). */
@@ -35,6 +38,7 @@ export async function loadPlan(file: string, options: LoadPlanOptions = {}): Pro
 
 /** The pure part of loadPlan: the file's bytes in, the plan out. */
 export function planFromBytes(file: string, bytes: Uint8Array, options: LoadPlanOptions = {}): LoadedPlan {
+  if (bytes.length > MAX_JOB_FILE_BYTES) throw tooLarge(file, bytes.length);
   const sha256 = sha256Hex(bytes);
   const text = decodeUtf8(file, bytes);
   const source = readYaml(text, file);
@@ -74,12 +78,7 @@ async function readJobFile(file: string, cwd: string | undefined): Promise<Uint8
   try {
     const info = await stat(path);
     if (info.isDirectory()) throw new UserError(`${file}: is a directory, not a job file`, ExitCode.usage);
-    if (info.size > MAX_JOB_FILE_BYTES) {
-      throw new UserError(
-        `${file}: ${info.size} bytes is too large for a job file (at most 64 MB)`,
-        ExitCode.usage,
-      );
-    }
+    if (info.size > MAX_JOB_FILE_BYTES) throw tooLarge(file, info.size);
     return await readFile(path);
   } catch (error) {
     if (error instanceof UserError) throw error;
@@ -88,6 +87,15 @@ async function readJobFile(file: string, cwd: string | undefined): Promise<Uint8
       code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (error as Error).message;
     throw new UserError(`cannot read job file ${file}: ${reason}`, ExitCode.usage);
   }
+}
+
+function tooLarge(file: string, bytes: number): SpecError {
+  return new SpecError([
+    diagnosticAt(
+      { file, line: 1, column: 1 },
+      `the file is ${bytes.toLocaleString("en-US")} bytes, too large for a job file (at most 2 MB); is this the right file?`,
+    ),
+  ]);
 }
 
 function decodeUtf8(file: string, bytes: Uint8Array): string {

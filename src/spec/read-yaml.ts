@@ -5,16 +5,21 @@ import {
   isSeq,
   LineCounter,
   parseAllDocuments,
+  visit,
+  type Alias,
   type Document,
   type Node,
 } from "yaml";
 import { diagnosticAt, SpecError } from "./diagnostics.js";
+import { findExcessShape } from "./yaml-prescan.js";
 import type { Diagnostic, SourceLocation } from "./types.js";
 
 /** Deeper than any job file needs (about 6 levels); well below what would exhaust the stack. */
 export const MAX_NESTING_DEPTH = 32;
 /** Nodes that aliases may produce in all: generous for reuse, fatal for a "billion laughs" file. */
 export const ALIAS_NODE_BUDGET = 10_000;
+/** Aliases a file may use at all: far more than reuse needs; a file with more is refused before parsing. */
+export const MAX_ALIASES = 1_000;
 /** A file with hundreds of syntax errors is not worth listing in full. */
 const MAX_SYNTAX_ERRORS = 20;
 
@@ -50,6 +55,18 @@ export function pointerSegment(segment: string | number): string {
  * Every problem found is reported together in one SpecError.
  */
 export function readYaml(text: string, file: string): YamlSource {
+  // The parser itself takes seconds on a file nested thousands deep: refuse those before parsing.
+  // The pre-scan's count is approximate, so its depth bound is twice the exact one applied below.
+  const excess = findExcessShape(text, { depth: 2 * MAX_NESTING_DEPTH, aliases: MAX_ALIASES });
+  if (excess)
+    throw new SpecError([
+      diagnosticAt(
+        { file, line: excess.line, column: excess.column },
+        excess.kind === "nesting"
+          ? `the document nests too deeply (at most ${MAX_NESTING_DEPTH} levels)`
+          : `more than ${MAX_ALIASES.toLocaleString("en-US")} aliases: job files do not need that many (is this a "billion laughs" file?)`,
+      ),
+    ]);
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, {
     lineCounter,
@@ -156,12 +173,16 @@ class Converter {
   private aliasDepth = 0;
   /** Where the outermost alias being expanded is written: the place to point at when the budget runs out. */
   private aliasStart = 0;
+  /** What each alias refers to, found in one walk (Alias.resolve walks the document from its start each time). */
+  private readonly aliasTargets: Map<Alias, Node | undefined>;
 
   constructor(
-    private readonly doc: Document.Parsed,
+    doc: Document.Parsed,
     private readonly positions: Map<string, NodePosition>,
     private readonly at: (offset: number) => SourceLocation,
-  ) {}
+  ) {
+    this.aliasTargets = resolveAliases(doc);
+  }
 
   convert(node: unknown, pointer: string, keyOffset: number | undefined, depth: number): unknown {
     try {
@@ -197,7 +218,7 @@ class Converter {
     }
 
     if (isAlias(node)) {
-      const target = node.resolve(this.doc);
+      const target = this.aliasTargets.get(node);
       if (!target) {
         this.diagnostics.push(
           diagnosticAt(this.at(offset), `unknown alias *${node.source}: no anchor &${node.source} before it`),
@@ -269,6 +290,20 @@ class Converter {
     this.diagnostics.push(diagnosticAt(this.at(offset), "unsupported YAML node"));
     return null;
   }
+}
+
+/**
+ * Each alias's target: the last node anchored with its name before it, in document order, as
+ * YAML (and Alias.resolve) defines it.
+ */
+function resolveAliases(doc: Document.Parsed): Map<Alias, Node | undefined> {
+  const anchors = new Map<string, Node>();
+  const targets = new Map<Alias, Node | undefined>();
+  visit(doc, (_key, node) => {
+    if (isAlias(node)) targets.set(node, anchors.get(node.source));
+    else if ((isScalar(node) || isMap(node) || isSeq(node)) && node.anchor) anchors.set(node.anchor, node);
+  });
+  return targets;
 }
 
 function shortTag(tag: string): string {

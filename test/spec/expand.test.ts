@@ -282,12 +282,13 @@ output: { name: "{job}/{pair}/{index}-{model}-{ratio}-{bodyControl}-{expressionI
     ],
     [
       "tab\\t{key}",
-      'output.name gives "tab\tKEY", which is unsafe: it contains control character U+0009, which is not allowed in file names on Windows',
+      // The name is quoted with its control character escaped, never raw.
+      'output.name gives "tab\\u0009KEY", which is unsafe: it contains control character U+0009, which is not allowed in file names on Windows',
     ],
   ])("refuses the unsafe template %j", (template, message) => {
     const body = `pairs:\n  - { id: p, character: a, reference: v }\noutput: { name: "${template}" }\n`;
     const found = problems(body);
-    const key = /"[^"]*?([0-9a-f]{16})/.exec(found[0] ?? "")?.[1] ?? "";
+    const key = /([0-9a-f]{16})[."]/.exec(found[0] ?? "")?.[1] ?? "";
     expect(found.map((line) => line.replaceAll(key, "KEY"))).toEqual([`9:17: ${message}`]);
   });
 
