@@ -62,7 +62,7 @@ export function assembleManifest(input: ManifestInput): Manifest {
   const orphans = [...byKey.values()]
     .filter((task) => !planned.has(task.key))
     .toSorted((a, b) => compareStrings(a.key, b.key));
-  return {
+  const manifest: Manifest = {
     version: MANIFEST_VERSION,
     job: input.plan.job,
     spec: pickFields(input.plan.spec, SPEC_FIELDS),
@@ -70,7 +70,17 @@ export function assembleManifest(input: ManifestInput): Manifest {
     tasks,
     orphans,
   };
+  assembledTasks.add(tasks);
+  assembledTasks.add(orphans);
+  return manifest;
 }
+
+/**
+ * Task lists built by assembleManifest, whose records are already normalised copies in file order:
+ * serialising them reuses them instead of copying every record again (a large job's manifest is
+ * rebuilt at each checkpoint, and each copy is tens of megabytes of short-lived objects).
+ */
+const assembledTasks = new WeakSet<readonly ManifestTask[]>();
 
 /** The manifest record of a plan task that no run has sent yet. */
 export function notSubmittedTask(task: TaskPlan): ManifestTask {
@@ -115,8 +125,8 @@ function orderManifest(manifest: Manifest): Manifest {
     ...pickFields(manifest, MANIFEST_FIELDS),
     spec: pickFields(manifest.spec, SPEC_FIELDS),
     summary: pickFields(manifest.summary, SUMMARY_FIELDS),
-    tasks: manifest.tasks.map(orderTask),
-    orphans: manifest.orphans.map(orderTask),
+    tasks: assembledTasks.has(manifest.tasks) ? manifest.tasks : manifest.tasks.map(orderTask),
+    orphans: assembledTasks.has(manifest.orphans) ? manifest.orphans : manifest.orphans.map(orderTask),
   };
 }
 
