@@ -23,7 +23,7 @@ import { deriveManifestTask, type KeyOverlay } from "./manifest-tasks.js";
 import { outputFileName, partialPath, resolveRecordedFile, verifyRecordedOutputs } from "./output-files.js";
 import { RenderTimeEstimator } from "./poll-policy.js";
 import { pollTask, type PollResult, type TerminalTaskState } from "./poller.js";
-import { createDownloadSlots, createTaskSlots, type Limiter } from "./scheduler.js";
+import { createDownloadSlots, createTaskSlots, type Limiter, type SlotLimiter } from "./scheduler.js";
 import type { RunTiming } from "./timing.js";
 import { TokenBucket } from "./token-bucket.js";
 
@@ -75,7 +75,8 @@ export interface ExecuteContext {
   /** Second Ctrl-C: also cancel (DELETE) the tasks in flight. */
   cancelSignal: AbortSignal;
   /** Writes manifest.json (at checkpoints and at the end). */
-  writeManifest: (tasks: ManifestTask[], orphans: ManifestTask[]) => Promise<void>;
+  /** `final` marks the last write of the run (a checkpoint need not be kept once it is on disk). */
+  writeManifest: (tasks: ManifestTask[], orphans: ManifestTask[], final: boolean) => Promise<void>;
 }
 
 export interface ExecuteResult {
@@ -118,7 +119,7 @@ class Engine {
   private readonly tracked = new Map<string, Tracked>();
   private readonly estimator: RenderTimeEstimator;
   private readonly bucket: TokenBucket;
-  private readonly slots: Limiter;
+  private readonly slots: SlotLimiter;
   private readonly downloadSlots: Limiter;
   /** Stops polls and downloads: Ctrl-C, a bad key seen by a GET, a journal that cannot be written. */
   private readonly halt = new AbortController();
@@ -207,10 +208,11 @@ class Engine {
     try {
       const work: Promise<void>[] = [];
       // Tasks already paid for and in flight come first: they hold account capacity already.
-      for (const state of orphanPolls) work.push(this.inSlot(() => this.resumeOrphan(state)));
+      for (const state of orphanPolls) work.push(this.inSlot((release) => this.resumeOrphan(state, release)));
       for (const task of runTasks) {
         const action = actions.get(task.key);
-        if (action?.kind === "poll") work.push(this.inSlot(() => this.resumePoll(task, action)));
+        if (action?.kind === "poll")
+          work.push(this.inSlot((release) => this.resumePoll(task, action, release)));
       }
       for (const task of runTasks) {
         const action = actions.get(task.key);
@@ -227,7 +229,7 @@ class Engine {
       }
       for (const task of runTasks) {
         const action = actions.get(task.key);
-        if (action?.kind === "submit") work.push(this.inSlot(() => this.submit(task)));
+        if (action?.kind === "submit") work.push(this.inSlot((release) => this.submit(task, release)));
       }
       await Promise.all(work);
       await Promise.all(this.downloads);
@@ -244,7 +246,7 @@ class Engine {
     }
 
     const { tasks, orphans } = this.manifestTasks();
-    await ctx.writeManifest(tasks, orphans);
+    await ctx.writeManifest(tasks, orphans, true);
     ctx.emit({ kind: "snapshot", snapshot: this.snapshot() });
     if (this.journalFailure) throw this.journalFailure;
 
@@ -276,7 +278,8 @@ class Engine {
   // ---- submission -------------------------------------------------------------------------------
 
   /** One task slot: create, poll to a terminal state, and resubmit within the slot while allowed. */
-  private async submit(task: TaskPlan, attemptsSoFar = 0): Promise<void> {
+  /** `release` gives the task slot back early (once the task is terminal at the service and is not resubmitted). */
+  private async submit(task: TaskPlan, release: () => void, attemptsSoFar = 0): Promise<void> {
     const { ctx, options } = this;
     const ref = refOf(task);
     let attemptsThisRun = attemptsSoFar;
@@ -329,6 +332,7 @@ class Engine {
             result.state,
             createdAtMs,
             attemptsThisRun,
+            release,
           );
           if (!again) return;
           continue;
@@ -424,11 +428,16 @@ class Engine {
     state: TerminalTaskState,
     createdAtMs: number,
     attemptsThisRun: number,
+    /** Called once the slot may serve the next task; a failure keeps it until its stop rules are applied. */
+    release: () => void,
   ): Promise<boolean> {
     const { ctx, options } = this;
     const ref = refOf(task);
     this.finished++;
     if (state.status === "succeeded" && state.outputs.length > 0) {
+      // The task is terminal at the service and no longer counts against the account: the next create
+      // need not wait for this record's fsync (which the download, acting on it, still waits for).
+      release();
       await this.append({
         t: "terminal",
         key: task.key,
@@ -452,6 +461,7 @@ class Engine {
       return false;
     }
     if (state.status === "cancelled") {
+      release();
       await this.append({
         t: "terminal",
         key: task.key,
@@ -535,7 +545,11 @@ class Engine {
   }
 
   /** A task of this plan submitted by an earlier run and not finished: poll it (never resubmit). */
-  private async resumePoll(task: TaskPlan, action: Extract<StartAction, { kind: "poll" }>): Promise<void> {
+  private async resumePoll(
+    task: TaskPlan,
+    action: Extract<StartAction, { kind: "poll" }>,
+    release: () => void,
+  ): Promise<void> {
     const createdAtMs = parseTime(action.createdAt, this.ctx.clock());
     const result = await this.poll(task.key, action.taskId, createdAtMs, true);
     if (result.kind !== "terminal") return this.afterUnfinishedPoll(task.key, result);
@@ -546,19 +560,22 @@ class Engine {
       result.state,
       createdAtMs,
       1,
+      release,
     );
     // A retryable failure of a resumed task is resubmitted like any other; the resumed attempt counts
     // towards this run's attempts, as if the interrupted run had never stopped.
-    if (again) await this.submit(task, 1);
+    if (again) await this.submit(task, release, 1);
   }
 
   /** A task no longer in the job file but paid and in flight: polled to a terminal state, not downloaded. */
-  private async resumeOrphan(state: KeyState): Promise<void> {
+  private async resumeOrphan(state: KeyState, release: () => void): Promise<void> {
     const attempt = lastAttempt(state);
     if (!attempt?.taskId) return;
     const createdAtMs = parseTime(attempt.createdAt, this.ctx.clock());
     const result = await this.poll(state.key, attempt.taskId, createdAtMs, true);
     if (result.kind !== "terminal") return this.afterUnfinishedPoll(state.key, result);
+    // Terminal at the service: it no longer counts against the account's concurrency.
+    release();
     const s = result.state;
     if (s.status === "succeeded" && s.outputs.length > 0) {
       await this.append({
@@ -802,7 +819,7 @@ class Engine {
     return written;
   }
 
-  private inSlot(fn: () => Promise<void>): Promise<void> {
+  private inSlot(fn: (release: () => void) => Promise<void>): Promise<void> {
     return this.slots(fn).catch((error: unknown) => this.onWorkError(error));
   }
 
@@ -831,7 +848,7 @@ class Engine {
       this.lastCheckpointAt = Date.now();
       const { tasks, orphans } = this.manifestTasks();
       this.checkpointWriting = this.ctx
-        .writeManifest(tasks, orphans)
+        .writeManifest(tasks, orphans, false)
         .catch(() => undefined)
         .finally(() => {
           this.lastCheckpointMs = performance.now() - started;

@@ -190,10 +190,12 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
                   emit,
                 })
             : undefined,
-          writeManifest: async (tasks, orphans) => {
+          writeManifest: async (tasks, orphans, final) => {
             const assembled = assembleManifest({ plan, tasks, orphans });
             manifestPath = await writeManifest(outputDir, assembled);
-            manifest = assembled;
+            // Only the final manifest is returned: holding each checkpoint's copy of every record until
+            // the next one would keep a large job's heap (and its GC limit) twice as big for nothing.
+            if (final) manifest = assembled;
           },
         },
         {

@@ -11,8 +11,61 @@ export interface Limiter {
  * Task slots: one slot covers a task from its create to its terminal state (the account's concurrency
  * counts exactly those), and is freed the moment the task ends, before its outputs are downloaded.
  */
-export function createTaskSlots(concurrency: number): Limiter {
-  return wrap(pLimit(concurrency));
+export function createTaskSlots(concurrency: number): SlotLimiter {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  const run = <T>(fn: (release: () => void) => Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const start = (): void => {
+        let released = false;
+        const release = (): void => {
+          if (released) return;
+          released = true;
+          active--;
+          const next = waiting.shift();
+          if (next) {
+            active++;
+            queueMicrotask(next);
+          }
+        };
+        let work: Promise<T>;
+        try {
+          work = fn(release);
+        } catch (error) {
+          work = Promise.reject(error as Error);
+        }
+        work.then(
+          (value) => {
+            release();
+            resolve(value);
+          },
+          (error: unknown) => {
+            release();
+            reject(error as Error);
+          },
+        );
+      };
+      // The slot is taken now; the work starts on a later microtask, like p-limit's.
+      if (active < concurrency) {
+        active++;
+        queueMicrotask(start);
+      } else waiting.push(start);
+    });
+  Object.defineProperties(run, {
+    activeCount: { get: () => active },
+    pendingCount: { get: () => waiting.length },
+  });
+  return run as SlotLimiter;
+}
+
+/**
+ * Task slots whose holder may give its slot back before it is done: a task that reached a terminal
+ * state no longer counts against the account, so the next create need not wait for its journal record.
+ */
+export interface SlotLimiter {
+  <T>(fn: (release: () => void) => Promise<T>): Promise<T>;
+  readonly activeCount: number;
+  readonly pendingCount: number;
 }
 
 /** Downloads get their own, smaller limit: they must not hold task slots, nor saturate the disk or the link. */
