@@ -6,8 +6,6 @@
 //   download slots (fewer): outputs streamed to a temporary file, verified, renamed into place, recorded
 // Every transition is on disk (journal, fsync'd) before the engine acts on it, so a kill at any moment
 // leaves a state the next run resumes from without paying twice.
-import { mkdir } from "node:fs/promises";
-import { dirname } from "node:path";
 import type { AccountStopReason, ApiClient, TaskState } from "../api/types.js";
 import { crashPoint } from "../crash-points.js";
 import type { ManifestError, ManifestTask } from "../manifest/types.js";
@@ -20,7 +18,13 @@ import { applyRecord, isInFlight, lastAttempt, type JournalFold, type KeyState }
 import type { JournalRecord, NewJournalRecord } from "./journal-records.js";
 import { JournalWriteError, type JournalWriter } from "./journal.js";
 import { deriveManifestTask, type KeyOverlay } from "./manifest-tasks.js";
-import { outputFileName, partialPath, resolveRecordedFile, verifyRecordedOutputs } from "./output-files.js";
+import {
+  outputFileName,
+  partialPath,
+  prepareOutputFolder,
+  resolveRecordedFile,
+  verifyRecordedOutputs,
+} from "./output-files.js";
 import { RenderTimeEstimator } from "./poll-policy.js";
 import { pollTask, type PollResult, type TerminalTaskState } from "./poller.js";
 import { createDownloadSlots, createTaskSlots, type Limiter, type SlotLimiter } from "./scheduler.js";
@@ -688,7 +692,12 @@ class Engine {
         failed = true;
         continue;
       }
-      await mkdir(dirname(finalPath), { recursive: true });
+      const escapes = await prepareOutputFolder(ctx.outputDir, finalPath);
+      if (escapes) {
+        fail(file, escapes);
+        failed = true;
+        continue;
+      }
       const result = await ctx.download({
         api: ctx.api,
         url,

@@ -1,8 +1,8 @@
 // Where outputs live, and whether the files a journal recorded are still the files it recorded.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
-import { isAbsolute, join, posix } from "node:path";
+import { mkdir, realpath, stat } from "node:fs/promises";
+import { dirname, isAbsolute, join, posix, relative, sep } from "node:path";
 import { JOURNAL_DIR } from "./journal-records.js";
 
 /**
@@ -28,6 +28,46 @@ export function resolveRecordedFile(outputDir: string, file: string): string | n
   if (file === "" || isAbsolute(file) || file.includes("\0") || file.split(/[\\/]/).includes(".."))
     return null;
   return join(outputDir, ...file.split("/"));
+}
+
+/**
+ * Creates the folder an output goes in, after checking that its real path is inside the output
+ * folder's: a symlinked sub-folder (a committed output folder keeps them, a shared workspace can
+ * plant one) must not lead a write out of the output folder. Returns null when the folder is ready,
+ * else why the output may not be written there.
+ */
+export async function prepareOutputFolder(outputDir: string, finalPath: string): Promise<string | null> {
+  const root = await realpath(outputDir);
+  const folder = dirname(finalPath);
+  // The deepest part that exists decides where the rest would be created: check it before mkdir,
+  // which would follow a symlink and create folders outside.
+  let existing = folder;
+  for (;;) {
+    try {
+      const real = await realpath(existing);
+      if (!isInside(root, real)) return escapes(outputDir, finalPath, existing, real);
+      break;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR") throw error;
+      const parent = dirname(existing);
+      if (parent === existing) break;
+      existing = parent;
+    }
+  }
+  await mkdir(folder, { recursive: true });
+  // Checked again once created: a symlink planted meanwhile is caught here too.
+  const real = await realpath(folder);
+  if (!isInside(root, real)) return escapes(outputDir, finalPath, folder, real);
+  return null;
+}
+
+function isInside(root: string, path: string): boolean {
+  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+function escapes(outputDir: string, finalPath: string, through: string, real: string): string {
+  return `OUTPUT_PATH_ESCAPES: ${relative(outputDir, finalPath)} would be written outside the output folder: ${relative(outputDir, through) || "."} leads to ${real} through a symbolic link; nothing was written there`;
 }
 
 /** True when the file exists with exactly this size and sha256 (streamed: memory stays flat). */

@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join, sep } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { readManifest } from "../../src/manifest/manifest.js";
-import { figures, FULL } from "./harness/mode.js";
+import { figures } from "./harness/mode.js";
 import { describeOutcome } from "./harness/runner.js";
 import { createScenario, type Scenario } from "./harness/workspace.js";
 
@@ -73,12 +73,10 @@ describe("confined paths", () => {
     );
   });
 
-  // KNOWN GAP (full mode only until fixed in the run engine / downloader): a symlinked sub-folder of
-  // the output folder is followed, and the run writes its outputs into the folder it points to,
-  // outside the output folder (exit 0). A committed output folder (git keeps symlinks) or a shared
-  // workspace is enough to plant one. Replay: mkdir out; ln -s /some/dir out/pair1; actbatch run
-  // job.yaml --out out (a job with a pair named pair1 and output.name "{pair}/...") -> files in /some/dir.
-  it.runIf(FULL)("a symlinked output sub-folder is not followed out of the output folder", async () => {
+  // A committed output folder (git keeps symlinks) or a shared workspace is enough to plant a
+  // symlinked sub-folder. Replay: mkdir out; ln -s /some/dir out/pair1; actbatch run job.yaml --out
+  // out (a job with a pair named pair1 and output.name "{pair}/...") -> nothing in /some/dir.
+  it("a symlinked output sub-folder is not followed out of the output folder", async () => {
     const { trapped, victimDir } = await trap();
     const out = trapped.outDir;
     await mkdir(out, { recursive: true });
