@@ -207,6 +207,13 @@ class Engine {
       if (signal.aborted) onStop();
       else signal.addEventListener("abort", onStop, { once: true });
     }
+    // A second Ctrl-C cancels the tasks in flight when it comes, wherever the run is: not only if it
+    // came before the work ended (the shutdown after the first one is quick, but not instant).
+    const cancelKeys = new Set([...runTasks.map((t) => t.key), ...orphanPolls.map((s) => s.key)]);
+    const cancels: Promise<void>[] = [];
+    const onCancel = (): void => void cancels.push(this.cancelInFlight(cancelKeys));
+    if (ctx.cancelSignal.aborted) onCancel();
+    else ctx.cancelSignal.addEventListener("abort", onCancel, { once: true });
     const snapshotTimer = setInterval(() => ctx.emit({ kind: "snapshot", snapshot: this.snapshot() }), 500);
 
     try {
@@ -237,8 +244,8 @@ class Engine {
       }
       await Promise.all(work);
       await Promise.all(this.downloads);
-      if (ctx.cancelSignal.aborted)
-        await this.cancelInFlight(new Set([...runTasks.map((t) => t.key), ...orphanPolls.map((s) => s.key)]));
+      // Again once the work has ended: a create answered after the cancel began is in flight too.
+      if (ctx.cancelSignal.aborted) await Promise.all([...cancels, this.cancelInFlight(cancelKeys)]);
     } finally {
       clearInterval(snapshotTimer);
       ctx.stopSignal.removeEventListener("abort", onStop);
@@ -249,9 +256,18 @@ class Engine {
       await ctx.journal.settle().catch(() => undefined);
     }
 
-    const { tasks, orphans } = this.manifestTasks();
+    let { tasks, orphans } = this.manifestTasks();
     await ctx.writeManifest(tasks, orphans, true);
     ctx.emit({ kind: "snapshot", snapshot: this.snapshot() });
+    ctx.cancelSignal.removeEventListener("abort", onCancel);
+    if (cancels.length > 0) {
+      // Cancels begun while the manifest was being written (or still under way): record them in it too.
+      await Promise.all(cancels);
+      await ctx.journal.settle().catch(() => undefined);
+      ({ tasks, orphans } = this.manifestTasks());
+      await ctx.writeManifest(tasks, orphans, true);
+      ctx.emit({ kind: "snapshot", snapshot: this.snapshot() });
+    }
     if (this.journalFailure) throw this.journalFailure;
 
     const runKeys = runTasks.map((task) => task.key);
@@ -755,6 +771,8 @@ class Engine {
   // ---- interruption -----------------------------------------------------------------------------
 
   /** Second Ctrl-C: DELETE every task still in flight, recording each cancel the API confirmed. */
+  private readonly cancelAsked = new Set<string>();
+
   private async cancelInFlight(keys: ReadonlySet<string>): Promise<void> {
     const { ctx } = this;
     // Only this run's tasks: another shard's tasks in flight are that shard's business.
@@ -764,7 +782,9 @@ class Engine {
     await Promise.all(
       targets.map(async (state) => {
         const attempt = lastAttempt(state);
-        if (!attempt?.taskId) return;
+        // Once per task: the cancel may be asked for again after the work ends.
+        if (!attempt?.taskId || this.cancelAsked.has(attempt.taskId)) return;
+        this.cancelAsked.add(attempt.taskId);
         const task = this.tracked.get(state.key)?.task ?? this.orphanRef(state.key);
         const outcome = await ctx.api.cancelTask(attempt.taskId);
         if (outcome.kind === "cancelled") {
