@@ -6,5 +6,4 @@ describe("limitHeapGrowth", () => {
     expect(() => limitHeapGrowth(0)).toThrow(RangeError);
     expect(() => limitHeapGrowth(12.5)).toThrow(RangeError);
   });
-
 });
