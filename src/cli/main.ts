@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import { ExitCode, UsageError, UserError } from "../errors.js";
+import { escapeControlCharacters } from "../spec/diagnostics.js";
 import { processIo, writeLine, type CliIo } from "./io.js";
 
 type CommandModule = { runCommand(args: string[], io: CliIo): Promise<number> };
@@ -78,6 +79,10 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   }
 }
 
+function escapeLines(text: string): string {
+  return text.split("\n").map(escapeControlCharacters).join("\n");
+}
+
 async function reportError(error: unknown, io: CliIo): Promise<number> {
   if (error instanceof UserError) {
     // In GitHub Actions, spec errors also become annotations at their line (on stdout, where the
@@ -86,8 +91,10 @@ async function reportError(error: unknown, io: CliIo): Promise<number> {
       const { githubAnnotationsForError } = await import("../report/github.js");
       for (const line of githubAnnotationsForError(io.env, error)) writeLine(io.stdout, line);
     }
-    writeLine(io.stderr, `actbatch: ${error.message}`);
-    if (error.hint) writeLine(io.stderr, `hint: ${error.hint}`);
+    // User errors quote user text (file names, asset URIs, server messages): control characters in
+    // it are shown escaped so a job file or a server cannot drive the terminal or fake log lines.
+    writeLine(io.stderr, `actbatch: ${escapeLines(error.message)}`);
+    if (error.hint) writeLine(io.stderr, `hint: ${escapeLines(error.hint)}`);
     if (error instanceof UsageError && error.usage) writeLine(io.stderr, "\n" + error.usage);
     return error.exitCode;
   }

@@ -62,3 +62,12 @@ describe("GitHub Actions annotations", () => {
     expect(plain.stderr).toContain(`${job}:7:`);
   });
 });
+
+describe("user errors quote user text safely", () => {
+  it("shows control characters of a file name escaped, never raw", async () => {
+    const result = await runCli(["validate", "missing-\u001b[31mred\u0007.yaml"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("missing-\\u001b[31mred\\u0007.yaml");
+    expect(result.stderr).not.toMatch(/[\u0007\u001b]/);
+  });
+});
