@@ -105,7 +105,22 @@ async function hashPrefix(path: string, length: number, hash: Hash): Promise<voi
  * Directory fsyncs, grouped: a caller that arrives while one is running waits for the next, which
  * starts after that one ends (so after the caller's rename) and serves every caller queued meanwhile.
  */
-const directorySyncs = new Map<string, { queued: { promise: Promise<void>; resolve: () => void } | null }>();
+interface QueuedSync {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+const directorySyncs = new Map<string, { queued: QueuedSync | null }>();
+
+function queuedSync(): QueuedSync {
+  const settle: Partial<Pick<QueuedSync, "resolve" | "reject">> = {};
+  const promise = new Promise<void>((resolve, reject) => Object.assign(settle, { resolve, reject }));
+  return {
+    promise,
+    resolve: settle.resolve as () => void,
+    reject: settle.reject as (error: unknown) => void,
+  };
+}
 
 /** Makes a rename durable: the directory entry is on disk only once the directory itself is fsync'd. */
 function syncDirectory(path: string): Promise<void> {
@@ -114,11 +129,7 @@ function syncDirectory(path: string): Promise<void> {
     directorySyncs.set(path, { queued: null });
     return runDirectorySync(path);
   }
-  if (state.queued === null) {
-    let resolve: () => void = () => {};
-    const promise = new Promise<void>((done) => (resolve = done));
-    state.queued = { promise, resolve };
-  }
+  state.queued ??= queuedSync();
   return state.queued.promise;
 }
 
@@ -131,7 +142,8 @@ async function runDirectorySync(path: string): Promise<void> {
     if (state === undefined || next === null) directorySyncs.delete(path);
     else {
       state.queued = null;
-      void runDirectorySync(path).finally(next.resolve);
+      // The callers queued meanwhile share this fsync's outcome: a failure reaches each of them.
+      runDirectorySync(path).then(next.resolve, next.reject);
     }
   }
 }
