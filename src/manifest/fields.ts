@@ -7,6 +7,7 @@ import type {
   ManifestAttempt,
   ManifestError,
   ManifestOutput,
+  ManifestOutputCheck,
   ManifestSummary,
   ManifestTask,
   ManifestTaskStatus,
@@ -52,7 +53,8 @@ export const TASK_FIELDS = fieldsOf<ManifestTask>()([
 ]);
 export const ATTEMPT_FIELDS = fieldsOf<ManifestAttempt>()(["attempt", "taskId", "status", "error"]);
 export const ERROR_FIELDS = fieldsOf<ManifestError>()(["code", "message", "retryable"]);
-export const OUTPUT_FIELDS = fieldsOf<ManifestOutput>()(["file", "bytes", "sha256"]);
+export const OUTPUT_FIELDS = fieldsOf<ManifestOutput>()(["file", "bytes", "sha256", "checks"]);
+export const CHECK_FIELDS = fieldsOf<ManifestOutputCheck>()(["name", "ok", "expected", "actual", "message"]);
 export const REQUEST_FIELDS = fieldsOf<RequestBody>()([
   "model",
   "character",
@@ -88,12 +90,12 @@ const allStatusesListed: [Exclude<ManifestTaskStatus, (typeof MANIFEST_TASK_STAT
   : never = true;
 void allStatusesListed;
 
-/** A copy of `value` holding exactly `fields`, in that order. */
+/** A copy of `value` holding exactly `fields`, in that order; an optional field that is absent stays absent. */
 export function pickFields<T extends object, const K extends readonly (keyof T)[]>(
   value: T,
   fields: K,
 ): Pick<T, K[number]> {
   const picked = {} as Pick<T, K[number]>;
-  for (const field of fields) picked[field] = value[field];
+  for (const field of fields) if (value[field] !== undefined) picked[field] = value[field];
   return picked;
 }

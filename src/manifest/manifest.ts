@@ -12,6 +12,7 @@ import {
   ERROR_FIELDS,
   MANIFEST_FIELDS,
   MEDIA_REF_FIELDS,
+  CHECK_FIELDS,
   OUTPUT_FIELDS,
   REQUEST_FIELDS,
   SPEC_FIELDS,
@@ -25,6 +26,7 @@ import {
   type Manifest,
   type ManifestAttempt,
   type ManifestError,
+  type ManifestOutput,
   type ManifestSummary,
   type ManifestTask,
 } from "./types.js";
@@ -253,9 +255,7 @@ function listProblems(problems: string[]): string {
 function normaliseTask(task: ManifestTask): ManifestTask {
   return {
     ...orderTask(task),
-    outputs: task.outputs
-      .map((output) => pickFields(output, OUTPUT_FIELDS))
-      .toSorted((a, b) => compareStrings(a.file, b.file)),
+    outputs: task.outputs.map(orderOutput).toSorted((a, b) => compareStrings(a.file, b.file)),
     history: task.history.map(orderAttempt).toSorted((a, b) => a.attempt - b.attempt),
   };
 }
@@ -270,10 +270,16 @@ function orderTask(task: ManifestTask): ManifestTask {
       reference: pickFields(task.request.reference, MEDIA_REF_FIELDS),
       contentModeration: pickFields(task.request.contentModeration, CONTENT_MODERATION_FIELDS),
     },
-    outputs: task.outputs.map((output) => pickFields(output, OUTPUT_FIELDS)),
+    outputs: task.outputs.map(orderOutput),
     error: orderError(task.error),
     history: task.history.map(orderAttempt),
   };
+}
+
+function orderOutput(output: ManifestOutput): ManifestOutput {
+  const ordered = pickFields(output, OUTPUT_FIELDS);
+  if (output.checks) ordered.checks = output.checks.map((check) => pickFields(check, CHECK_FIELDS));
+  return ordered;
 }
 
 function orderAttempt(attempt: ManifestAttempt): ManifestAttempt {

@@ -25,6 +25,18 @@ export interface ManifestOutput {
   file: string;
   bytes: number;
   sha256: string;
+  /** What the file's header was checked against (absent when no check ran, e.g. an older record). */
+  checks?: ManifestOutputCheck[];
+}
+
+/** One check of a rendered file against its request: mp4 (parses), ratio, duration (vs the reference). */
+export interface ManifestOutputCheck {
+  name: "mp4" | "ratio" | "duration";
+  ok: boolean;
+  expected?: string;
+  actual?: string;
+  /** Why it failed, or why it was not checked. */
+  message?: string;
 }
 
 /** One earlier attempt of a task (a resubmission after a retryable failure, or an ambiguous create). */

@@ -1,6 +1,11 @@
 // The end of a run, for humans (text on stderr) and machines (--json on stdout): counts, requests per
 // task, every task that did not succeed with its pair, params and error, and every possible double charge.
-import type { ManifestError, ManifestTask, ManifestTaskStatus } from "../manifest/types.js";
+import type {
+  ManifestError,
+  ManifestOutputCheck,
+  ManifestTask,
+  ManifestTaskStatus,
+} from "../manifest/types.js";
 import type { ParamValue } from "../spec/types.js";
 import type { RequestCounts, StopReason } from "./events.js";
 
@@ -11,6 +16,16 @@ export interface SummaryTask {
   status: ManifestTaskStatus;
   taskId: string | null;
   error: ManifestError | null;
+}
+
+/** A downloaded output of this run's tasks whose file did not match its request. */
+export interface CheckFailure {
+  key: string;
+  pair: string;
+  params: Record<string, ParamValue>;
+  file: string;
+  /** The checks that failed. */
+  failed: ManifestOutputCheck[];
 }
 
 export interface RunSummary {
@@ -41,6 +56,8 @@ export interface RunSummary {
   /** Tasks of this run that did not succeed, in plan order. */
   unfinished: SummaryTask[];
   possiblyChargedTwice: SummaryTask[];
+  /** Outputs of this run's tasks that failed a check (their tasks stay SUCCEEDED), in plan order. */
+  checkFailures: CheckFailure[];
   requests: RequestCounts;
   /** Task GETs per task polled in this run (null when none was). */
   getsPerPolledTask: number | null;
@@ -102,6 +119,7 @@ export function buildRunSummary(input: SummaryInput): RunSummary {
     },
     unfinished: runTasks.filter((task) => task.status !== "SUCCEEDED").map(toSummaryTask),
     possiblyChargedTwice: charged.map(toSummaryTask),
+    checkFailures: runTasks.flatMap(checkFailuresOf),
     requests: input.requests,
     getsPerPolledTask: input.polledTasks > 0 ? round2(input.taskGets / input.polledTasks) : null,
     requestsPerTask:
@@ -120,6 +138,15 @@ function toSummaryTask(task: ManifestTask): SummaryTask {
     taskId: task.taskId,
     error: task.error,
   };
+}
+
+function checkFailuresOf(task: ManifestTask): CheckFailure[] {
+  return task.outputs.flatMap((output) => {
+    const failed = (output.checks ?? []).filter((check) => !check.ok);
+    return failed.length === 0
+      ? []
+      : [{ key: task.key, pair: task.pair, params: task.params, file: output.file, failed }];
+  });
 }
 
 /** Listed by name up to this many; the rest are counted (the manifest has them all). */
@@ -149,6 +176,18 @@ export function formatRunSummary(summary: RunSummary): string[] {
       );
     if (failed.length > MAX_LISTED)
       lines.push(`  … and ${failed.length - MAX_LISTED} more (see the manifest)`);
+  }
+  const mismatched = summary.checkFailures;
+  if (mismatched.length > 0) {
+    lines.push(
+      `output checks failed (${mismatched.length}): the render does not match its request; the task stays SUCCEEDED (it was rendered and paid) and its file is kept:`,
+    );
+    for (const failure of mismatched.slice(0, MAX_LISTED))
+      lines.push(
+        `  ${describeTask(failure)} ${failure.file}: ${failure.failed.map(describeCheck).join("; ")}`,
+      );
+    if (mismatched.length > MAX_LISTED)
+      lines.push(`  … and ${mismatched.length - MAX_LISTED} more (see the manifest)`);
   }
   const ambiguous = summary.unfinished.filter((task) => task.status === "AMBIGUOUS");
   if (ambiguous.length > 0) {
@@ -194,6 +233,11 @@ export function describeTask(task: {
     .map(([name, value]) => `${name}=${String(value)}`)
     .join(" ");
   return `${task.pair}${params ? ` ${params}` : ""} [${task.key}]`;
+}
+
+function describeCheck(check: ManifestOutputCheck): string {
+  const detail = check.message ?? `expected ${check.expected ?? "?"}, found ${check.actual ?? "?"}`;
+  return `${check.name}: ${detail}`;
 }
 
 export function formatDuration(ms: number): string {

@@ -8,7 +8,7 @@
 // leaves a state the next run resumes from without paying twice.
 import type { AccountStopReason, ApiClient, TaskState } from "../api/types.js";
 import { crashPoint } from "../crash-points.js";
-import type { ManifestError, ManifestTask } from "../manifest/types.js";
+import type { ManifestError, ManifestOutputCheck, ManifestTask } from "../manifest/types.js";
 import type { LivePhase, RunEvent, RunSnapshot, StopReason, TaskRef } from "../report/events.js";
 import type { Plan, TaskPlan } from "../spec/types.js";
 import { decideStart, nextAttemptNumber, type DecideOptions, type StartAction } from "./decide.js";
@@ -62,6 +62,11 @@ export interface ExecuteContext {
    * anything is spent, and may return a budget that every create must reserve from.
    */
   beforeSubmit?: (tasks: TaskPlan[]) => Promise<SubmitBudget | null>;
+  /**
+   * Checks a downloaded, hash-verified output file against its task's request (MP4 header, ratio,
+   * duration); the result is journalled with the output. Never throws for a bad file: it says so.
+   */
+  checkOutput?: (task: TaskPlan, file: string) => Promise<ManifestOutputCheck[]>;
   /** Absolute. */
   outputDir: string;
   api: ApiClient;
@@ -273,10 +278,12 @@ class Engine {
     const runKeys = runTasks.map((task) => task.key);
     const byKey = new Map(tasks.map((task) => [task.key, task]));
     const allSucceeded = runKeys.every((key) => byKey.get(key)?.status === "SUCCEEDED");
+    // A render whose file failed a check stays SUCCEEDED (it exists and was paid) but is not a pass.
+    const allChecked = runKeys.every((key) => !hasFailedCheck(byKey.get(key)));
     const exitCode =
       this.stop?.reason === "account" || this.stop?.reason === "moderation" || this.stop?.reason === "budget"
         ? 3
-        : allSucceeded
+        : allSucceeded && allChecked
           ? 0
           : 1;
     return {
@@ -732,6 +739,7 @@ class Engine {
         failed = true;
         continue;
       }
+      const checks = ctx.checkOutput ? await ctx.checkOutput(task, finalPath) : undefined;
       await this.append({
         t: "output",
         key: task.key,
@@ -741,6 +749,7 @@ class Engine {
         file,
         bytes: result.bytes,
         sha256: result.sha256,
+        ...(checks && { checks }),
       });
       this.verifiedOf(task.key).add(index);
       ctx.emit({ kind: "download-finished", task: ref, file, bytes: result.bytes });
@@ -1057,4 +1066,8 @@ function parseTime(iso: string | null, fallback: number): number {
   if (!iso) return fallback;
   const ms = Date.parse(iso);
   return Number.isFinite(ms) ? ms : fallback;
+}
+
+function hasFailedCheck(task: ManifestTask | undefined): boolean {
+  return task?.outputs.some((output) => output.checks?.some((check) => !check.ok)) ?? false;
 }

@@ -1,6 +1,6 @@
 // The run state is a pure fold over the journal: records in, per-key state out. The engine keeps the
 // fold current by applying each record once it is on disk, so memory never knows more than the disk.
-import type { ManifestError } from "../manifest/types.js";
+import type { ManifestError, ManifestOutputCheck } from "../manifest/types.js";
 import type { ParamValue, RequestBody } from "../spec/types.js";
 import {
   JournalCorruptError,
@@ -18,6 +18,7 @@ export interface RecordedOutput {
   file: string;
   bytes: number;
   sha256: string;
+  checks?: ManifestOutputCheck[];
 }
 
 export interface AttemptState {
@@ -121,7 +122,13 @@ export function applyRecord(fold: JournalFold, record: JournalRecord, line = 0):
       attempt.terminal = { status: record.status, error: record.error, outputs: record.outputs };
       return;
     case "output": {
-      const output = { index: record.index, file: record.file, bytes: record.bytes, sha256: record.sha256 };
+      const output: RecordedOutput = {
+        index: record.index,
+        file: record.file,
+        bytes: record.bytes,
+        sha256: record.sha256,
+        ...(record.checks && { checks: record.checks }),
+      };
       attempt.outputs = [...attempt.outputs.filter((o) => o.index !== record.index), output].toSorted(
         (a, b) => a.index - b.index,
       );

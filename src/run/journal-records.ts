@@ -7,14 +7,14 @@
 //   not-created  the service provably did not create it (rejected, unavailable, account stop)
 //   ambiguous    the create's outcome is unknown (timeout after sending, reset mid-request)
 //   terminal     SUCCEEDED / FAILED / CANCELLED, with the error; output URLs are not kept (they expire)
-//   output       a verified output file, written after it was renamed into place
+//   output       a verified output file, written after it was renamed into place, with its checks
 //   cancel       the task was cancelled at the API (DELETE answered) on a second Ctrl-C
 //
 // Attempt numbers count creates that may have been paid: an attempt that ended `not-created` is
 // reused by the next intent for the same key, so attempt n is always the n-th possibly paid create.
 // Each line ends with a `crc` field (CRC-32 of the line without it) so a damaged record is detected.
 import { crc32 } from "node:zlib";
-import type { ManifestError } from "../manifest/types.js";
+import type { ManifestError, ManifestOutputCheck } from "../manifest/types.js";
 import type { ParamValue, RequestBody } from "../spec/types.js";
 
 export const JOURNAL_DIR = ".actbatch";
@@ -76,6 +76,8 @@ export interface OutputRecord extends RecordBase {
   file: string;
   bytes: number;
   sha256: string;
+  /** The file's header checked against the request (absent in records written before checks existed). */
+  checks?: ManifestOutputCheck[];
 }
 
 export interface CancelRecord extends RecordBase {

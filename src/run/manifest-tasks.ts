@@ -63,7 +63,7 @@ export function deriveManifestTask(
   const count = last.terminal.outputs;
   const outputs: ManifestOutput[] = last.outputs
     .filter((o) => o.index < count && verified.has(o.index))
-    .map((o) => ({ file: o.file, bytes: o.bytes, sha256: o.sha256 }));
+    .map((o) => ({ file: o.file, bytes: o.bytes, sha256: o.sha256, ...(o.checks && { checks: o.checks }) }));
   const missing = missingOutputs(count, expectedOutput, last.outputs, verified);
   if (missing.length === 0 || !options.downloads)
     return { ...base, taskId: last.taskId, status: "SUCCEEDED", outputs, error: null };

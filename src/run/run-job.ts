@@ -8,15 +8,16 @@ import { PROVIDERS, resolveConnection } from "../api/connection.js";
 import { isLoopbackHost } from "../api/url-policy.js";
 import { ExitCode, UserError } from "../errors.js";
 import { assembleManifest, writeManifest } from "../manifest/manifest.js";
-import type { Manifest } from "../manifest/types.js";
+import type { Manifest, ManifestOutputCheck } from "../manifest/types.js";
+import { verifyRenderedOutput, type VerifyOutputOptions } from "../media/verify-output.js";
 import type { RunEvent } from "../report/events.js";
 import { buildRunSummary, type RunSummary } from "../report/summary.js";
-import { gateRun } from "../preflight/index.js";
+import { gateRun, outputCheckOptions, type RunGate } from "../preflight/index.js";
 import { startSimulator, type SimShape, type Simulator } from "../sim/index.js";
 import { loadPlan } from "../spec/index.js";
 import type { BudgetSpec, LoadedPlan, Plan, PlanReport, ProviderName, TaskPlan } from "../spec/types.js";
 import { downloadOutput } from "./downloader.js";
-import { executePlan, type SubmitBudget } from "./execute.js";
+import { executePlan } from "./execute.js";
 import { foldJournal } from "./fold.js";
 import { JournalCorruptError } from "./journal-records.js";
 import { JournalWriter, journalPath, readJournal } from "./journal.js";
@@ -160,6 +161,8 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       const fold = foldOrExplain(existing.records, outputDir);
       journal = new JournalWriter(outputDir, existing);
       let manifest: Manifest | null = null;
+      // Filled by the gate; empty (durations unknown, not checked) when it did not run.
+      let referenceDurations = new Map<string, number>();
       let manifestPath = resolve(outputDir, "manifest.json");
       const result = await executePlan(
         {
@@ -177,8 +180,8 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
           stopSignal,
           cancelSignal,
           beforeSubmit: loaded
-            ? (tasks) =>
-                gateTasks(loaded, tasks, {
+            ? async (tasks) => {
+                const gate = await gateTasks(loaded, tasks, {
                   outputDir,
                   preflight: options.preflight ?? true,
                   // The simulator fetches no asset: against it (in process, or any API on loopback),
@@ -188,8 +191,13 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
                   budget: options.budget,
                   allowUnknownCost: options.allowUnknownCost ?? false,
                   emit,
-                })
+                });
+                referenceDurations = gate.referenceDurations;
+                return gate.ledger;
+              }
             : undefined,
+          checkOutput: (task, file) =>
+            checkOutputFile(file, outputCheckOptions(task, { referenceDurations })),
           writeManifest: async (tasks, orphans, final) => {
             const assembled = assembleManifest({ plan, tasks, orphans });
             manifestPath = await writeManifest(outputDir, assembled);
@@ -274,7 +282,7 @@ async function gateTasks(
     allowUnknownCost: boolean;
     emit: (event: RunEvent) => void;
   },
-): Promise<SubmitBudget> {
+): Promise<RunGate> {
   const notes = new Writable({
     write(chunk: Buffer | string, _encoding, done): void {
       for (const line of String(chunk).split("\n"))
@@ -296,7 +304,16 @@ async function gateTasks(
     allowUnknownCost: options.allowUnknownCost,
     stderr: notes,
   });
-  return gate.ledger;
+  return gate;
+}
+
+/** The output checks; a file that cannot be read at all is a failed check, not a crashed run. */
+async function checkOutputFile(file: string, options: VerifyOutputOptions): Promise<ManifestOutputCheck[]> {
+  try {
+    return (await verifyRenderedOutput(file, options)).checks;
+  } catch (error) {
+    return [{ name: "mp4", ok: false, message: `cannot read the file: ${(error as Error).message}` }];
+  }
 }
 
 function foldOrExplain(

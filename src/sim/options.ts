@@ -53,6 +53,11 @@ export interface SimulatorOptions {
    * real render would be: what output checks expect. @defaultValue false
    */
   matchingOutputs?: boolean;
+  /**
+   * Serve every task the clips of this ratio ("1280:720"), whatever ratio it asked for: a render of
+   * the wrong shape, for output checks to catch. @defaultValue the requested ratio's clips
+   */
+  clipRatio?: string;
   /** Mean of the lognormal RUNNING time. @defaultValue 90000 */
   renderMeanMs?: number;
   /** Lognormal sigma of the render time. @defaultValue 0.35 */
@@ -100,6 +105,7 @@ export interface ResolvedOptions {
   failureCodes: (string | null)[];
   outputBytes: number | undefined;
   matchingOutputs: boolean;
+  clipRatio: string | undefined;
   renderMeanMs: number;
   renderSigma: number;
   pendingMs: [number, number];
@@ -153,6 +159,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     failureCodes: options.failureCodes ?? DEFAULT_FAILURE_CODES,
     outputBytes: options.outputBytes,
     matchingOutputs: options.matchingOutputs === true,
+    clipRatio: options.clipRatio,
     renderMeanMs: options.renderMeanMs ?? 90_000,
     renderSigma: options.renderSigma ?? 0.35,
     pendingMs: options.pendingMs ?? [2000, 10_000],

@@ -14,34 +14,48 @@ export const MEDIA_DIR = new URL("../../src/sim/media/", import.meta.url);
 const INTENSITIES = 5;
 const SEED_VARIANTS = 4;
 
-/** Name of the clip a request body renders to: chosen by expressionIntensity and seed modulo 4. */
+/**
+ * Folder of each ratio's clip set (shaped like that ratio, so output checks on a simulated render see
+ * the ratio that was asked for); 16:9 and any ratio without a set use the clips at the top.
+ */
+const RATIO_FOLDERS: Readonly<Record<string, string>> = {
+  "720:1280": "108x192/",
+  "960:960": "108x108/",
+  "1104:832": "144x108/",
+  "832:1104": "108x144/",
+  "1584:672": "254x108/",
+};
+
+/** Name of the clip a request body renders to: its ratio's set, then expressionIntensity and seed modulo 4. */
 export function clipNameOf(body: Record<string, unknown>): string {
   const intensity = typeof body["expressionIntensity"] === "number" ? body["expressionIntensity"] : 3;
   const seed = typeof body["seed"] === "number" ? body["seed"] : 0;
   const ei = Math.min(INTENSITIES, Math.max(1, Math.round(intensity)));
-  return `ei${ei}-s${Math.abs(Math.trunc(seed)) % SEED_VARIANTS}.mp4`;
+  const folder = typeof body["ratio"] === "string" ? (RATIO_FOLDERS[body["ratio"]] ?? "") : "";
+  return `${folder}ei${ei}-s${Math.abs(Math.trunc(seed)) % SEED_VARIANTS}.mp4`;
 }
 
 let clipCache: Map<string, Buffer> | undefined;
 
-/** Every clip, read once per process (about 200 KB in all). */
+/** Every clip, read once per process (about 1.5 MB in all). */
 export function loadClips(): Map<string, Buffer> {
   if (clipCache) return clipCache;
   const clips = new Map<string, Buffer>();
-  for (let ei = 1; ei <= INTENSITIES; ei++)
-    for (let s = 0; s < SEED_VARIANTS; s++) {
-      const name = `ei${ei}-s${s}.mp4`;
-      const file = new URL(name, MEDIA_DIR);
-      try {
-        clips.set(name, readFileSync(file));
-      } catch {
-        throw new UserError(
-          `the simulator's output clip ${fileURLToPath(file)} is missing`,
-          undefined,
-          "the clips live in src/sim/media/ beside dist/ (or pass outputBytes / --output-bytes for synthetic outputs)",
-        );
+  for (const folder of ["", ...Object.values(RATIO_FOLDERS)])
+    for (let ei = 1; ei <= INTENSITIES; ei++)
+      for (let s = 0; s < SEED_VARIANTS; s++) {
+        const name = `${folder}ei${ei}-s${s}.mp4`;
+        const file = new URL(name, MEDIA_DIR);
+        try {
+          clips.set(name, readFileSync(file));
+        } catch {
+          throw new UserError(
+            `the simulator's output clip ${fileURLToPath(file)} is missing`,
+            undefined,
+            "the clips live in src/sim/media/ beside dist/ (or pass outputBytes / --output-bytes for synthetic outputs)",
+          );
+        }
       }
-    }
   clipCache = clips;
   return clips;
 }

@@ -590,7 +590,9 @@ export class SimServer {
       deletedAt: null,
       wrapperPhase: (draw("wrapper") * this.options.wrapperRefreshMs) / speed,
       cost,
-      clip: clipNameOf(body),
+      clip: clipNameOf(
+        this.options.clipRatio === undefined ? body : { ...body, ratio: this.options.clipRatio },
+      ),
     };
     this.scheduler.add(task);
     this.tasks.set(task.id, task);

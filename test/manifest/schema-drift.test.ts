@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import {
   ATTEMPT_FIELDS,
+  CHECK_FIELDS,
   ERROR_FIELDS,
   MANIFEST_FIELDS,
   MANIFEST_TASK_STATUSES,
@@ -19,6 +20,7 @@ import type {
   ManifestAttempt,
   ManifestError,
   ManifestOutput,
+  ManifestOutputCheck,
   ManifestSummary,
   ManifestTask,
 } from "../../src/manifest/types.js";
@@ -26,11 +28,19 @@ import type { MediaRef, RequestBody } from "../../src/spec/types.js";
 import { RATIOS } from "../../src/spec/types.js";
 
 const error = { code: "INTERNAL", message: "render failed", retryable: true } satisfies ManifestError;
+const check = {
+  name: "ratio",
+  ok: false,
+  expected: "960:960",
+  actual: "192x108",
+  message: "the video is 192x108, not 960:960",
+} satisfies Required<ManifestOutputCheck>;
 const output = {
   file: "hero-take1/ei3-s1.mp4",
   bytes: 1234,
   sha256: "a".repeat(64),
-} satisfies ManifestOutput;
+  checks: [check],
+} satisfies Required<ManifestOutput>;
 const attempt = { attempt: 1, taskId: "t-1", status: "FAILED", error } satisfies ManifestAttempt;
 const character = { type: "image", uri: "https://cdn.example.com/hero.png" } satisfies MediaRef;
 const request = {
@@ -91,6 +101,12 @@ function def(name: string): ObjectSchema & { enum?: string[] } {
   return found;
 }
 
+// The fields a manifest may leave out (they are optional in the TypeScript types too).
+const optional: Record<string, readonly string[]> = {
+  output: ["checks"],
+  outputCheck: ["expected", "actual", "message"],
+};
+
 const objects: [string, ObjectSchema, object, readonly string[]][] = [
   ["manifest", schema, manifest, MANIFEST_FIELDS],
   ["spec", schema.properties.spec as ObjectSchema, manifest.spec, SPEC_FIELDS],
@@ -99,6 +115,7 @@ const objects: [string, ObjectSchema, object, readonly string[]][] = [
   ["attempt", def("attempt"), attempt, ATTEMPT_FIELDS],
   ["error", def("error"), error, ERROR_FIELDS],
   ["output", def("output"), output, OUTPUT_FIELDS],
+  ["outputCheck", def("outputCheck"), check, CHECK_FIELDS],
   ["request", def("request"), request, REQUEST_FIELDS],
   ["mediaRef", def("mediaRef"), character, ["type", "uri"]],
 ];
@@ -119,10 +136,10 @@ describe("schemas/manifest.schema.json against src/manifest/types.ts", () => {
 
   it.each(objects)(
     "%s: the schema's properties, required list and the type's fields are the same",
-    (_name, object, sample, order) => {
+    (name, object, sample, order) => {
       const fields = Object.keys(sample);
       expect(Object.keys(object.properties)).toEqual(fields);
-      expect(object.required).toEqual(fields);
+      expect(object.required).toEqual(fields.filter((field) => !optional[name]?.includes(field)));
       expect(object.additionalProperties).toBe(false);
       // The serialiser's field order is the same as the schema's (and the samples').
       expect([...order]).toEqual(fields);
@@ -168,5 +185,11 @@ describe("schemas/manifest.schema.json against src/manifest/types.ts", () => {
         problems: 1,
       });
     expect(problems({ outputs: [{ ...output, file: "pair/..hidden.mp4" }] })).toEqual([]);
+    // Checks are optional (no check ran), and so are a check's details.
+    const { checks: _checks, ...unchecked } = output;
+    expect(problems({ outputs: [unchecked] })).toEqual([]);
+    expect(problems({ outputs: [{ ...output, checks: [{ name: "mp4", ok: true }] }] })).toEqual([]);
+    const badCheck = { ...output, checks: [{ name: "size", ok: true }] };
+    expect(manifestSchemaProblems({ ...manifest, tasks: [{ ...task, outputs: [badCheck] }] }).length).toBe(1);
   });
 });

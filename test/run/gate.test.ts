@@ -37,10 +37,18 @@ describe("run gate: preflight and budget before the first create", () => {
   });
 
   it("runs when the reference passes the preflight, and a rerun probes nothing", async () => {
-    ws = await createWorkspace("version: 1\nname: placeholder\npairs: []\n");
+    // Renders as long as the reference and of its ratio, so the output checks pass.
+    ws = await createWorkspace("version: 1\nname: placeholder\npairs: []\n", { matchingOutputs: true });
     await ws.writeJob(jobWithReference(`${ws.sim.origin}/assets/take.mp4?simDuration=10`));
     const first = await ws.run();
     expect(first.exitCode).toBe(0);
+    // The probed reference duration reaches the output checks.
+    expect(first.manifest.tasks[0]?.outputs[0]?.checks?.find((check) => check.name === "duration")).toEqual({
+      name: "duration",
+      ok: true,
+      expected: "10 s",
+      actual: "10 s",
+    });
     expect(ws.events.some((e) => e.kind === "note" && e.message.startsWith("preflight:"))).toBe(true);
     const before = totalRequests(ws.sim);
     const assetBytes = ws.sim.stats().assetBytesServed;
