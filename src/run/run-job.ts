@@ -68,6 +68,8 @@ export interface RunJobOptions {
   retryFailed?: boolean;
   /** Resubmit tasks whose create had an unknown outcome. @defaultValue true */
   resubmitAmbiguous?: boolean;
+  /** Check each downloaded file's MP4 header against its request (outputs[].checks). @defaultValue true */
+  outputChecks?: boolean;
   /** Create attempts per task within one run. @defaultValue 2 */
   maxAttempts?: number;
   /** @defaultValue 10,000 */
@@ -196,8 +198,10 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
                 return gate.ledger;
               }
             : undefined,
-          checkOutput: (task, file) =>
-            checkOutputFile(file, outputCheckOptions(task, { referenceDurations })),
+          ...(options.outputChecks !== false && {
+            checkOutput: (task: TaskPlan, file: string) =>
+              checkOutputFile(file, outputCheckOptions(task, { referenceDurations })),
+          }),
           writeManifest: async (tasks, orphans, final) => {
             const assembled = assembleManifest({ plan, tasks, orphans });
             manifestPath = await writeManifest(outputDir, assembled);

@@ -128,4 +128,13 @@ describe("output checks against the simulator", () => {
       },
     ]);
   });
+
+  it("checks nothing with outputChecks false (--no-output-checks): no checks recorded, exit 0", async () => {
+    ws = await createWorkspace({ pairs: 1, intensities: [1] }, { outputBytes: 4096 });
+    const result = await ws.run({ outputChecks: false });
+    expect(result.exitCode).toBe(0);
+    const [task] = (await readManifest(ws.outDir)).tasks;
+    expect(task?.status).toBe("SUCCEEDED");
+    expect(task?.outputs[0]).not.toHaveProperty("checks");
+  });
 });

@@ -36,6 +36,8 @@ Options:
   --retry-failed               resubmit tasks that ended with a final failure (moderation, invalid asset)
   --no-resubmit-ambiguous      hold tasks whose create had an unknown outcome instead of submitting
                                them again (a resubmission may pay twice; either way it is reported)
+  --no-output-checks           do not check downloaded files' MP4 header (ratio, duration) against
+                               the request; by default a mismatch is reported and the run exits 1
   --max-attempts N             create attempts per task within one run, for retryable failures and
                                ambiguous creates (default ${DEFAULT_MAX_ATTEMPTS})
   --max-moderation-failures N  stop submitting after N moderation failures in one run (default ${DEFAULT_MAX_MODERATION_FAILURES})
@@ -75,6 +77,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       force: { type: "boolean" },
       "retry-failed": { type: "boolean" },
       "no-resubmit-ambiguous": { type: "boolean" },
+      "no-output-checks": { type: "boolean" },
       "max-attempts": { type: "string" },
       "max-moderation-failures": { type: "string" },
       "max-tasks": { type: "string" },
@@ -168,6 +171,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
         force: values.force ?? false,
         retryFailed: values["retry-failed"] ?? false,
         resubmitAmbiguous: !(values["no-resubmit-ambiguous"] ?? false),
+        outputChecks: !(values["no-output-checks"] ?? false),
         maxAttempts,
         maxModerationFailures,
         shard,

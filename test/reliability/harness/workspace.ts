@@ -107,6 +107,9 @@ export async function createScenario(options: ScenarioOptions): Promise<Scenario
           "--concurrency",
           String(concurrency),
           "--json",
+          // The simulator serves synthetic byte payloads here (outputBytes), not MP4s: these tests are
+          // about paid work and files surviving faults, not about what a render contains.
+          "--no-output-checks",
           ...extraArgs,
         ],
         ...rest,
