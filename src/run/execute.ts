@@ -15,7 +15,7 @@ import { decideStart, nextAttemptNumber, type DecideOptions, type StartAction } 
 import type { DownloadOptions, DownloadResult } from "./downloader.js";
 import { attemptsAllowed, classifyFailure, isRetriedByRerun } from "./failure-codes.js";
 import { applyRecord, isInFlight, lastAttempt, type JournalFold, type KeyState } from "./fold.js";
-import type { JournalRecord, NewJournalRecord } from "./journal-records.js";
+import type { JournalRecord, NewJournalRecord, NotCreatedReason } from "./journal-records.js";
 import { JournalWriteError, type JournalWriter } from "./journal.js";
 import { deriveManifestTask, type KeyOverlay } from "./manifest-tasks.js";
 import {
@@ -364,68 +364,31 @@ class Engine {
           if (!again) return;
           continue;
         }
-        case "rejected": {
-          this.budget?.release(task.key);
-          const code = outcome.code ?? `HTTP_${outcome.status}`;
-          await this.append({
-            t: "not-created",
-            key: task.key,
+        case "rejected":
+          await this.recordNotCreated(
+            task,
             attempt,
-            reason: "rejected",
-            code,
-            message: outcome.message,
-          });
-          ctx.emit({
-            kind: "task-not-created",
-            task: ref,
-            attempt,
-            outcome: "rejected",
-            message: outcome.message,
-          });
+            "rejected",
+            outcome.code ?? `HTTP_${outcome.status}`,
+            outcome.message,
+          );
           this.setPhase(task.key, "failed");
           return;
-        }
-        case "unavailable": {
-          this.budget?.release(task.key);
-          await this.append({
-            t: "not-created",
-            key: task.key,
-            attempt,
-            reason: "unavailable",
-            code: "UNAVAILABLE",
-            message: outcome.message,
-          });
-          ctx.emit({
-            kind: "task-not-created",
-            task: ref,
-            attempt,
-            outcome: "unavailable",
-            message: outcome.message,
-          });
+        case "unavailable":
+          await this.recordNotCreated(task, attempt, "unavailable", "UNAVAILABLE", outcome.message);
           this.setPhase(task.key, "not-submitted");
           return;
-        }
-        case "account-stop": {
-          this.budget?.release(task.key);
-          await this.append({
-            t: "not-created",
-            key: task.key,
+        case "account-stop":
+          await this.recordNotCreated(
+            task,
             attempt,
-            reason: "account-stop",
-            code: ACCOUNT_STOP_CODES[outcome.reason],
-            message: outcome.message,
-          });
-          ctx.emit({
-            kind: "task-not-created",
-            task: ref,
-            attempt,
-            outcome: "account-stop",
-            message: outcome.message,
-          });
+            "account-stop",
+            ACCOUNT_STOP_CODES[outcome.reason],
+            outcome.message,
+          );
           this.setPhase(task.key, "not-submitted");
           this.accountStop(outcome.reason, outcome.status, false);
           return;
-        }
         case "ambiguous": {
           await this.append({ t: "ambiguous", key: task.key, attempt, message: outcome.message });
           const again =
@@ -816,6 +779,19 @@ class Engine {
         });
       }),
     );
+  }
+
+  /** A create the service provably did not act on: its budget reservation is given back, and it is journalled. */
+  private async recordNotCreated(
+    task: TaskPlan,
+    attempt: number,
+    reason: NotCreatedReason,
+    code: string,
+    message: string,
+  ): Promise<void> {
+    this.budget?.release(task.key);
+    await this.append({ t: "not-created", key: task.key, attempt, reason, code, message });
+    this.ctx.emit({ kind: "task-not-created", task: refOf(task), attempt, outcome: reason, message });
   }
 
   // ---- stops ------------------------------------------------------------------------------------
