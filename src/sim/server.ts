@@ -531,13 +531,7 @@ export class SimServer {
     }
     if (fault === "lost5xx") {
       this.countFault("create", fault);
-      this.sendError(
-        exchange,
-        502,
-        "Bad gateway",
-        "bad response status code 502",
-        "bad_response_status_code",
-      );
+      this.sendBadGateway(exchange);
       return;
     }
     this.sendJson(exchange, 200, { id: task.id, estimatedCost: { credits: task.cost } });
@@ -840,13 +834,7 @@ export class SimServer {
         this.sendError(exchange, 500, "Internal server error", "internal server error", "");
         return;
       case "502":
-        this.sendError(
-          exchange,
-          502,
-          "Bad gateway",
-          "bad response status code 502",
-          "bad_response_status_code",
-        );
+        this.sendBadGateway(exchange);
         return;
       case "503":
         this.sendError(exchange, 503, "Service unavailable", "service unavailable", "");
@@ -876,6 +864,11 @@ export class SimServer {
   }
 
   /** An error in the route family's own shape: Runway's on /v1, CometAPI's envelope on /runwayml. */
+  /** The 502 a gateway sends when its upstream answered badly (fault "502", and "lost5xx" after the create). */
+  private sendBadGateway(exchange: Exchange): void {
+    this.sendError(exchange, 502, "Bad gateway", "bad response status code 502", "bad_response_status_code");
+  }
+
   private sendError(
     exchange: Exchange,
     status: number,
