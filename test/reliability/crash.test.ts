@@ -16,7 +16,7 @@ import { formatViolations } from "./invariants.js";
 import { inspectAfterKill } from "./harness/after-kill.js";
 import { count, figures, FULL, prng, replayHint, seedFor, uniform } from "./harness/mode.js";
 import { describeOutcome, type RunOutcome } from "./harness/runner.js";
-import { createScenario, type Scenario } from "./harness/workspace.js";
+import { createScenario, jobYaml, type JobShape, type Scenario } from "./harness/workspace.js";
 
 const SPEED = 50;
 
@@ -27,11 +27,12 @@ describe("crashes: SIGKILL at random moments and at every named crash point, the
   const random = prng(seed);
   const randomKills = count(6, 50);
   let scenario: Scenario;
+  // 200 tasks in full mode, 40 in quick mode.
+  const shape: JobShape = FULL ? { pairs: 4, seeds: 10 } : { pairs: 2, seeds: 4 };
 
   beforeAll(async () => {
     scenario = await createScenario({
-      // 200 tasks in full mode, 40 in quick mode.
-      job: FULL ? { pairs: 4, seeds: 10 } : { pairs: 2, seeds: 4 },
+      job: shape,
       speed: SPEED,
       concurrency: FULL ? 20 : 10,
       host: { sim: { seed, outputBytes: 48 * 1024, concurrency: FULL ? 20 : 10 } },
@@ -49,16 +50,22 @@ describe("crashes: SIGKILL at random moments and at every named crash point, the
         kind: "random",
         delayMs: Math.round(uniform(random, 150, FULL ? 2500 : 1800)),
       }));
-      // Named points go first, in a random order, while all the work is still ahead of them.
-      const points = CRASH_POINTS.map((point) => ({ point, order: random() })).toSorted(
-        (a, b) => a.order - b.order,
-      );
+      // Named points go first, in the order a task passes them (a random pass of each), while the
+      // work they need is still ahead: a create-phase point after a run that finished every create
+      // would never be reached.
       schedule.unshift(
-        ...points.map(({ point }): Kill => ({
+        ...CRASH_POINTS.map((point): Kill => ({
           kind: "point",
           point: `${point}@${1 + Math.floor(random() * 3)}`,
         })),
       );
+      // When a point still finds no work left (the job finished first), the job grows by one seed:
+      // new keys to create, render and download, the old keys unchanged.
+      let seeds = shape.seeds;
+      const growJob = async (): Promise<void> => {
+        seeds++;
+        await writeFile(scenario.jobFile, jobYaml({ ...shape, seeds }));
+      };
 
       const log: string[] = [];
       const afterKillProblems: string[] = [];
@@ -66,6 +73,7 @@ describe("crashes: SIGKILL at random moments and at every named crash point, the
       let randomKilled = 0;
       const pointsKilled = new Set<string>();
       let finished: RunOutcome | null = null;
+      const pointRetries = new Map<string, number>();
       for (let index = 0; index < schedule.length; index++) {
         const kill = schedule[index] as Kill;
         const outcome =
@@ -82,13 +90,18 @@ describe("crashes: SIGKILL at random moments and at every named crash point, the
           const state = await inspectAfterKill(scenario.outDir, scenario.sim);
           for (const problem of state.problems)
             afterKillProblems.push(`after #${index + 1} (${label}): ${problem}`);
-        } else if (kill.kind === "point" && !kill.point.endsWith("@1")) {
-          // The point was passed fewer times than asked before the run ended: hit its first pass next.
-          schedule.splice(index + 1, 0, { kind: "point", point: `${kill.point.split("@")[0]}@1` });
+        } else if (kill.kind === "point" && (outcome.code === 0 || outcome.code === 1)) {
+          // The run ended before passing the point as often as asked: hit its first pass next, with
+          // fresh work when this run finished the job.
+          const point = kill.point.split("@")[0] ?? kill.point;
+          const retries = (pointRetries.get(point) ?? 0) + 1;
+          pointRetries.set(point, retries);
+          if (retries > 3) throw new Error(`crash point ${point} never reached\n${log.join("\n")}`);
           if (outcome.code === 0) {
-            finished = outcome;
-            break;
+            await growJob();
+            log.push(`(job grown to ${seeds} seeds, for ${point})`);
           }
+          schedule.splice(index + 1, 0, { kind: "point", point: `${point}@1` });
         } else if (outcome.code === 0) {
           finished = outcome;
           // The job is done: later kills would only hit no-op reruns.
