@@ -105,10 +105,21 @@ export function formatSnapshot(s: RunSnapshot): string {
   return `${parts.join(" · ")}${gets} · ${formatDuration(s.elapsedMs)}${eta}`;
 }
 
+/** Plain mode: lines are written at most this long after their event (and at once on close or an interrupt). */
+const PLAIN_FLUSH_MS = 100;
+/** Plain mode: a buffer this big is written at once. */
+const PLAIN_FLUSH_BYTES = 64 * 1024;
+
 class PlainReporter implements ProgressReporter {
   private lastSummaryAt: number;
   private lastSnapshot: RunSnapshot | null = null;
   private readonly clock: () => number;
+  /**
+   * Lines not yet written. A large job makes several lines per task, and each write to a pipe is a
+   * system call: lines are collected for a moment and written together (each keeps its own time).
+   */
+  private pending = "";
+  private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: ProgressOptions) {
     this.clock = options.clock ?? Date.now;
@@ -124,9 +135,13 @@ class PlainReporter implements ProgressReporter {
     if (event.kind === "run-finished" && this.lastSnapshot) this.summary();
     const line = formatEvent(event);
     if (line !== null) this.write(line);
+    // A signal may be followed by a forced exit: what was said up to it must be out.
+    if (event.kind === "interrupted" || event.kind === "run-finished") this.flush();
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.flush();
+  }
 
   private summary(): void {
     this.lastSummaryAt = this.clock();
@@ -135,7 +150,18 @@ class PlainReporter implements ProgressReporter {
 
   private write(line: string): void {
     const time = new Date(this.clock()).toISOString().slice(11, 19);
-    this.options.stream.write(`${time} ${line}\n`);
+    this.pending += `${time} ${line}\n`;
+    if (this.pending.length >= PLAIN_FLUSH_BYTES) this.flush();
+    else this.flushTimer ??= setTimeout(() => this.flush(), PLAIN_FLUSH_MS);
+  }
+
+  private flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    if (this.pending === "") return;
+    const text = this.pending;
+    this.pending = "";
+    this.options.stream.write(text);
   }
 }
 

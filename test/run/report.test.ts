@@ -57,7 +57,7 @@ describe("progress", () => {
     expect(formatEvent({ kind: "snapshot", snapshot })).toBeNull();
   });
 
-  it("plain mode: timestamped lines per event and a summary line per interval", () => {
+  it("plain mode: timestamped lines per event and a summary line per interval", async () => {
     const out = new Collect();
     let now = Date.parse("2026-01-01T10:00:00Z");
     const reporter = createProgressReporter({
@@ -70,11 +70,29 @@ describe("progress", () => {
     reporter.handle({ kind: "snapshot", snapshot });
     now += 11_000;
     reporter.handle({ kind: "snapshot", snapshot });
+    await reporter.close();
     expect(out.text.split("\n")).toEqual([
       "10:00:00 submitted hero expressionIntensity=3 seed=7 [0123456789abcdef] as t-1",
       `10:00:11 progress: ${formatSnapshot(snapshot)}`,
       "",
     ]);
+  });
+
+  it("plain mode: lines are written together, shortly after their events, without waiting for the end", async () => {
+    const out = new Collect();
+    let writes = 0;
+    const count = out.write.bind(out);
+    out.write = ((chunk: string) => (writes++, count(chunk))) as typeof out.write;
+    const reporter = createProgressReporter({ stream: out, mode: "plain" });
+    for (let i = 0; i < 50; i++)
+      reporter.handle({ kind: "task-submitted", task, attempt: 1, taskId: `t-${i}` });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(out.text.split("\n").filter((line) => line.includes("submitted"))).toHaveLength(50);
+    expect(writes).toBeLessThan(5);
+    reporter.handle({ kind: "interrupted", signal: "SIGINT", cancelling: false });
+    // Said at once: a forced exit may follow a signal.
+    expect(out.text).toContain("SIGINT: stopping");
+    await reporter.close();
   });
 
   it("live mode draws on the given stream only (stderr), with the counts in the title", async () => {
