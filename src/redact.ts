@@ -19,18 +19,47 @@ function formsOf(secret: string): string[] {
   return [...new Set([...encoded, ...unpadded])].filter((form) => form.length > 0);
 }
 
+/** A form to look for: a short one whole, a long one by any of its FRAGMENT-long pieces. */
+interface Form {
+  text: string;
+  pieces: ReadonlySet<string> | null;
+}
+
+function prepareForm(form: string): Form {
+  if (form.length < FRAGMENT * 2) return { text: form, pieces: null };
+  const pieces = new Set<string>();
+  for (let i = 0; i + FRAGMENT <= form.length; i++) pieces.add(form.slice(i, i + FRAGMENT));
+  return { text: form, pieces };
+}
+
+/**
+ * The prepared forms of a list of secrets, kept for as long as the caller keeps the list: the API
+ * client redacts every message with the same list, and preparing the forms costs more than a search.
+ */
+const preparedForms = new WeakMap<readonly string[], Form[]>();
+
+function formsFor(secrets: readonly string[]): Form[] {
+  let forms = preparedForms.get(secrets);
+  if (!forms) {
+    forms = secrets
+      .filter((secret) => secret.length > 0)
+      .flatMap(formsOf)
+      .map(prepareForm);
+    preparedForms.set(secrets, forms);
+  }
+  return forms;
+}
+
 /** Marks in `covered` every position of `text` that belongs to an occurrence of `form` (or of a long enough piece of it). */
-function markForm(text: string, form: string, covered: Uint8Array): void {
-  if (form.length < FRAGMENT * 2) {
-    for (let at = text.indexOf(form); at !== -1; at = text.indexOf(form, at + 1)) {
-      covered.fill(1, at, at + form.length);
+function markForm(text: string, form: Form, covered: Uint8Array): void {
+  if (form.pieces === null) {
+    for (let at = text.indexOf(form.text); at !== -1; at = text.indexOf(form.text, at + 1)) {
+      covered.fill(1, at, at + form.text.length);
     }
     return;
   }
-  const pieces = new Set<string>();
-  for (let i = 0; i + FRAGMENT <= form.length; i++) pieces.add(form.slice(i, i + FRAGMENT));
   for (let i = 0; i + FRAGMENT <= text.length; i++) {
-    if (pieces.has(text.slice(i, i + FRAGMENT))) covered.fill(1, i, i + FRAGMENT);
+    if (form.pieces.has(text.slice(i, i + FRAGMENT))) covered.fill(1, i, i + FRAGMENT);
   }
 }
 
@@ -40,8 +69,9 @@ function markForm(text: string, form: string, covered: Uint8Array): void {
  * that truncates what it echoes still leaks a usable prefix).
  */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
-  const forms = secrets.filter((secret) => secret.length > 0).flatMap(formsOf);
-  if (forms.length === 0 || text.length === 0) return text;
+  if (text.length === 0) return text;
+  const forms = formsFor(secrets);
+  if (forms.length === 0) return text;
   const covered = new Uint8Array(text.length);
   for (const form of forms) markForm(text, form, covered);
   if (!covered.includes(1)) return text;

@@ -56,6 +56,11 @@ function withStatus(status: number, info: ErrorInfo): string {
   return info.message === "" ? `HTTP ${status}` : `HTTP ${status}: ${info.message}`;
 }
 
+/** Whether JSON text may hold `word` in a string: literally, or spelled with \u escapes. */
+function mayContain(json: string, word: string): boolean {
+  return json.includes(word) || json.includes("\\u");
+}
+
 function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || (status >= 500 && status <= 599);
 }
@@ -84,14 +89,17 @@ function classifyDownload(answer: HttpAnswer): Verdict {
 export function classifyAnswer(answer: HttpAnswer): Verdict {
   if (answer.kind === "download") return classifyDownload(answer);
   const { status, kind } = answer;
-  const info = describeErrorBody(answer.body);
   if (status >= 200 && status <= 299) {
-    // new-api can answer 200 with its error envelope (seen for task_not_exist).
-    if (kind === "get" && info.code === "task_not_exist") {
-      return { kind: "not-found", status, message: withStatus(status, info) };
+    // new-api can answer 200 with its error envelope (seen for task_not_exist). Only a body that can
+    // hold that code is read for it: the caller parses every task answer anyway, once is enough.
+    if (kind === "get" && mayContain(answer.body, "task_not_exist")) {
+      const info = describeErrorBody(answer.body);
+      if (info.code === "task_not_exist")
+        return { kind: "not-found", status, message: withStatus(status, info) };
     }
     return { kind: "ok" };
   }
+  const info = describeErrorBody(answer.body);
   const message = withStatus(status, info);
 
   // Account-wide conditions: every further request would fail the same way.
