@@ -36,8 +36,13 @@ export function resolveRecordedFile(outputDir: string, file: string): string | n
  * plant one) must not lead a write out of the output folder. Returns null when the folder is ready,
  * else why the output may not be written there.
  */
-export async function prepareOutputFolder(outputDir: string, finalPath: string): Promise<string | null> {
-  const root = await realpath(outputDir);
+export async function prepareOutputFolder(
+  outputDir: string,
+  finalPath: string,
+  /** The output folder's real path, when the caller already has it (one lookup per run, not per file). */
+  knownRoot?: string,
+): Promise<string | null> {
+  const root = knownRoot ?? (await realpath(outputDir));
   const folder = dirname(finalPath);
   // The deepest part that exists decides where the rest would be created: check it before mkdir,
   // which would follow a symlink and create folders outside.
@@ -46,6 +51,8 @@ export async function prepareOutputFolder(outputDir: string, finalPath: string):
     try {
       const real = await realpath(existing);
       if (!isInside(root, real)) return escapes(outputDir, finalPath, existing, real);
+      // The folder itself is there and inside: nothing to create, nothing new to check.
+      if (existing === folder) return null;
       break;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
