@@ -6,6 +6,7 @@
 //   download slots (fewer): outputs streamed to a temporary file, verified, renamed into place, recorded
 // Every transition is on disk (journal, fsync'd) before the engine acts on it, so a kill at any moment
 // leaves a state the next run resumes from without paying twice.
+import { realpath } from "node:fs/promises";
 import type { AccountStopReason, ApiClient, TaskState } from "../api/types.js";
 import { crashPoint } from "../crash-points.js";
 import type { ManifestError, ManifestOutputCheck, ManifestTask } from "../manifest/types.js";
@@ -149,6 +150,8 @@ class Engine {
   /** How long the last checkpoint took (building, serialising, writing), for spacing the next. */
   private lastCheckpointMs = 0;
   private closed = false;
+  /** The output folder's real path, looked up once (outputs are checked against it, see prepareOutputFolder). */
+  private outputRoot: Promise<string> | null = null;
 
   constructor(
     private readonly ctx: ExecuteContext,
@@ -678,7 +681,7 @@ class Engine {
         failed = true;
         continue;
       }
-      const escapes = await prepareOutputFolder(ctx.outputDir, finalPath);
+      const escapes = await prepareOutputFolder(ctx.outputDir, finalPath, await this.outputRootPath());
       if (escapes) {
         fail(file, escapes);
         failed = true;
@@ -924,6 +927,14 @@ class Engine {
       this.verified.set(key, set);
     }
     return set;
+  }
+
+  private outputRootPath(): Promise<string> {
+    this.outputRoot ??= realpath(this.ctx.outputDir).catch((error: unknown) => {
+      this.outputRoot = null;
+      throw error;
+    });
+    return this.outputRoot;
   }
 
   private overlayOf(key: string): KeyOverlay {
