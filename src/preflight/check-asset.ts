@@ -5,7 +5,8 @@
 import { describeUrl, isLoopbackHost } from "../api/url-policy.js";
 import { Mp4Error, parseMp4, probeMp4 } from "../media/index.js";
 import { assetUriProblem } from "../spec/uris.js";
-import type { PlanAsset } from "../spec/types.js";
+import type { PlanAsset, ProviderName } from "../spec/types.js";
+import { checkLocalFile } from "./local-files.js";
 import { lookupProbe, rememberProbe, type ProbeCache } from "./cache.js";
 import { ProbeHttpError, type ProbeCounters, type ProbeHttp } from "./http.js";
 
@@ -44,6 +45,8 @@ export interface CheckAssetContext {
   cache: ProbeCache;
   /** Probe loopback URLs only; others are left unchecked (a simulated run has no network). */
   loopbackOnly?: boolean;
+  /** How local files would be sent depends on it (default cometapi: data: URIs only). */
+  provider?: ProviderName;
 }
 
 export async function checkAsset(asset: PlanAsset, context: CheckAssetContext): Promise<AssetProbe> {
@@ -81,6 +84,18 @@ async function runChecks(
   context: CheckAssetContext,
   counters: ProbeCounters,
 ): Promise<void> {
+  if (asset.path !== undefined) {
+    // A local file: the same rules, read from disk (its header only), no network.
+    const local = await checkLocalFile(asset.path, asset.type, {
+      provider: context.provider ?? "cometapi",
+      isReference: needsDuration(asset),
+    });
+    probe.problems.push(...local.problems);
+    if (local.mediaType !== null) probe.contentType = local.mediaType;
+    probe.contentLength = local.size;
+    if (local.durationSec !== undefined) probe.durationSec = local.durationSec;
+    return;
+  }
   const uriProblem = assetUriProblem(asset.uri, asset.type);
   if (uriProblem !== undefined) {
     probe.problems.push(uriProblem);

@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import pLimit from "p-limit";
 import { diagnosticAt, SpecError, sortDiagnostics } from "../spec/diagnostics.js";
-import type { Diagnostic, LoadedPlan, PlanAsset } from "../spec/types.js";
+import type { Diagnostic, LoadedPlan, PlanAsset, ProviderName } from "../spec/types.js";
 import { PROBE_CACHE_FILE, readProbeCache, writeProbeCache, type ProbeCache } from "./cache.js";
 import { checkAsset, type AssetProbe } from "./check-asset.js";
 import { ProbeHttp, type ProbeHttpOptions } from "./http.js";
@@ -16,6 +16,8 @@ export interface PreflightOptions {
   http?: ProbeHttpOptions;
   /** Probe loopback URLs only, leaving the others unchecked with a warning (for --simulate). */
   loopbackOnly?: boolean;
+  /** The provider in effect (how local files would be sent). Default: the plan's. */
+  provider?: ProviderName;
 }
 
 export interface PreflightReport {
@@ -47,7 +49,14 @@ export async function preflightPlan(
   try {
     probes = await Promise.all(
       assets.map((asset) =>
-        limit(() => checkAsset(asset, { http, cache, loopbackOnly: options.loopbackOnly === true })),
+        limit(() =>
+          checkAsset(asset, {
+            http,
+            cache,
+            loopbackOnly: options.loopbackOnly === true,
+            provider: options.provider ?? loaded.plan.provider.name,
+          }),
+        ),
       ),
     );
   } finally {

@@ -341,9 +341,10 @@ class Engine {
       });
       crashPoint("after-intent");
       this.touched.add(task.key);
-      // The create is not tied to the first Ctrl-C: its answer must be recorded. A second Ctrl-C aborts
-      // it, and it is then recorded as ambiguous.
-      const outcome = await ctx.api.createTask(task.request, ctx.cancelSignal);
+      // The create is tied to no Ctrl-C: its answer must be recorded. Aborting it on the second one
+      // would leave a task that may exist and be paid, with no id to cancel it by; answered, it is
+      // cancelled with the others in flight (the sweep after the work ends).
+      const outcome = await ctx.api.createTask(task.request);
       switch (outcome.kind) {
         case "created": {
           crashPoint("after-create-response");

@@ -13,6 +13,7 @@ import { verifyRenderedOutput, type VerifyOutputOptions } from "../media/verify-
 import type { RunEvent } from "../report/events.js";
 import { buildRunSummary, type RunSummary } from "../report/summary.js";
 import { gateRun, outputCheckOptions, type RunGate } from "../preflight/index.js";
+import { LocalFileSender, sendingLocalFiles } from "./local-files.js";
 import { startSimulator, type SimShape, type Simulator } from "../sim/index.js";
 import { loadPlan } from "../spec/index.js";
 import type { BudgetSpec, LoadedPlan, Plan, PlanReport, ProviderName, TaskPlan } from "../spec/types.js";
@@ -159,6 +160,18 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
         timeScale,
         visibilityGraceMs: timing.visibilityGraceMs,
       });
+      const sender =
+        plan.localFiles !== undefined && plan.localFiles.length > 0
+          ? new LocalFileSender(plan.localFiles, {
+              provider: connection.provider,
+              upload: {
+                baseUrl: connection.baseUrl,
+                apiKey: connection.apiKey,
+                runwayVersion: connection.runwayVersion,
+              },
+              uploadCacheFile: resolve(outputDir, ".actbatch", "uploads.json"),
+            })
+          : null;
       const existing = await readJournal(outputDir);
       const fold = foldOrExplain(existing.records, outputDir);
       journal = new JournalWriter(outputDir, existing);
@@ -170,7 +183,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
         {
           plan,
           outputDir,
-          api,
+          api: sender ? sendingLocalFiles(api, sender) : api,
           download: downloadOutput,
           journal,
           fold,
@@ -181,23 +194,27 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
           emit,
           stopSignal,
           cancelSignal,
-          beforeSubmit: loaded
-            ? async (tasks) => {
-                const gate = await gateTasks(loaded, tasks, {
-                  outputDir,
-                  preflight: options.preflight ?? true,
-                  // The simulator fetches no asset: against it (in process, or any API on loopback),
-                  // only loopback asset URLs are probed; https://assets.example.com stays offline.
-                  loopbackOnly: simulator !== null || isLoopbackHost(new URL(connection.baseUrl).hostname),
-                  provider: connection.provider,
-                  budget: options.budget,
-                  allowUnknownCost: options.allowUnknownCost ?? false,
-                  emit,
-                });
-                referenceDurations = gate.referenceDurations;
-                return gate.ledger;
-              }
-            : undefined,
+          beforeSubmit: async (tasks) => {
+            if (loaded === null) {
+              await sender?.prepare(tasks.map((task) => task.request));
+              return null;
+            }
+            const gate = await gateTasks(loaded, tasks, {
+              outputDir,
+              preflight: options.preflight ?? true,
+              // The simulator fetches no asset: against it (in process, or any API on loopback),
+              // only loopback asset URLs are probed; https://assets.example.com stays offline.
+              loopbackOnly: simulator !== null || isLoopbackHost(new URL(connection.baseUrl).hostname),
+              provider: connection.provider,
+              budget: options.budget,
+              allowUnknownCost: options.allowUnknownCost ?? false,
+              emit,
+            });
+            referenceDurations = gate.referenceDurations;
+            // Data URIs built and uploads made now: a file that cannot be sent stops the run here.
+            await sender?.prepare(tasks.map((task) => task.request));
+            return gate.ledger;
+          },
           ...(options.outputChecks !== false && {
             checkOutput: (task: TaskPlan, file: string) =>
               checkOutputFile(file, outputCheckOptions(task, { referenceDurations })),
@@ -297,7 +314,8 @@ async function gateTasks(
   // Against a simulator no asset on a domain is fetched: when no asset is on loopback either, there
   // is nothing to probe, and saying so for every asset of every run would only be noise.
   const probeable =
-    !options.loopbackOnly || (loaded.report.assets ?? []).some((asset) => isLoopbackUri(asset.uri));
+    !options.loopbackOnly ||
+    (loaded.report.assets ?? []).some((asset) => asset.path !== undefined || isLoopbackUri(asset.uri));
   const gate = await gateRun(loaded, {
     outputDir: options.outputDir,
     preflight: options.preflight && probeable,

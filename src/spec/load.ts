@@ -1,10 +1,11 @@
 import { readFile, stat } from "node:fs/promises";
-import { resolve as resolvePath } from "node:path";
+import { dirname, resolve as resolvePath } from "node:path";
 import { sha256Hex } from "../canonical.js";
 import { ExitCode, UserError } from "../errors.js";
 import { checkTaskCount, DEFAULT_MAX_TASKS } from "./count.js";
 import { diagnosticAt, SpecError, sortDiagnostics } from "./diagnostics.js";
 import { expandJob } from "./expand.js";
+import { localizeJob } from "./local-files.js";
 import { collectPlanAssets } from "./plan-assets.js";
 import { readYaml } from "./read-yaml.js";
 import { resolveJob } from "./resolve.js";
@@ -36,7 +37,7 @@ export async function loadPlan(file: string, options: LoadPlanOptions = {}): Pro
   return planFromBytes(file, bytes, options);
 }
 
-/** The pure part of loadPlan: the file's bytes in, the plan out. */
+/** loadPlan once the job file is read: its bytes in, the plan out (local files it names are read here). */
 export function planFromBytes(file: string, bytes: Uint8Array, options: LoadPlanOptions = {}): LoadedPlan {
   if (bytes.length > MAX_JOB_FILE_BYTES) throw tooLarge(file, bytes.length);
   const sha256 = sha256Hex(bytes);
@@ -48,7 +49,9 @@ export function planFromBytes(file: string, bytes: Uint8Array, options: LoadPlan
   const rules = checkRules(validated.job, source);
   if (rules.errors.length > 0) throw new SpecError(sortDiagnostics(rules.errors));
 
-  const resolved = resolveJob(validated.job, source, { spec: { file, sha256 }, outDir: options.outDir });
+  const local = localizeJob(validated.job, source, dirname(resolvePath(options.cwd ?? process.cwd(), file)));
+  if (local.errors.length > 0) throw new SpecError(sortDiagnostics(local.errors));
+  const resolved = resolveJob(local.job, source, { spec: { file, sha256 }, outDir: options.outDir });
   const tooMany = checkTaskCount(
     resolved,
     options.maxTasks ?? DEFAULT_MAX_TASKS,
@@ -67,9 +70,10 @@ export function planFromBytes(file: string, bytes: Uint8Array, options: LoadPlan
     outputDir: resolved.outputDir,
     tasks: expansion.tasks,
     ...(validated.job.budget !== undefined && { budget: { ...validated.job.budget } }),
+    ...(local.files.length > 0 && { localFiles: local.files }),
   };
   const warnings = sortDiagnostics([...rules.warnings, ...expansion.report.warnings]);
-  const assets = collectPlanAssets(validated.job, source);
+  const assets = collectPlanAssets(local.job, source, local.files);
   return { plan, report: { ...expansion.report, warnings, assets } };
 }
 

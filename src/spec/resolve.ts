@@ -13,6 +13,7 @@ import {
   type CombinationSpec,
   type JobFile,
   type MediaRef,
+  type MediaSpec,
   type PairSpec,
   type RequestBody,
   type ResolvedFilter,
@@ -105,7 +106,7 @@ function pickCombination(entry: CombinationSpec): Combination {
   return combination;
 }
 
-function lookupAsset(job: JobFile, ref: string | MediaRef): MediaRef {
+function lookupAsset(job: JobFile, ref: string | MediaSpec): MediaRef {
   const asset =
     typeof ref === "string"
       ? job.assets && Object.hasOwn(job.assets, ref)
@@ -113,6 +114,7 @@ function lookupAsset(job: JobFile, ref: string | MediaRef): MediaRef {
         : undefined
       : ref;
   if (!asset) throw new Error(`asset "${String(ref)}" should have been checked by the rules`);
+  if (asset.uri === undefined) throw new Error("local files should have been given their placeholder URI");
   // Frozen: every task of the pair shares these objects.
   return Object.freeze({ type: asset.type, uri: asset.uri });
 }

@@ -8,7 +8,7 @@ import {
   SWEEP_FIELDS,
   type Diagnostic,
   type JobFile,
-  type MediaRef,
+  type MediaSpec,
   type SweepField,
   type SweepSpec,
 } from "./types.js";
@@ -93,7 +93,7 @@ const checkAssetReferences: Rule = (context) => {
 };
 
 /** A pair's character or reference, resolved through `assets`; undefined when the name is unknown. */
-function resolveRef(job: JobFile, ref: string | MediaRef): MediaRef | undefined {
+function resolveRef(job: JobFile, ref: string | MediaSpec): MediaSpec | undefined {
   if (typeof ref !== "string") return ref;
   return job.assets && Object.hasOwn(job.assets, ref) ? job.assets[ref] : undefined;
 }
@@ -114,18 +114,30 @@ const checkReferenceIsVideo: Rule = (context) => {
 
 const checkAssetUris: Rule = (context) => {
   for (const [name, asset] of Object.entries(context.job.assets ?? {})) {
-    const problem = assetUriProblem(asset.uri, asset.type);
-    if (problem) report(context, `/assets/${pointerSegment(name)}/uri`, `asset "${name}": ${problem}`);
+    const problem = mediaProblem(asset);
+    if (problem)
+      report(context, `/assets/${pointerSegment(name)}${problem.at}`, `asset "${name}": ${problem.message}`);
   }
   context.job.pairs.forEach((pair, index) => {
     for (const role of ["character", "reference"] as const) {
       const ref = pair[role];
       if (typeof ref === "string") continue;
-      const problem = assetUriProblem(ref.uri, ref.type);
-      if (problem) report(context, `/pairs/${index}/${role}/uri`, `${role}: ${problem}`);
+      const problem = mediaProblem(ref);
+      if (problem) report(context, `/pairs/${index}/${role}${problem.at}`, `${role}: ${problem.message}`);
     }
   });
 };
+
+/** What is wrong with a media's uri or path (the schema saw to it that it has exactly one). */
+function mediaProblem(media: MediaSpec): { at: string; message: string } | undefined {
+  if (media.path !== undefined)
+    return /^[a-z][a-z0-9+.-]+:\/\//i.test(media.path)
+      ? { at: "/path", message: "path is a file on this machine; write a URL as uri:" }
+      : undefined;
+  if (media.uri === undefined) return undefined;
+  const problem = assetUriProblem(media.uri, media.type);
+  return problem === undefined ? undefined : { at: "/uri", message: problem };
+}
 
 /** Every sweep of the job with its pointer: the job's, then each pair's. */
 function sweepsOf(job: JobFile): { sweep: SweepSpec; pointer: string }[] {

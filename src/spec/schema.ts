@@ -69,6 +69,8 @@ function describeSchemaErrors(errors: readonly ErrorObject[], source: YamlSource
   for (const error of errors) {
     // if/then/else only say "must match else"; the branch's own errors say what is wrong.
     if (error.keyword === "if" || error.keyword === "propertyNames") continue;
+    // uri or path: the oneOf's own error says which; its branches' "missing uri/path" would not.
+    if (/\/oneOf\/\d+\/required$/.test(error.schemaPath)) continue;
     // A value of the wrong type fails several schemas at once; the first, outermost one speaks.
     if (typeErrorAt.has(error.instancePath)) continue;
     if (error.keyword === "type") typeErrorAt.add(error.instancePath);
@@ -113,6 +115,10 @@ function describeSchemaError(error: ErrorObject): string {
   switch (error.keyword) {
     case "additionalProperties":
       return describeUnknownKey(String(params.additionalProperty), error.instancePath, parent);
+    case "oneOf":
+      return Array.isArray(params.passingSchemas)
+        ? "give uri or path, not both"
+        : "missing uri (an https:// URL, a data: URI or a runway:// upload URI) or path (a local file)";
     case "required":
       return `missing required key "${String(params.missingProperty)}"`;
     case "type":

@@ -75,6 +75,25 @@ export interface Plan {
   tasks: TaskPlan[];
   /** The job file's budget, when it sets one. */
   budget?: BudgetSpec;
+  /** Local files the tasks' request bodies name by placeholder URI (see LocalFile). */
+  localFiles?: LocalFile[];
+}
+
+/**
+ * A local file an asset names with `path:`. Request bodies (and so task keys, the journal and the
+ * manifest) carry its placeholder URI; the run swaps in a data: URI or an upload's runway:// URI at
+ * the moment of each create.
+ */
+export interface LocalFile {
+  /** `local:sha256:<hex>`: by content, so a key follows what the file holds, not where it lies. */
+  uri: string;
+  type: "image" | "video";
+  /** Absolute path. */
+  path: string;
+  /** The path as the job file writes it. */
+  written: string;
+  size: number;
+  sha256: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -124,8 +143,16 @@ export interface SweepSpec {
   zip?: CombinationSpec[];
 }
 
+/** An image or video as a job file writes it: a URI the service fetches, or a local file (exactly one). */
+export interface MediaSpec {
+  type: "image" | "video";
+  uri?: string;
+  /** A local file, relative to the job file's folder. */
+  path?: string;
+}
+
 /** An asset name (a key of `assets`) or an inline media reference. */
-export type AssetRefSpec = string | MediaRef;
+export type AssetRefSpec = string | MediaSpec;
 
 export interface PairSpec extends RequestFieldsSpec {
   id: string;
@@ -150,7 +177,7 @@ export interface ProviderSpec {
 }
 
 /** A named asset: a media reference, with an optional duration hint (seconds) for the cost estimate. */
-export interface AssetSpec extends MediaRef {
+export interface AssetSpec extends MediaSpec {
   duration?: number;
 }
 
@@ -281,6 +308,8 @@ export interface PlanAsset {
   sources: SourceLocation[];
   /** The job file's duration hint, in seconds. */
   durationHint?: number;
+  /** For a local file (uri is then its placeholder): its absolute path. */
+  path?: string;
 }
 
 export interface LoadedPlan {

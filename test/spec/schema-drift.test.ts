@@ -21,6 +21,7 @@ import {
   type IntegerRangeSpec,
   type JobFile,
   type MediaRef,
+  type MediaSpec,
   type OutputSpec,
   type PairSpec,
   type ProviderSpec,
@@ -54,7 +55,7 @@ const provider: Shape<ProviderSpec> = {
   pricePerTaskUsd: "optional",
 };
 const budget: Shape<BudgetSpec> = { maxCredits: "optional", maxUsd: "optional" };
-const asset: Shape<AssetSpec> = { type: "required", uri: "required", duration: "optional" };
+const asset: Shape<AssetSpec> = { type: "required", uri: "optional", path: "optional", duration: "optional" };
 const requestFields: Shape<RequestFieldsSpec> = {
   model: "optional",
   ratio: "optional",
@@ -64,7 +65,7 @@ const requestFields: Shape<RequestFieldsSpec> = {
   contentModeration: "optional",
 };
 const contentModeration: Shape<ContentModerationSpec> = { publicFigureThreshold: "optional" };
-const mediaRef: Shape<MediaRef> = { type: "required", uri: "required" };
+const mediaRef: Shape<MediaSpec> = { type: "required", uri: "optional", path: "optional" };
 const pair: Shape<PairSpec> = {
   ...requestFields,
   id: "required",
