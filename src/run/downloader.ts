@@ -42,9 +42,37 @@ type Received =
  */
 const SINK_HIGH_WATER_MARK = 1024 * 1024;
 
+/**
+ * Write-behind: once this many bytes are written and not yet flushed, the sink starts an fdatasync in
+ * the background while the body keeps streaming. Without it the kernel keeps a whole file in the page
+ * cache (it starts writing back only at 10 % of memory) and the final fsync writes all of it while the
+ * download's slot waits and the network idles; with it the disk works during the download, and the
+ * final fsync flushes only the tail.
+ */
+const WRITE_BEHIND_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Write-behind flushes in flight in the process. Each holds a libuv thread-pool thread (4 by default)
+ * for as long as the disk takes: the cap leaves threads for the downloads' writes and the journal's
+ * fsyncs. A sink that finds the cap reached flushes after a later write.
+ */
+const MAX_WRITE_BEHIND_FLUSHES = 2;
+let writeBehindFlushes = 0;
+
+/** A failed fsync: the bytes written may not be on disk, and a later fsync need not say so again. */
+class SyncFailure extends Error {
+  constructor(cause: unknown) {
+    super(describeError(cause), { cause });
+  }
+}
+
 /** Writes a response body at a position in the temporary file, hashing and counting what was written. */
 class FileSink extends Writable {
   written = 0;
+  private unflushed = 0;
+  private flushing: Promise<void> | null = null;
+  private syncFailure: SyncFailure | null = null;
+
   constructor(
     private readonly file: FileHandle,
     private position: number,
@@ -65,13 +93,45 @@ class FileSink extends Writable {
     this.writeAll(chunks.map((entry) => entry.chunk)).then(() => callback(), callback);
   }
 
+  /**
+   * Waits for the write-behind flush in flight. Throws if a flush failed: the bytes on disk are then
+   * in doubt, and no attempt may continue them.
+   */
+  async settle(): Promise<void> {
+    await this.flushing;
+    if (this.syncFailure) throw this.syncFailure;
+  }
+
+  /** Waits for the write-behind flush in flight, whatever its outcome (before the file is closed). */
+  async quiesce(): Promise<void> {
+    await this.flushing;
+  }
+
   private async writeAll(chunks: Buffer[]): Promise<void> {
+    if (this.syncFailure) throw this.syncFailure;
     // The write runs on the thread pool: hash these bytes meanwhile. A failed write leaves the hash
     // unused (the next attempt rehashes the prefix that is on disk).
     const writing = this.writeBuffers(chunks.filter((chunk) => chunk.length > 0));
     for (const chunk of chunks) this.hash.update(chunk);
     await writing;
     this.onChunkWritten();
+    this.writeBehind();
+  }
+
+  private writeBehind(): void {
+    if (this.unflushed < WRITE_BEHIND_BYTES || this.flushing !== null || this.destroyed) return;
+    if (writeBehindFlushes >= MAX_WRITE_BEHIND_FLUSHES) return;
+    writeBehindFlushes++;
+    this.unflushed = 0;
+    this.flushing = this.file
+      .datasync()
+      .catch((error: unknown) => {
+        this.syncFailure ??= new SyncFailure(error);
+      })
+      .finally(() => {
+        writeBehindFlushes--;
+        this.flushing = null;
+      });
   }
 
   private async writeBuffers(buffers: Buffer[]): Promise<void> {
@@ -83,6 +143,7 @@ class FileSink extends Writable {
           : await this.file.writev(pending, this.position);
       this.position += bytesWritten;
       this.written += bytesWritten;
+      this.unflushed += bytesWritten;
       let skip = bytesWritten;
       let index = 0;
       while (index < pending.length && skip >= (pending[index] as Buffer).length) {
@@ -206,6 +267,8 @@ async function receive(
     } catch (error) {
       failure = describeError(error);
     }
+    // A failed fsync is not a broken body: the bytes on disk are in doubt, so no attempt continues them.
+    await sink.settle();
     const written = sink.written;
     const size = start + written;
     const progressed = written > 0;
@@ -227,6 +290,7 @@ async function receive(
     await file.sync();
     return { kind: "complete", bytes: size, sha256: hash.digest("hex") };
   } finally {
+    await sink?.quiesce();
     await file.close();
   }
 }

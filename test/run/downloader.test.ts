@@ -127,6 +127,38 @@ describe("downloadOutput", () => {
     expect(cdn.requests.map((r) => r.headers.range ?? null)).toEqual([null, `bytes=${half}-`]);
   });
 
+  it("a file of tens of MiB, cut and resumed past the background flushes, arrives whole", async () => {
+    const big = randomBytes(40 * 1024 * 1024 + 3);
+    const bigSha = createHash("sha256").update(big).digest("hex");
+    const cut = 24 * 1024 * 1024 + 5;
+    const target = paths();
+    const cdn = await serve((req, res, index) => {
+      const match = /^bytes=(\d+)-$/.exec(String(req.headers.range ?? ""));
+      const start = match ? Number(match[1]) : 0;
+      res.writeHead(start > 0 ? 206 : 200, {
+        "content-length": String(big.length - start),
+        "accept-ranges": "bytes",
+        ...(start > 0 && { "content-range": `bytes ${start}-${big.length - 1}/${big.length}` }),
+      });
+      if (index > 0) {
+        res.end(big.subarray(start));
+        return;
+      }
+      res.write(big.subarray(0, cut), () => {
+        void untilFileHas(target.tempPath, cut).then(() => res.socket?.destroy());
+      });
+    });
+    const result = await downloadOutput({
+      api: apiClient(),
+      url: `${cdn.origin}/o.mp4`,
+      refreshUrl: async () => null,
+      ...target,
+    });
+    expect(result).toEqual({ kind: "ok", bytes: big.length, sha256: bigSha });
+    expect((await readFile(target.finalPath)).equals(big)).toBe(true);
+    expect(cdn.requests.map((r) => r.headers.range ?? null)).toEqual([null, `bytes=${cut}-`]);
+  });
+
   it("a server without Range support starts over and still ends with the right bytes", async () => {
     const cdn = await serve((req, res, index) =>
       sendFile(req, res, false, index < 2 ? 50_000 * (index + 1) : undefined),
