@@ -47,6 +47,13 @@ export interface ExecuteOptions extends DecideOptions {
   keyVariable: string;
 }
 
+/** What the gate before the first create decided. */
+export interface SubmitGate {
+  budget: SubmitBudget | null;
+  /** Tasks in flight at once from now on, when the account sizes it (Runway's tier). */
+  concurrency?: number;
+}
+
 /** Spending control of a run: a create is sent only if the budget still covers it. */
 export interface SubmitBudget {
   /** Reserves the task's estimated cost; false when the budget cannot cover it (do not submit). */
@@ -60,9 +67,9 @@ export interface ExecuteContext {
   /**
    * Called once, after the start decisions and before the first create, with the tasks this run
    * will submit: asset preflight and the cost gate. It throws (a UserError) to refuse the run before
-   * anything is spent, and may return a budget that every create must reserve from.
+   * anything is spent, and may return a budget that every create must reserve from and a concurrency.
    */
-  beforeSubmit?: (tasks: TaskPlan[]) => Promise<SubmitBudget | null>;
+  beforeSubmit?: (tasks: TaskPlan[]) => Promise<SubmitGate>;
   /**
    * Checks a downloaded, hash-verified output file against its task's request (MP4 header, ratio,
    * duration); the result is journalled with the output. Never throws for a bad file: it says so.
@@ -179,10 +186,13 @@ class Engine {
     }
     // Preflight and cost gate: only the tasks that will be submitted are probed and priced, so a
     // rerun of a finished job stays offline. A refusal throws before anything is spent.
-    if (ctx.beforeSubmit)
-      this.budget = await ctx.beforeSubmit(
+    if (ctx.beforeSubmit) {
+      const gate = await ctx.beforeSubmit(
         runTasks.filter((task) => actions.get(task.key)?.kind === "submit"),
       );
+      this.budget = gate.budget;
+      if (gate.concurrency !== undefined) this.slots.limit = gate.concurrency;
+    }
     const orphanPolls = [...ctx.fold.values()].filter(
       (state) => !this.planByKey.has(state.key) && isInFlight(lastAttempt(state)),
     );
@@ -194,7 +204,7 @@ class Engine {
       outputDir: ctx.outputDir,
       total: ctx.plan.tasks.length,
       inShard: runTasks.length,
-      concurrency: options.concurrency,
+      concurrency: this.slots.limit,
       toSubmit: count("submit"),
       toPoll: count("poll") + orphanPolls.length,
       toDownload: count("download"),
@@ -990,10 +1000,7 @@ class Engine {
         retries: counts.retries,
       },
       getsPerTask: this.polled.size > 0 ? this.taskGets / this.polled.size : null,
-      etaMs:
-        mean === null || this.stop !== null
-          ? null
-          : Math.round((remaining / this.options.concurrency) * mean),
+      etaMs: mean === null || this.stop !== null ? null : Math.round((remaining / this.slots.limit) * mean),
     };
   }
 }

@@ -6,13 +6,21 @@ import { createApiClient } from "../api/client.js";
 import type { ApiClient } from "../api/types.js";
 import { PROVIDERS, resolveConnection } from "../api/connection.js";
 import { isLoopbackHost } from "../api/url-policy.js";
+import type { CostEstimate } from "../cost/index.js";
 import { ExitCode, UserError } from "../errors.js";
 import { assembleManifest, writeManifest } from "../manifest/manifest.js";
 import type { Manifest, ManifestOutputCheck } from "../manifest/types.js";
 import { verifyRenderedOutput, type VerifyOutputOptions } from "../media/verify-output.js";
 import type { RunEvent } from "../report/events.js";
 import { buildRunSummary, type RunSummary } from "../report/summary.js";
-import { gateRun, outputCheckOptions, type RunGate } from "../preflight/index.js";
+import {
+  assessOrganization,
+  fetchOrganization,
+  gateRun,
+  outputCheckOptions,
+  type OrganizationInfo,
+  type RunGate,
+} from "../preflight/index.js";
 import { LocalFileSender, sendingLocalFiles } from "./local-files.js";
 import { startSimulator, type SimShape, type Simulator } from "../sim/index.js";
 import { loadPlan } from "../spec/index.js";
@@ -197,7 +205,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
           beforeSubmit: async (tasks) => {
             if (loaded === null) {
               await sender?.prepare(tasks.map((task) => task.request));
-              return null;
+              return { budget: null };
             }
             const gate = await gateTasks(loaded, tasks, {
               outputDir,
@@ -213,7 +221,21 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
             referenceDurations = gate.referenceDurations;
             // Data URIs built and uploads made now: a file that cannot be sent stops the run here.
             await sender?.prepare(tasks.map((task) => task.request));
-            return gate.ledger;
+            const tier =
+              connection.provider === "runway" && tasks.length > 0
+                ? await checkAccount(connection, tasks.length, gate.estimate, emit)
+                : null;
+            // The tier sizes the concurrency only where nobody chose one.
+            const sized =
+              tier !== null && options.concurrency === undefined && plan.concurrencyIsDefault === true;
+            if (sized)
+              emit({ kind: "note", message: `concurrency ${tier}: the account's limit for act_two` });
+            else if (tier !== null && concurrency > tier)
+              emit({
+                kind: "note",
+                message: `concurrency ${concurrency} is above the account's limit of ${tier} for act_two: the extra tasks wait THROTTLED at the service`,
+              });
+            return { budget: gate.ledger, ...(sized && { concurrency: tier }) };
           },
           ...(options.outputChecks !== false && {
             checkOutput: (task: TaskPlan, file: string) =>
@@ -327,6 +349,44 @@ async function gateTasks(
     stderr: notes,
   });
   return gate;
+}
+
+/**
+ * Runway's account before the first create (GET /v1/organization): its balance, today's usage and
+ * the tier's limits, said in one line, with a warning when the job cannot finish today or the
+ * balance will not cover it. Returns the tier's concurrency for act_two. Never stops the run: the
+ * creates themselves are refused when the account cannot take them.
+ */
+async function checkAccount(
+  connection: { baseUrl: string; apiKey: string; runwayVersion: string },
+  tasksToSubmit: number,
+  estimate: CostEstimate,
+  emit: (event: RunEvent) => void,
+): Promise<number | null> {
+  let org: OrganizationInfo | null;
+  try {
+    org = await fetchOrganization(connection);
+  } catch (error) {
+    emit({ kind: "note", message: `account: not read (${(error as Error).message})` });
+    return null;
+  }
+  if (org === null) {
+    emit({ kind: "note", message: "account: not read (GET /v1/organization gave no usable answer)" });
+    return null;
+  }
+  const assessment = assessOrganization(org, tasksToSubmit, estimate);
+  const limits = [
+    org.maxConcurrentGenerations === null ? null : `${org.maxConcurrentGenerations} at once`,
+    assessment.generationsLeftToday === null
+      ? null
+      : `${assessment.generationsLeftToday} of ${org.maxDailyGenerations} generations left today`,
+  ].filter((part) => part !== null);
+  emit({
+    kind: "note",
+    message: `account: ${org.creditBalance.toLocaleString("en-US")} credits${limits.length > 0 ? `; act_two: ${limits.join(", ")}` : ""}`,
+  });
+  for (const warning of assessment.warnings) emit({ kind: "note", message: `warning: ${warning}` });
+  return assessment.tierConcurrency;
 }
 
 /** The output checks; a file that cannot be read at all is a failed check, not a crashed run. */

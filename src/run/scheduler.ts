@@ -12,6 +12,7 @@ export interface Limiter {
  * counts exactly those), and is freed the moment the task ends, before its outputs are downloaded.
  */
 export function createTaskSlots(concurrency: number): SlotLimiter {
+  let limit = concurrency;
   let active = 0;
   const waiting: Array<() => void> = [];
   const run = <T>(fn: (release: () => void) => Promise<T>): Promise<T> =>
@@ -22,7 +23,7 @@ export function createTaskSlots(concurrency: number): SlotLimiter {
           if (released) return;
           released = true;
           active--;
-          const next = waiting.shift();
+          const next = active < limit ? waiting.shift() : undefined;
           if (next) {
             active++;
             queueMicrotask(next);
@@ -46,7 +47,7 @@ export function createTaskSlots(concurrency: number): SlotLimiter {
         );
       };
       // The slot is taken now; the work starts on a later microtask, like p-limit's.
-      if (active < concurrency) {
+      if (active < limit) {
         active++;
         queueMicrotask(start);
       } else waiting.push(start);
@@ -54,6 +55,17 @@ export function createTaskSlots(concurrency: number): SlotLimiter {
   Object.defineProperties(run, {
     activeCount: { get: () => active },
     pendingCount: { get: () => waiting.length },
+    limit: {
+      get: () => limit,
+      set: (value: number) => {
+        limit = value;
+        // A raised limit starts waiting work now; a lowered one lets the running work finish.
+        while (active < limit && waiting.length > 0) {
+          active++;
+          queueMicrotask(waiting.shift() as () => void);
+        }
+      },
+    },
   });
   return run as SlotLimiter;
 }
@@ -66,6 +78,8 @@ export interface SlotLimiter {
   <T>(fn: (release: () => void) => Promise<T>): Promise<T>;
   readonly activeCount: number;
   readonly pendingCount: number;
+  /** Slots in all; may change while work runs (e.g. to the account's tier). */
+  limit: number;
 }
 
 /** Downloads get their own, smaller limit: they must not hold task slots, nor saturate the disk or the link. */

@@ -70,6 +70,7 @@ export function planFromBytes(file: string, bytes: Uint8Array, options: LoadPlan
     outputDir: resolved.outputDir,
     tasks: expansion.tasks,
     ...(validated.job.budget !== undefined && { budget: { ...validated.job.budget } }),
+    ...(validated.job.concurrency === undefined && { concurrencyIsDefault: true }),
     ...(local.files.length > 0 && { localFiles: local.files }),
   };
   const warnings = sortDiagnostics([...rules.warnings, ...expansion.report.warnings]);

@@ -75,6 +75,8 @@ export interface Plan {
   tasks: TaskPlan[];
   /** The job file's budget, when it sets one. */
   budget?: BudgetSpec;
+  /** True when the job file leaves concurrency unset (the provider's tier may then size it). */
+  concurrencyIsDefault?: boolean;
   /** Local files the tasks' request bodies name by placeholder URI (see LocalFile). */
   localFiles?: LocalFile[];
 }
