@@ -3,7 +3,7 @@
 // same probe rules as for URLs (media type, size, a reference's 3-30 s), with no network.
 import { open } from "node:fs/promises";
 import { Mp4Error, probeMp4 } from "../media/index.js";
-import type { ProviderName } from "../spec/types.js";
+import type { PlanAsset, ProviderName } from "../spec/types.js";
 import { REFERENCE_SECONDS } from "./check-asset.js";
 
 /** Data URI limits (the decoded file), and Runway's upload limits. */
@@ -113,4 +113,18 @@ export async function checkLocalFile(
 
 function megabytes(bytes: number): string {
   return `${Number((bytes / (1024 * 1024)).toFixed(1))} MB`;
+}
+
+/**
+ * Seconds per local reference video of a plan, read from the files' headers (no network): what
+ * `plan` prices with before any preflight. Files that cannot be read are left out (unknown).
+ */
+export async function localReferenceDurations(assets: readonly PlanAsset[]): Promise<Map<string, number>> {
+  const durations = new Map<string, number>();
+  for (const asset of assets) {
+    if (asset.path === undefined || asset.type !== "video" || !asset.roles.includes("reference")) continue;
+    const check = await checkLocalFile(asset.path, "video", { provider: "runway", isReference: true });
+    if (check.durationSec !== undefined) durations.set(asset.uri, check.durationSec);
+  }
+  return durations;
 }

@@ -116,13 +116,17 @@ export function answerAsset(path: string, query: string): AssetAnswer {
  * A task's output as a real render would be: the requested ratio's size, the reference's length
  * (its simDuration hook, else 10 s). Header-valid, not playable.
  */
-export function matchingOutputSource(task: { id: string; body: Record<string, unknown> }): OutputSource {
+export function matchingOutputSource(task: {
+  id: string;
+  body: Record<string, unknown>;
+  referenceSeconds?: number | null;
+}): OutputSource {
   const [width, height] = String(task.body["ratio"] ?? "1280:720")
     .split(":")
     .map(Number);
   const reference = (task.body["reference"] as { uri?: unknown } | undefined)?.uri;
-  let seconds = DEFAULT_ASSET_SECONDS;
-  if (typeof reference === "string" && !reference.startsWith("data:")) {
+  let seconds = task.referenceSeconds ?? DEFAULT_ASSET_SECONDS;
+  if (task.referenceSeconds == null && typeof reference === "string" && !reference.startsWith("data:")) {
     const query = reference.indexOf("?");
     const hook = query < 0 ? null : new URLSearchParams(reference.slice(query + 1)).get("simDuration");
     if (hook !== null && Number.isFinite(Number(hook)) && Number(hook) > 0) seconds = Number(hook);

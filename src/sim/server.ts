@@ -21,7 +21,7 @@ import {
 import { hashUnit, lognormal, seededStream } from "./random.js";
 import { peakOverlap, taskRecordOf, type SimStats } from "./stats.js";
 import { isTerminal, snapshotAt, TaskScheduler, type RouteFamily, type SimTask } from "./tasks.js";
-import { validateCreateBody } from "./validate.js";
+import { checkReferenceSeconds, validateCreateBody, type CreateHints } from "./validate.js";
 import {
   bareTask,
   cometError,
@@ -479,6 +479,11 @@ export class SimServer {
       const uri = (body as Record<string, { uri?: unknown } | undefined> | null)?.[field]?.uri;
       const problem = typeof uri === "string" ? this.uploads.problem(uri, this.now()) : null;
       if (problem !== null) issues.push({ code: "custom", path: [field, "uri"], message: problem });
+      const uploaded = field === "reference" && typeof uri === "string" ? this.uploads.durationOf(uri) : null;
+      if (problem === null && uploaded !== null) {
+        checkReferenceSeconds(uploaded, issues, hints);
+        hints.referenceFromBytes = true;
+      }
     }
     if (issues.length > 0) {
       const summary = issues
@@ -542,7 +547,7 @@ export class SimServer {
     body: Record<string, unknown>,
     cost: number,
     now: number,
-    hints: { forcedFailure: string | null | undefined; forcedRenderMs: number | undefined },
+    hints: CreateHints,
   ): SimTask {
     const key = taskKeyOf(body);
     const attempt = (this.attemptsByKey.get(key) ?? 0) + 1;
@@ -584,6 +589,7 @@ export class SimServer {
       deletedAt: null,
       wrapperPhase: (draw("wrapper") * this.options.wrapperRefreshMs) / speed,
       cost,
+      referenceSeconds: hints.referenceFromBytes === true ? hints.referenceSeconds : null,
       clip: clipNameOf(
         this.options.clipRatio === undefined ? body : { ...body, ratio: this.options.clipRatio },
       ),
@@ -650,7 +656,9 @@ export class SimServer {
 
   private outputSourceOf(task: SimTask): OutputSource {
     if (this.options.outputBytes !== undefined) return syntheticSource(task.id, this.options.outputBytes);
-    if (this.options.matchingOutputs) return matchingOutputSource(task);
+    // A reference whose length the service can read (sent inline or uploaded) gets renders as long:
+    // the library's clips are not.
+    if (this.options.matchingOutputs || task.referenceSeconds !== null) return matchingOutputSource(task);
     const clip = loadClips().get(task.clip);
     if (!clip) throw new Error(`missing output clip ${task.clip}`);
     return clipSource(clip, task.clip);

@@ -38,6 +38,8 @@ export interface SimTask {
   wrapperPhase: number;
   /** Credits this task costs. */
   cost: number;
+  /** The reference's length when read from its bytes (data: URI or upload): renders match it. */
+  referenceSeconds: number | null;
   /** Index of the output clip. */
   clip: string;
 }

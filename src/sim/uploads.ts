@@ -3,6 +3,7 @@
 // multipart POST (every field first, then `file`), as to S3; the runway:// URI is valid for 24 h
 // (scaled by speed) and only once the file arrived. URIs this simulator did not issue stay accepted.
 import { createHash } from "node:crypto";
+import { parseMp4 } from "../media/mp4.js";
 
 export const MIN_UPLOAD_BYTES = 512;
 export const MAX_UPLOAD_BYTES = 200 * 1024 * 1024;
@@ -16,6 +17,8 @@ interface Upload {
   bytes: number;
   sha256: string;
   policy: string;
+  /** Seconds, when the file is an MP4 whose header says. */
+  durationSec: number | null;
 }
 
 export interface IssuedUpload {
@@ -50,6 +53,7 @@ export class UploadStore {
       bytes: 0,
       sha256: "",
       policy,
+      durationSec: null,
     });
     return {
       uploadUrl: `${origin}/__uploads/${id}`,
@@ -85,6 +89,11 @@ export class UploadStore {
     upload.uploadedAt = now;
     upload.bytes = file.data.length;
     upload.sha256 = createHash("sha256").update(file.data).digest("hex");
+    try {
+      upload.durationSec = parseMp4(file.data).durationSec;
+    } catch {
+      upload.durationSec = null;
+    }
     return { status: 204 };
   }
 
@@ -95,6 +104,12 @@ export class UploadStore {
     if (upload === undefined || upload.uploadedAt === null) return "Invalid URL: no such upload";
     if (now - upload.createdAt > this.lifetimeMs()) return "Invalid URL: the upload has expired";
     return null;
+  }
+
+  /** How long an uploaded video lasts, when its header says. */
+  durationOf(uri: string): number | null {
+    if (!uri.startsWith(RUNWAY_URI_PREFIX)) return null;
+    return this.uploads.get(uri.slice(RUNWAY_URI_PREFIX.length))?.durationSec ?? null;
   }
 
   /** What arrived, by runway:// URI (tests compare sizes and digests). */

@@ -4,11 +4,14 @@
 //   simFetchStatus=N   fetching the asset answers HTTP N (400 "Failed to fetch asset...")
 //   simFail=CODE       (character uri) the task ends FAILED with CODE ("none": without a code)
 //   simRenderMs=N      (character uri) the render takes N ms (before the speed divisor)
+import { parseMp4 } from "../media/mp4.js";
 import { RATIOS } from "../spec/types.js";
 import type { ValidationIssue } from "./wire.js";
 
 export interface CreateHints {
   referenceSeconds: number;
+  /** The reference's length was read from its own bytes (a data: URI or an upload), not assumed. */
+  referenceFromBytes?: boolean;
   forcedFailure: string | null | undefined;
   forcedRenderMs: number | undefined;
 }
@@ -126,7 +129,42 @@ function checkMedia(
     issues.push({ code: "custom", path: [field, "uri"], message: problem });
     return;
   }
+  if (field === "reference" && uri.startsWith("data:")) checkDataUriDuration(uri, issues, hints);
   applyHooks(uri, field, issues, hints);
+}
+
+/** A reference sent inline is measured as the service would: 3-30 s, read from its MP4 header. */
+function checkDataUriDuration(uri: string, issues: ValidationIssue[], hints: CreateHints): void {
+  let seconds: number;
+  try {
+    seconds = parseMp4(Buffer.from(uri.slice(uri.indexOf(",") + 1), "base64")).durationSec;
+  } catch {
+    issues.push({
+      code: "custom",
+      path: ["reference", "uri"],
+      message: "Invalid video: cannot read its duration",
+    });
+    return;
+  }
+  checkReferenceSeconds(seconds, issues, hints);
+  hints.referenceFromBytes = true;
+}
+
+/** Runway's 3-30 s rule for a reference; records the length for the cost and the render. */
+export function checkReferenceSeconds(seconds: number, issues: ValidationIssue[], hints: CreateHints): void {
+  if (seconds > 30)
+    issues.push({
+      code: "too_big",
+      path: ["reference"],
+      message: "Asset duration must be at most 30 seconds",
+    });
+  else if (seconds < 3)
+    issues.push({
+      code: "too_small",
+      path: ["reference"],
+      message: "Asset duration must be at least 3 seconds",
+    });
+  else hints.referenceSeconds = seconds;
 }
 
 /** Runway's URI rules; null when the URI is acceptable. */

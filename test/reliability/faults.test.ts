@@ -80,8 +80,9 @@ describe("faults", () => {
         0,
       );
       const stats = await scenario.sim.stats();
-      expect(stats.creates).toBe(keys);
-      expect(Math.max(...Object.values(stats.createsByKey))).toBe(1);
+      const rerunContext = `${context}\nrerun: ${describeOutcome(rerun)}\n${rerun.stderr.slice(-3000)}`;
+      expect(stats.creates, rerunContext).toBe(keys);
+      expect(Math.max(...Object.values(stats.createsByKey)), rerunContext).toBe(1);
       expect(formatViolations(await scenario.check()), `${context}`).toBe("");
       figures(
         "property 9 (no retry storm)",

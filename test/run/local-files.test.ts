@@ -46,9 +46,8 @@ function createBodies(workspace: Workspace): { character: { uri: string }; refer
 
 describe("local files as assets", () => {
   it("sends small files as data: URIs, keys tasks by content, and keeps the bytes out of the journal and the manifest", async () => {
-    ws = await createWorkspace("version: 1\nname: placeholder\npairs: []\n", { matchingOutputs: true });
-    // 10 s: the length of the simulator's renders when it cannot read the reference's own.
-    const take = buildMp4({ durationSec: 10, mdatBytes: 4000 });
+    ws = await createWorkspace("version: 1\nname: placeholder\npairs: []\n");
+    const take = buildMp4({ durationSec: 8, mdatBytes: 4000 });
     await writeFile(join(ws.dir, "hero.png"), PNG);
     await writeFile(join(ws.dir, "take.mp4"), take);
     await ws.writeJob(localJob("./take.mp4"));
@@ -73,8 +72,15 @@ describe("local files as assets", () => {
       expect(text).toContain(placeholder);
       expect(text).not.toContain("base64");
     }
-    // The preflight read the reference's duration from the file, for the cost and the output checks.
+    // The preflight read the reference's duration from the file, for the cost and the output checks
+    // (the simulator, like the service, renders as long as the reference it was sent).
     expect(ws.events.some((e) => e.kind === "note" && /preflight:/.test(e.message))).toBe(true);
+    expect(first.manifest.tasks[0]?.outputs[0]?.checks).toContainEqual({
+      name: "duration",
+      ok: true,
+      expected: "8 s",
+      actual: "8 s",
+    });
 
     // Moved and renamed, same content: nothing to render again.
     await rename(join(ws.dir, "take.mp4"), join(ws.dir, "performance.mp4"));
@@ -84,7 +90,7 @@ describe("local files as assets", () => {
     expect(ws.sim.stats().creates).toBe(2);
 
     // Edited: another render of each task.
-    await writeFile(join(ws.dir, "performance.mp4"), buildMp4({ durationSec: 10, mdatBytes: 5000 }));
+    await writeFile(join(ws.dir, "performance.mp4"), buildMp4({ durationSec: 9, mdatBytes: 4000 }));
     const edited = await ws.run();
     expect(edited.exitCode).toBe(0);
     expect(ws.sim.stats().creates).toBe(4);
@@ -92,9 +98,9 @@ describe("local files as assets", () => {
   });
 
   it("with provider runway, uploads a file over the data: URI limit once and reuses its runway:// URI across runs", async () => {
-    ws = await createWorkspace("version: 1\nname: placeholder\npairs: []\n", { matchingOutputs: true });
+    ws = await createWorkspace("version: 1\nname: placeholder\npairs: []\n");
     await writeFile(join(ws.dir, "hero.png"), PNG);
-    const big = buildMp4({ durationSec: 10, mdatBytes: 17 * 1024 * 1024 });
+    const big = buildMp4({ durationSec: 6, mdatBytes: 17 * 1024 * 1024 });
     await writeFile(join(ws.dir, "take.mp4"), big);
     await ws.writeJob(localJob("./take.mp4"));
     const runway = {
@@ -123,9 +129,9 @@ describe("local files as assets", () => {
   });
 
   it("with provider cometapi, refuses a file over the data: URI limit before anything is sent, saying how to host it", async () => {
-    ws = await createWorkspace("version: 1\nname: placeholder\npairs: []\n", { matchingOutputs: true });
+    ws = await createWorkspace("version: 1\nname: placeholder\npairs: []\n");
     await writeFile(join(ws.dir, "hero.png"), PNG);
-    await writeFile(join(ws.dir, "take.mp4"), buildMp4({ durationSec: 10, mdatBytes: 17 * 1024 * 1024 }));
+    await writeFile(join(ws.dir, "take.mp4"), buildMp4({ durationSec: 6, mdatBytes: 17 * 1024 * 1024 }));
     await ws.writeJob(localJob("./take.mp4"));
     const error = await ws.run().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(UserError);

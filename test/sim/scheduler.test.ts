@@ -27,6 +27,7 @@ function task(id: number, createdAt: number, pendingMs: number, renderMs: number
     deletedAt: null,
     wrapperPhase: 0,
     cost: 0,
+    referenceSeconds: null,
     clip: "ei1-s0.mp4",
   };
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildMp4 } from "../../src/media/index.js";
 import type { Simulator } from "../../src/sim/index.js";
 import { call, HEADERS, KEY, startTestSimulator, validBody } from "./helpers.js";
 
@@ -142,6 +143,22 @@ describe("create validation", () => {
       const answer = await call(`${sim.origin}/v1/character_performance`, { method: "POST", body });
       expect({ status: answer.status, body: answer.body }).toMatchObject({ status: 200 });
     }
+  });
+
+  it("reads the length of a reference sent as a data: URI: 3-30 s, priced by it", async () => {
+    const inline = (seconds: number) => ({
+      ...validBody(),
+      reference: {
+        type: "video",
+        uri: `data:video/mp4;base64,${Buffer.from(buildMp4({ durationSec: seconds })).toString("base64")}`,
+      },
+    });
+    const tooLong = await rejected(inline(45));
+    expect(tooLong.issues).toContainEqual(
+      expect.objectContaining({ path: ["reference"], message: "Asset duration must be at most 30 seconds" }),
+    );
+    const answer = await call(`${sim.origin}/v1/character_performance`, { method: "POST", body: inline(12) });
+    expect(answer).toMatchObject({ status: 200, body: { estimatedCost: { credits: 60 } } });
   });
 
   it("prices a task at 5 credits per second of reference video", async () => {

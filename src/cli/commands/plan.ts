@@ -14,6 +14,7 @@ import { writeLine, type CliIo } from "../io.js";
 import { formatWarning } from "./validate.js";
 import { comparePlan } from "../../report/plan-diff.js";
 import { planCostLines } from "../../cost/index.js";
+import { localReferenceDurations } from "../../preflight/local-files.js";
 
 export const planUsage = `Usage: actbatch plan <job.yaml> [--json] [--out DIR] [--max-tasks N] [--against OUT [--markdown]]
 
@@ -67,7 +68,9 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     );
     return ExitCode.ok;
   }
-  const lines = values.json ? jsonLines(loaded) : textLines(loaded);
+  const lines = values.json
+    ? jsonLines(loaded)
+    : textLines(loaded, await localReferenceDurations(loaded.report.assets ?? []));
   await writeAll(io.stdout, lines);
   return ExitCode.ok;
 }
@@ -122,10 +125,10 @@ export function createTaskJson(): (task: TaskPlan) => string {
   };
 }
 
-function* textLines(loaded: LoadedPlan): Generator<string> {
+function* textLines(loaded: LoadedPlan, durations: ReadonlyMap<string, number>): Generator<string> {
   const { plan, report } = loaded;
   yield `job ${plan.job} (${plan.spec.file}): ${count(plan.tasks.length, "task")}, output in ${plan.outputDir}`;
-  yield* planCostLines(loaded);
+  yield* planCostLines(loaded, durations);
   yield "";
   yield "pairs:";
   const pairWidth = Math.max(...report.pairs.map((entry) => entry.pair.length));
