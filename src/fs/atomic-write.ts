@@ -42,20 +42,22 @@ export function atomicTempOwner(name: string, targetName: string): number | null
 
 export async function writeFileAtomic(
   path: string,
-  data: string | Uint8Array,
+  /** The bytes, or the bytes in pieces (written in order, without joining them in memory first). */
+  data: string | Uint8Array | readonly Uint8Array[],
   options: AtomicWriteOptions = {},
 ): Promise<void> {
-  const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  const chunks =
+    typeof data === "string" ? [Buffer.from(data, "utf8")] : data instanceof Uint8Array ? [data] : data;
   const temp = atomicTempPath(path);
   let renamed = false;
   try {
     // "wx": never write through a file (or symlink) that happens to sit at the temporary name.
     const handle = await open(temp, "wx", options.mode ?? 0o666);
     try {
-      const half = Math.floor(bytes.byteLength / 2);
-      await writeAll(handle, bytes.subarray(0, half));
+      const [first, second] = splitInHalf(chunks);
+      await writeAll(handle, first);
       if (options.crashPointName) crashPoint(options.crashPointName);
-      await writeAll(handle, bytes.subarray(half));
+      await writeAll(handle, second);
       // Without this fsync a crash soon after the rename can leave a zero-length target.
       await handle.sync();
     } finally {
@@ -71,11 +73,43 @@ export async function writeFileAtomic(
   }
 }
 
-async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.byteLength) {
-    const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset);
-    offset += bytesWritten;
+/** The pieces holding the first half of the bytes, and those holding the rest. */
+function splitInHalf(chunks: readonly Uint8Array[]): [Uint8Array[], Uint8Array[]] {
+  let left = Math.floor(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0) / 2);
+  const first: Uint8Array[] = [];
+  const second: Uint8Array[] = [];
+  for (const chunk of chunks) {
+    if (left >= chunk.byteLength) {
+      first.push(chunk);
+      left -= chunk.byteLength;
+    } else if (left > 0) {
+      first.push(chunk.subarray(0, left));
+      second.push(chunk.subarray(left));
+      left = 0;
+    } else second.push(chunk);
+  }
+  return [first, second];
+}
+
+/** Buffers one writev takes at most (IOV_MAX is 1024 on Linux). */
+const MAX_IOVECS = 1024;
+
+/** write(2) and writev(2) may write less than asked: go on until every byte is in. */
+async function writeAll(handle: FileHandle, chunks: readonly Uint8Array[]): Promise<void> {
+  let pending = chunks.filter((chunk) => chunk.byteLength > 0);
+  while (pending.length > 0) {
+    const batch = pending.slice(0, MAX_IOVECS);
+    const only = batch.length === 1 ? (batch[0] as Uint8Array) : null;
+    let { bytesWritten: skip } = only
+      ? await handle.write(only, 0, only.byteLength)
+      : await handle.writev(batch as NodeJS.ArrayBufferView[]);
+    let index = 0;
+    while (index < pending.length && skip >= (pending[index] as Uint8Array).byteLength) {
+      skip -= (pending[index] as Uint8Array).byteLength;
+      index++;
+    }
+    pending = pending.slice(index);
+    if (skip > 0 && pending.length > 0) pending[0] = (pending[0] as Uint8Array).subarray(skip);
   }
 }
 

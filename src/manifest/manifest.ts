@@ -1,6 +1,6 @@
 // The manifest (DESIGN.md section 5): assembled from the run engine's task records, written
 // atomically and byte-for-byte deterministic, read back with schema validation.
-import { mkdir, readFile, stat } from "node:fs/promises";
+import { mkdir, open, readFile, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../errors.js";
 import { removeAtomicLeftovers, writeFileAtomic } from "../fs/atomic-write.js";
@@ -42,6 +42,23 @@ export interface ManifestInput {
   tasks: ManifestTask[];
   /** Paid tasks whose keys are no longer in the plan (typically carried over from the previous manifest). */
   orphans?: ManifestTask[];
+  /**
+   * Shared by the writes of one run (checkpoints): a record seen before is not normalised, checked or
+   * serialised again. Records given with a cache are taken as frozen: a changed task is a new object.
+   */
+  cache?: ManifestCache;
+}
+
+/** What one run's manifest writes reuse from each other (see ManifestInput.cache). */
+export interface ManifestCache {
+  /** A caller's record -> its normalised copy. */
+  readonly normalised: WeakMap<ManifestTask, ManifestTask>;
+  /** A normalised record -> its bytes as an item of the manifest's task list, schema-checked. */
+  readonly items: WeakMap<ManifestTask, Uint8Array>;
+}
+
+export function createManifestCache(): ManifestCache {
+  return { normalised: new WeakMap(), items: new WeakMap() };
 }
 
 /**
@@ -56,7 +73,7 @@ export function assembleManifest(input: ManifestInput): Manifest {
   const byKey = new Map<string, ManifestTask>();
   for (const record of [...input.tasks, ...(input.orphans ?? [])]) {
     if (byKey.has(record.key)) throw new Error(`manifest: task key ${record.key} was recorded twice`);
-    byKey.set(record.key, normaliseTask(record));
+    byKey.set(record.key, input.cache ? normaliseCached(record, input.cache) : normaliseTask(record));
   }
   const tasks = input.plan.tasks
     .toSorted((a, b) => a.index - b.index)
@@ -83,6 +100,15 @@ export function assembleManifest(input: ManifestInput): Manifest {
  * rebuilt at each checkpoint, and each copy is tens of megabytes of short-lived objects).
  */
 const assembledTasks = new WeakSet<readonly ManifestTask[]>();
+
+function normaliseCached(record: ManifestTask, cache: ManifestCache): ManifestTask {
+  let normalised = cache.normalised.get(record);
+  if (!normalised) {
+    normalised = normaliseTask(record);
+    cache.normalised.set(record, normalised);
+  }
+  return normalised;
+}
 
 /** The manifest record of a plan task that no run has sent yet. */
 export function notSubmittedTask(task: TaskPlan): ManifestTask {
@@ -137,33 +163,155 @@ function orderManifest(manifest: Manifest): Manifest {
  * holds exactly these bytes it is left untouched (mtime included), so rerunning a finished job
  * changes nothing on disk. A manifest that fails its own schema is a bug and is not written.
  */
-export async function writeManifest(outputDir: string, manifest: Manifest): Promise<string> {
+export async function writeManifest(
+  outputDir: string,
+  manifest: Manifest,
+  /** The cache the manifest was assembled with: only the tasks not written before are serialised. */
+  cache?: ManifestCache,
+): Promise<string> {
   const path = join(outputDir, MANIFEST_FILE);
+  const chunks =
+    cache && assembledTasks.has(manifest.tasks) && assembledTasks.has(manifest.orphans)
+      ? serializeWithCache(manifest, cache)
+      : [Buffer.from(serializeChecked(manifest), "utf8")];
+  if (!(await fileHolds(path, chunks))) {
+    await mkdir(outputDir, { recursive: true });
+    await writeFileAtomic(path, chunks, { crashPointName: "mid-manifest" });
+  }
+  await removeAtomicLeftovers(path);
+  return path;
+}
+
+/** The manifest's bytes, refused when the manifest fails its own schema (a bug: it is not written). */
+function serializeChecked(manifest: Manifest): string {
   // The ordered copy is exactly what is serialised (JSON values only), so validating it validates the
   // bytes without parsing them back: a second full copy of a large job's manifest, and its CPU.
   const ordered = orderManifest(manifest);
   const problems = manifestSchemaProblems(ordered);
   if (problems.length > 0)
     throw new Error(`manifest: refusing to write an invalid manifest: ${problems.join("; ")}`);
-  const text = JSON.stringify(ordered, null, 2) + "\n";
-  if ((await readExisting(path, Buffer.byteLength(text))) !== text) {
-    await mkdir(outputDir, { recursive: true });
-    await writeFileAtomic(path, text, { crashPointName: "mid-manifest" });
-  }
-  await removeAtomicLeftovers(path);
-  return path;
+  return JSON.stringify(ordered, null, 2) + "\n";
 }
 
-/** The file's text, or null when it is missing or not `size` bytes long (then it differs anyway). */
-async function readExisting(path: string, size: number): Promise<string | null> {
+/**
+ * The same bytes as serializeChecked, in pieces: the frame, and each task's bytes as an item of its
+ * list, kept in the cache. A checkpoint of a large job serialises and checks only the tasks that
+ * changed since the last one, and never holds the whole file as one string (which, at tens of
+ * megabytes per checkpoint, would go straight to the old generation of the heap). Each new item is
+ * checked against the schema inside the manifest's frame, so the file is checked as a whole would be
+ * (the schema has no rule across tasks).
+ */
+function serializeWithCache(manifest: Manifest, cache: ManifestCache): Uint8Array[] {
+  const frame: Manifest = {
+    ...pickFields(manifest, MANIFEST_FIELDS),
+    spec: pickFields(manifest.spec, SPEC_FIELDS),
+    summary: pickFields(manifest.summary, SUMMARY_FIELDS),
+    tasks: [],
+    orphans: [],
+  };
+  // The frame's text ends with its (empty) task lists, the manifest's last two fields.
+  const head = JSON.stringify(frame, null, 2);
+  const tail = `,\n  "tasks": [],\n  "orphans": []\n}`;
+  if (!head.endsWith(tail)) return [Buffer.from(serializeChecked(manifest), "utf8")];
+  let checked = false;
+  const itemOf = (list: "tasks" | "orphans", task: ManifestTask): Uint8Array => {
+    let item = cache.items.get(task);
+    if (item === undefined) {
+      // An invalid task is a bug: the whole manifest's check names it in place, and throws.
+      if (manifestSchemaProblems({ ...frame, [list]: [task] }).length > 0) serializeChecked(manifest);
+      checked = true;
+      item = itemBytes(JSON.stringify(task, null, 2));
+      cache.items.set(task, item);
+    }
+    return item;
+  };
+  const chunks: Uint8Array[] = [Buffer.from(`${head.slice(0, -tail.length)},\n  "tasks": `, "utf8")];
+  const addList = (list: "tasks" | "orphans"): void => {
+    const tasks = manifest[list];
+    if (tasks.length === 0) {
+      chunks.push(EMPTY_LIST);
+      return;
+    }
+    tasks.forEach((task, index) => {
+      chunks.push(index === 0 ? LIST_START : ITEM_SEPARATOR, itemOf(list, task));
+    });
+    chunks.push(LIST_END);
+  };
+  addList("tasks");
+  chunks.push(ORPHANS_FIELD);
+  addList("orphans");
+  chunks.push(MANIFEST_END);
+  if (!checked) serializeChecked(frame);
+  return chunks;
+}
+
+/** How JSON.stringify(manifest, null, 2) indents an item of a top-level list. */
+const LIST_ITEM_INDENT = "    ";
+const EMPTY_LIST = Buffer.from("[]");
+const LIST_START = Buffer.from(`[\n${LIST_ITEM_INDENT}`);
+const ITEM_SEPARATOR = Buffer.from(`,\n${LIST_ITEM_INDENT}`);
+const LIST_END = Buffer.from("\n  ]");
+const ORPHANS_FIELD = Buffer.from(`,\n  "orphans": `);
+const MANIFEST_END = Buffer.from("\n}\n");
+
+/**
+ * A task's JSON as an item of a top-level list (its inner lines indented one level more), in a buffer
+ * of its own: a slice of Node's shared pool would keep its whole slab alive for as long as the item.
+ */
+function itemBytes(json: string): Buffer {
+  const text = json.replaceAll("\n", `\n${LIST_ITEM_INDENT}`);
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text, "utf8"));
+  bytes.write(text, "utf8");
+  return bytes;
+}
+
+/** Whether the file holds exactly these bytes (false when it is missing): compared a piece at a time. */
+async function fileHolds(path: string, chunks: readonly Uint8Array[]): Promise<boolean> {
+  const size = chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+  let handle: FileHandle;
   try {
-    if ((await stat(path)).size !== size) return null;
-    return await readFile(path, "utf8");
+    handle = await open(path, "r");
   } catch (error) {
-    if (hasErrnoCode(error, "ENOENT", "EISDIR")) return null;
+    if (hasErrnoCode(error, "ENOENT", "EISDIR", "ENOTDIR")) return false;
     throw error;
   }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile() || info.size !== size) return false;
+    const buffer = Buffer.allocUnsafe(Math.min(COMPARE_BUFFER_BYTES, Math.max(1, size)));
+    let chunkIndex = 0;
+    let chunkOffset = 0;
+    for (let position = 0; position < size;) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - position), position);
+      if (bytesRead === 0) return false;
+      // Compare what was read with the same stretch of the pieces.
+      for (let at = 0; at < bytesRead;) {
+        const chunk = chunks[chunkIndex] as Uint8Array;
+        const length = Math.min(chunk.byteLength - chunkOffset, bytesRead - at);
+        if (
+          Buffer.compare(
+            buffer.subarray(at, at + length),
+            chunk.subarray(chunkOffset, chunkOffset + length),
+          ) !== 0
+        )
+          return false;
+        at += length;
+        chunkOffset += length;
+        if (chunkOffset === chunk.byteLength) {
+          chunkIndex++;
+          chunkOffset = 0;
+        }
+      }
+      position += bytesRead;
+    }
+    return true;
+  } finally {
+    await handle.close();
+  }
 }
+
+/** How much of an existing manifest is read at a time to compare it with the new bytes. */
+const COMPARE_BUFFER_BYTES = 1024 * 1024;
 
 /** Where the manifest of `pathOrDir` is: the folder's manifest.json, or the file itself. */
 export async function resolveManifestPath(pathOrDir: string): Promise<string> {

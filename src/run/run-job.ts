@@ -8,7 +8,7 @@ import { PROVIDERS, resolveConnection } from "../api/connection.js";
 import { isLoopbackHost } from "../api/url-policy.js";
 import type { CostEstimate } from "../cost/index.js";
 import { ExitCode, UserError } from "../errors.js";
-import { assembleManifest, writeManifest } from "../manifest/manifest.js";
+import { assembleManifest, createManifestCache, writeManifest } from "../manifest/manifest.js";
 import type { Manifest, ManifestOutputCheck } from "../manifest/types.js";
 import { verifyRenderedOutput, type VerifyOutputOptions } from "../media/verify-output.js";
 import type { RunEvent } from "../report/events.js";
@@ -187,6 +187,8 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       // Filled by the gate; empty (durations unknown, not checked) when it did not run.
       let referenceDurations = new Map<string, number>();
       let manifestPath = resolve(outputDir, "manifest.json");
+      // Checkpoints rewrite the whole file: only the tasks changed since the last one are serialised again.
+      const manifestCache = createManifestCache();
       const result = await executePlan(
         {
           plan,
@@ -242,8 +244,8 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
               checkOutputFile(file, outputCheckOptions(task, { referenceDurations })),
           }),
           writeManifest: async (tasks, orphans, final) => {
-            const assembled = assembleManifest({ plan, tasks, orphans });
-            manifestPath = await writeManifest(outputDir, assembled);
+            const assembled = assembleManifest({ plan, tasks, orphans, cache: manifestCache });
+            manifestPath = await writeManifest(outputDir, assembled, manifestCache);
             // Only the final manifest is returned: holding each checkpoint's copy of every record until
             // the next one would keep a large job's heap (and its GC limit) twice as big for nothing.
             if (final) manifest = assembled;

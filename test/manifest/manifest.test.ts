@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { UserError } from "../../src/errors.js";
 import {
   assembleManifest,
+  createManifestCache,
   readManifest,
   serializeManifest,
   writeManifest,
@@ -233,6 +234,38 @@ describe("writeManifest and readManifest", () => {
         /refusing to write an invalid manifest: \/tasks\/0\/outputs/,
       );
       expect(await readFile(join(dir, "manifest.json"), "utf8")).toBe(before);
+    });
+  });
+
+  it("with a cache (a run's checkpoints), writes the same bytes as without while its tasks change", async () => {
+    await withTempDir(async (dir) => {
+      const cache = createManifestCache();
+      const path = join(dir, "manifest.json");
+      const withChecks: ManifestTask = {
+        ...succeededTask(t4),
+        outputs: [
+          {
+            ...(succeededTask(t4).outputs[0] as ManifestTask["outputs"][0]),
+            checks: [{ name: "ratio", ok: false, expected: "1280:720", actual: "720:1280" }],
+          },
+        ],
+      };
+      const rounds: ManifestTask[][] = [[], records(), records().slice(0, 4)];
+      const kept = records();
+      rounds.push(kept, [...kept.slice(0, 4), withChecks], [...kept.slice(0, 4), withChecks]);
+      for (const [round, tasks] of rounds.entries()) {
+        const orphans = round % 2 === 0 ? [succeededTask(orphanPlan)] : [];
+        const cached = assembleManifest({ plan, tasks, orphans, cache });
+        await writeManifest(dir, cached, cache);
+        const plain = serializeManifest(assembleManifest({ plan, tasks, orphans }));
+        expect(await readFile(path, "utf8"), `round ${round}`).toBe(plain);
+        // Each record's text is kept for the next write (which serialises only new records).
+        expect([...cached.tasks, ...cached.orphans].every((task) => cache.items.has(task))).toBe(true);
+      }
+      const lying = { ...succeededTask(t0), outputs: [] };
+      await expect(
+        writeManifest(dir, assembleManifest({ plan, tasks: [lying], cache }), cache),
+      ).rejects.toThrow(/refusing to write an invalid manifest: \/tasks\/0\/outputs/);
     });
   });
 
