@@ -157,6 +157,13 @@ class Engine {
   /** How long the last checkpoint took (building, serialising, writing), for spacing the next. */
   private lastCheckpointMs = 0;
   private closed = false;
+  /**
+   * Each key's manifest record as the last checkpoint derived it, and the keys whose journal state,
+   * overlay or verified outputs changed since: a checkpoint derives only those again (and the
+   * manifest writer serialises only the records that are new objects).
+   */
+  private readonly manifestRecords = new Map<string, ManifestTask>();
+  private readonly manifestChanged = new Set<string>();
   /** The output folder's real path, looked up once (outputs are checked against it, see prepareOutputFolder). */
   private outputRoot: Promise<string> | null = null;
 
@@ -274,7 +281,8 @@ class Engine {
       await ctx.journal.settle().catch(() => undefined);
     }
 
-    let { tasks, orphans } = this.manifestTasks();
+    // The final manifest is derived afresh for every key, whatever the checkpoints kept.
+    let { tasks, orphans } = this.manifestTasks(false);
     await ctx.writeManifest(tasks, orphans, true);
     ctx.emit({ kind: "snapshot", snapshot: this.snapshot() });
     ctx.cancelSignal.removeEventListener("abort", onCancel);
@@ -282,7 +290,7 @@ class Engine {
       // Cancels begun while the manifest was being written (or still under way): record them in it too.
       await Promise.all(cancels);
       await ctx.journal.settle().catch(() => undefined);
-      ({ tasks, orphans } = this.manifestTasks());
+      ({ tasks, orphans } = this.manifestTasks(false));
       await ctx.writeManifest(tasks, orphans, true);
       ctx.emit({ kind: "snapshot", snapshot: this.snapshot() });
     }
@@ -538,6 +546,7 @@ class Engine {
     const overlay = this.overlayOf(key);
     const changed = overlay.live !== live;
     overlay.live = live;
+    if (changed) this.manifestChanged.add(key);
     const tracked = this.tracked.get(key);
     if (tracked) tracked.phase = live === "RUNNING" ? "running" : "pending";
     if (changed) {
@@ -642,12 +651,14 @@ class Engine {
   ): void {
     this.setPhase(task.key, "downloading");
     this.overlayOf(task.key).downloading = true;
+    this.manifestChanged.add(task.key);
     const job = this.downloadSlots(() =>
       this.downloadOutputs(task, attempt, taskId, outputCount, urls, indexes, createdAtMs),
     )
       .catch((error: unknown) => this.onWorkError(error))
       .finally(() => {
         this.overlayOf(task.key).downloading = false;
+        this.manifestChanged.add(task.key);
         this.requestCheckpoint();
       });
     this.downloads.push(job);
@@ -667,6 +678,7 @@ class Engine {
     const overlay = this.overlayOf(task.key);
     const fail = (file: string, message: string): void => {
       overlay.downloadError = message;
+      this.manifestChanged.add(task.key);
       ctx.emit({ kind: "download-failed", task: ref, file, message });
     };
     if (this.halt.signal.aborted) return;
@@ -729,9 +741,11 @@ class Engine {
         ...(checks && { checks }),
       });
       this.verifiedOf(task.key).add(index);
+      this.manifestChanged.add(task.key);
       ctx.emit({ kind: "download-finished", task: ref, file, bytes: result.bytes });
     }
     if (!failed) delete overlay.downloadError;
+    this.manifestChanged.add(task.key);
     const complete = Array.from({ length: outputCount }, (_, i) => i).every((i) =>
       this.verifiedOf(task.key).has(i),
     );
@@ -843,6 +857,7 @@ class Engine {
     }
     applyRecord(this.ctx.fold, written);
     if (written.t === "intent") this.verified.set(written.key, new Set());
+    this.manifestChanged.add(written.key);
     this.requestCheckpoint();
     return written;
   }
@@ -874,7 +889,7 @@ class Engine {
       this.checkpointDirty = false;
       const started = performance.now();
       this.lastCheckpointAt = Date.now();
-      const { tasks, orphans } = this.manifestTasks();
+      const { tasks, orphans } = this.manifestTasks(true);
       this.checkpointWriting = this.ctx
         .writeManifest(tasks, orphans, false)
         .catch(() => undefined)
@@ -886,31 +901,45 @@ class Engine {
     }, wait);
   }
 
-  private manifestTasks(): { tasks: ManifestTask[]; orphans: ManifestTask[] } {
+  /** Every key's manifest record; with `reuse`, the last checkpoint's record of each key unchanged since. */
+  private manifestTasks(reuse: boolean): { tasks: ManifestTask[]; orphans: ManifestTask[] } {
     const { ctx } = this;
+    const recordOf = (key: string, derive: () => ManifestTask): ManifestTask => {
+      let record = reuse && !this.manifestChanged.has(key) ? this.manifestRecords.get(key) : undefined;
+      if (!record) {
+        record = derive();
+        this.manifestRecords.set(key, record);
+      }
+      return record;
+    };
     const tasks = ctx.plan.tasks.map((task) =>
-      deriveManifestTask(
-        task,
-        task.output,
-        ctx.fold.get(task.key),
-        this.verifiedOf(task.key),
-        this.overlay.get(task.key),
+      recordOf(task.key, () =>
+        deriveManifestTask(
+          task,
+          task.output,
+          ctx.fold.get(task.key),
+          this.verifiedOf(task.key),
+          this.overlay.get(task.key),
+        ),
       ),
     );
     const orphans = [...ctx.fold.values()]
       .filter((state) => !this.planByKey.has(state.key))
       .map((state) =>
-        deriveManifestTask(
-          state,
-          state.output,
-          state,
-          this.verifiedOf(state.key),
-          this.overlay.get(state.key),
-          {
-            downloads: false,
-          },
+        recordOf(state.key, () =>
+          deriveManifestTask(
+            state,
+            state.output,
+            state,
+            this.verifiedOf(state.key),
+            this.overlay.get(state.key),
+            {
+              downloads: false,
+            },
+          ),
         ),
       );
+    this.manifestChanged.clear();
     return { tasks, orphans };
   }
 
@@ -924,6 +953,7 @@ class Engine {
       for (let state = pending.pop(); state; state = pending.pop()) {
         const outputs = lastAttempt(state)?.outputs ?? [];
         this.verified.set(state.key, await verifyRecordedOutputs(this.ctx.outputDir, outputs));
+        this.manifestChanged.add(state.key);
       }
     };
     await Promise.all(Array.from({ length: VERIFY_CONCURRENCY }, worker));
