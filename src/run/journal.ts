@@ -143,6 +143,9 @@ export class JournalWriter {
     if (this.flushing) return;
     this.flushing = (async () => {
       try {
+        // The first record after a quiet moment waits for the end of this event-loop turn: the records
+        // the other answers handled in the same turn join its write and fsync (one fsync, not one each).
+        await new Promise<void>((resolve) => setImmediate(resolve));
         await this.flush();
       } finally {
         this.flushing = null;
