@@ -33,7 +33,11 @@ const sim: Simulator = await startSimulator({
   apiKey: options.apiKey,
 });
 const simUrl = new URL(sim.origin);
-const upstream = new Agent({ keepAlive: true, maxSockets: 256 });
+// Idle upstream sockets are closed after 5 s, before the simulator's own 10 s keep-alive timeout:
+// a request written to a socket the simulator is closing at that moment would be reset, and the
+// client would see a create reset after sending (ambiguous) that no fault in the test asked for.
+// (Node's agent applies no idle timeout at all unless `timeout` is set.)
+const upstream = new Agent({ keepAlive: true, maxSockets: 256, timeout: 5_000 });
 
 /** Reads the journal as a separate process sees it (the page cache: what write + fsync put there). */
 function checkIntent(key: string): IntentCheck {
