@@ -1,5 +1,7 @@
 // `npm run bench`: runs every benchmark in bench/ (each in its own process), prints one table and
-// writes bench/results/latest.json (plus latest.md, the same table in Markdown), both git-ignored.
+// writes bench/results/latest.json (plus latest.md, the same table in Markdown), both git-ignored. A
+// full run (no --quick, --only or --skip) also writes bench/results.md, which is committed: the
+// latest complete results, with the date, the node version and the machine.
 //
 // Usage: node bench/run-all.ts [--quick] [--only a,b] [--skip a,b]
 //   --quick   every bench in its quick mode (small N, high time factors): checks the harness, < 60 s
@@ -143,6 +145,8 @@ if (import.meta.main) {
   await writeJson(join(resultsDir, "latest.json"), summary);
   const header = `actbatch benchmarks, ${summary.date}, node ${process.version}, ${String(summary.machine["cores"])} cores, ${String(summary.machine["memoryGiB"])} GiB${quick ? ", quick mode" : ""}`;
   await writeFile(join(resultsDir, "latest.md"), `${header}\n\n${formatMarkdownTable(rows)}\n`);
+  const complete = !quick && only.length === 0 && skip.length === 0;
+  if (complete) await writeFile(join(benchDir, "results.md"), resultsDocument(header, rows, outcomes));
   process.stdout.write(`\n${header}\n\n${formatTable(rows)}\n`);
   for (const outcome of outcomes) {
     const notes = outcome.result?.notes ?? [];
@@ -155,7 +159,27 @@ if (import.meta.main) {
       `bench ${failure.name} failed (exit ${failure.exitCode}, result file ${failure.result ? "written" : "missing"})\n`,
     );
   process.stdout.write(
-    `\nwritten: bench/results/latest.json, bench/results/latest.md (${((Date.now() - started) / 1000).toFixed(0)} s)\n`,
+    `\nwritten: bench/results/latest.json, bench/results/latest.md${complete ? ", bench/results.md" : ""} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`,
   );
   process.exitCode = failures.length > 0 ? 1 : 0;
+}
+
+/** bench/results.md: the table, each bench's notes, and what failed, for people reading the repository. */
+function resultsDocument(header: string, rows: BenchRow[], outcomes: BenchOutcome[]): string {
+  const lines = [
+    "# Benchmark results",
+    "",
+    `${header}. Written by \`npm run bench\` (see bench/README.md for what each figure means).`,
+    "",
+    formatMarkdownTable(rows),
+    "",
+  ];
+  const notes = outcomes.flatMap((outcome) =>
+    (outcome.result?.notes ?? []).map((note) => `- ${outcome.name}: ${note}`),
+  );
+  if (notes.length > 0) lines.push("Notes:", "", ...notes, "");
+  const failed = outcomes.filter((outcome) => outcome.exitCode !== 0 || outcome.result === null);
+  if (failed.length > 0)
+    lines.push("Failed:", "", ...failed.map((outcome) => `- ${outcome.name}: exit ${outcome.exitCode}`), "");
+  return lines.join("\n");
 }
