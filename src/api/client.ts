@@ -92,16 +92,46 @@ function errorMessage(error: unknown): string {
   return String(error);
 }
 
-async function readText(body: Readable, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-    size += buffer.length;
-    if (size > limit) break; // leaving the loop destroys the stream
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
+/**
+ * The body as text, cut at `limit` bytes (the stream is then destroyed). Read with events rather than
+ * an async iterator: every API answer goes through here, and the iterator's promises and objects per
+ * answer are a measurable share of a large run's garbage.
+ */
+function readText(body: Readable, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const finish = (): void => {
+      if (settled) return;
+      settled = true;
+      resolve(Buffer.concat(chunks).toString("utf8"));
+    };
+    body.on("data", (chunk: Buffer | Uint8Array | string) => {
+      if (settled) return;
+      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+      size += buffer.length;
+      if (size > limit) {
+        body.destroy();
+        finish();
+        return;
+      }
+      chunks.push(buffer);
+    });
+    body.once("end", finish);
+    body.once("error", (error) => {
+      if (settled) return;
+      settled = true;
+      reject(error);
+    });
+    // Destroyed without an error (aborted): what came is all there is, as a loop would have ended.
+    body.once("close", () => {
+      if (!settled && !body.readableEnded) {
+        settled = true;
+        reject(new Error("the answer's body was closed before its end"));
+      }
+    });
+  });
 }
 
 function taskIdOf(text: string): string | null {
