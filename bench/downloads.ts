@@ -21,7 +21,7 @@
 
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, statfs } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { downloadConcurrencyFor } from "../dist/run/scheduler.js";
 import { writeBenchJob } from "./lib/job-file.ts";
@@ -61,6 +61,9 @@ export interface DownloadRun {
   curlFailures: number;
   /** curl transfers at once: actbatch's download slots for this run. */
   curlParallel: number;
+  /** 1-minute load average before actbatch and after curl: the machine may be shared, and both clients need CPU. */
+  loadBefore: number;
+  loadAfter: number;
 }
 
 export async function runDownloadsBench(
@@ -102,6 +105,10 @@ export async function runDownloadsBench(
       rows: downloadRows(params.files, mib, smallMib, runs),
       notes: [
         ...notes,
+        ...runs.map(
+          (run) =>
+            `${run.mib} MiB: 1-minute load average ${run.loadBefore.toFixed(2)} before actbatch, ${run.loadAfter.toFixed(2)} after curl (wall-clock figures follow the machine's load)`,
+        ),
         `actbatch: first SUCCEEDED noticed -> last file verified (sha256, fsync, rename); curl: one process per file, ${downloadConcurrencyFor(params.files)} at once (actbatch's download slots), plain -o, then sync of its files`,
       ],
       details: runs,
@@ -129,7 +136,8 @@ async function measureSize(
     extraArgs: ["--output-bytes", String(bytesEach)],
   });
   try {
-    log(`downloads: actbatch, ${params.files} x ${mib} MiB ...`);
+    const loadBefore = loadavg()[0] ?? 0;
+    log(`downloads: actbatch, ${params.files} x ${mib} MiB (load average ${loadBefore.toFixed(2)}) ...`);
     const outDir = join(runDir, "actbatch");
     const actbatch = await runActbatch({
       jobFile: job.jobFile,
@@ -169,9 +177,10 @@ async function measureSize(
     const curlSeconds = (epochNow() - curlStart) / 1000;
     await exitCodeOf("sync", curlFiles);
     const curlSyncSeconds = (epochNow() - curlStart) / 1000;
+    const loadAfter = loadavg()[0] ?? 0;
     await rm(curlDir, { recursive: true, force: true });
     log(
-      `  curl (${curlParallel} at once): ${(bytes / MIB / curlSeconds).toFixed(0)} MiB/s, with sync ${(bytes / MIB / curlSyncSeconds).toFixed(0)} MiB/s`,
+      `  curl (${curlParallel} at once): ${(bytes / MIB / curlSeconds).toFixed(0)} MiB/s, with sync ${(bytes / MIB / curlSyncSeconds).toFixed(0)} MiB/s (load average ${loadAfter.toFixed(2)})`,
     );
     return {
       mib,
@@ -187,6 +196,8 @@ async function measureSize(
       curlSyncMBps: bytes / MIB / curlSyncSeconds,
       curlFailures: exits.filter((code) => code !== 0).length,
       curlParallel,
+      loadBefore,
+      loadAfter,
     };
   } finally {
     await sim.close();
