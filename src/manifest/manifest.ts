@@ -42,23 +42,19 @@ export interface ManifestInput {
   tasks: ManifestTask[];
   /** Paid tasks whose keys are no longer in the plan (typically carried over from the previous manifest). */
   orphans?: ManifestTask[];
-  /**
-   * Shared by the writes of one run (checkpoints): a record seen before is not normalised, checked or
-   * serialised again. Records given with a cache are taken as frozen: a changed task is a new object.
-   */
-  cache?: ManifestCache;
 }
 
-/** What one run's manifest writes reuse from each other (see ManifestInput.cache). */
+/**
+ * What the checkpoints of one run reuse from each other: each record's bytes, normalised and checked
+ * once. Records given with a cache are taken as frozen: a changed task must be a new object.
+ */
 export interface ManifestCache {
-  /** A caller's record -> its normalised copy. */
-  readonly normalised: WeakMap<ManifestTask, ManifestTask>;
-  /** A normalised record -> its bytes as an item of the manifest's task list, schema-checked. */
+  /** A caller's record -> its bytes as an item of the manifest's task list, schema-checked. */
   readonly items: WeakMap<ManifestTask, Uint8Array>;
 }
 
 export function createManifestCache(): ManifestCache {
-  return { normalised: new WeakMap(), items: new WeakMap() };
+  return { items: new WeakMap() };
 }
 
 /**
@@ -73,7 +69,7 @@ export function assembleManifest(input: ManifestInput): Manifest {
   const byKey = new Map<string, ManifestTask>();
   for (const record of [...input.tasks, ...(input.orphans ?? [])]) {
     if (byKey.has(record.key)) throw new Error(`manifest: task key ${record.key} was recorded twice`);
-    byKey.set(record.key, input.cache ? normaliseCached(record, input.cache) : normaliseTask(record));
+    byKey.set(record.key, normaliseTask(record));
   }
   const tasks = input.plan.tasks
     .toSorted((a, b) => a.index - b.index)
@@ -100,15 +96,6 @@ export function assembleManifest(input: ManifestInput): Manifest {
  * rebuilt at each checkpoint, and each copy is tens of megabytes of short-lived objects).
  */
 const assembledTasks = new WeakSet<readonly ManifestTask[]>();
-
-function normaliseCached(record: ManifestTask, cache: ManifestCache): ManifestTask {
-  let normalised = cache.normalised.get(record);
-  if (!normalised) {
-    normalised = normaliseTask(record);
-    cache.normalised.set(record, normalised);
-  }
-  return normalised;
-}
 
 /** The manifest record of a plan task that no run has sent yet. */
 export function notSubmittedTask(task: TaskPlan): ManifestTask {
@@ -163,17 +150,87 @@ function orderManifest(manifest: Manifest): Manifest {
  * holds exactly these bytes it is left untouched (mtime included), so rerunning a finished job
  * changes nothing on disk. A manifest that fails its own schema is a bug and is not written.
  */
-export async function writeManifest(
+export async function writeManifest(outputDir: string, manifest: Manifest): Promise<string> {
+  return writeManifestBytes(outputDir, [Buffer.from(serializeChecked(manifest), "utf8")]);
+}
+
+/**
+ * Writes a checkpoint of a run's manifest: the bytes writeManifest(assembleManifest(input)) would
+ * write, built from each record's bytes, kept in the cache. A checkpoint of a large job normalises,
+ * checks and serialises only the records that are new since the last one, builds no Manifest object
+ * and never holds the whole file as one string (at tens of megabytes per checkpoint, that went
+ * straight to the old generation of the heap). Each new record is checked against the schema inside
+ * the manifest's frame, so the file is checked as a whole would be (the schema has no rule across tasks).
+ */
+export async function writeManifestCheckpoint(
   outputDir: string,
-  manifest: Manifest,
-  /** The cache the manifest was assembled with: only the tasks not written before are serialised. */
-  cache?: ManifestCache,
+  input: ManifestInput,
+  cache: ManifestCache,
 ): Promise<string> {
+  const { plan } = input;
+  const planned = new Set<string>();
+  for (const task of plan.tasks) planned.add(task.key);
+  const byKey = new Map<string, ManifestTask>();
+  for (const list of [input.tasks, input.orphans ?? []])
+    for (const record of list) {
+      if (byKey.has(record.key)) throw new Error(`manifest: task key ${record.key} was recorded twice`);
+      byKey.set(record.key, record);
+    }
+  const tasks = plan.tasks
+    .toSorted((a, b) => a.index - b.index)
+    .map((task) => byKey.get(task.key) ?? notSubmittedTask(task));
+  const orphans = [...byKey.values()]
+    .filter((task) => !planned.has(task.key))
+    .toSorted((a, b) => compareStrings(a.key, b.key));
+  // Normalising a record keeps its status and double-charge flag: the summary counts the records.
+  const frame: Manifest = {
+    version: MANIFEST_VERSION,
+    job: plan.job,
+    spec: pickFields(plan.spec, SPEC_FIELDS),
+    summary: summarizeTasks(tasks, orphans),
+    tasks: [],
+    orphans: [],
+  };
+  const whole = (): Manifest => assembleManifest(input);
+  // The frame's text ends with its (empty) task lists, the manifest's last two fields.
+  const head = JSON.stringify(orderManifest(frame), null, 2);
+  const tail = `,\n  "tasks": [],\n  "orphans": []\n}`;
+  if (!head.endsWith(tail)) return writeManifest(outputDir, whole());
+  let checked = false;
+  const itemOf = (list: "tasks" | "orphans", record: ManifestTask): Uint8Array => {
+    let item = cache.items.get(record);
+    if (item === undefined) {
+      const task = normaliseTask(record);
+      // An invalid task is a bug: the whole manifest's check names it in place, and throws.
+      if (manifestSchemaProblems({ ...frame, [list]: [task] }).length > 0) serializeChecked(whole());
+      checked = true;
+      item = itemBytes(JSON.stringify(task, null, 2));
+      cache.items.set(record, item);
+    }
+    return item;
+  };
+  const chunks: Uint8Array[] = [Buffer.from(`${head.slice(0, -tail.length)},\n  "tasks": `, "utf8")];
+  const addList = (list: "tasks" | "orphans", records: readonly ManifestTask[]): void => {
+    if (records.length === 0) {
+      chunks.push(EMPTY_LIST);
+      return;
+    }
+    records.forEach((record, index) => {
+      chunks.push(index === 0 ? LIST_START : ITEM_SEPARATOR, itemOf(list, record));
+    });
+    chunks.push(LIST_END);
+  };
+  addList("tasks", tasks);
+  chunks.push(ORPHANS_FIELD);
+  addList("orphans", orphans);
+  chunks.push(MANIFEST_END);
+  if (!checked) serializeChecked(frame);
+  return writeManifestBytes(outputDir, chunks);
+}
+
+/** Writes manifest.json unless it already holds exactly these bytes; returns its path. */
+async function writeManifestBytes(outputDir: string, chunks: readonly Uint8Array[]): Promise<string> {
   const path = join(outputDir, MANIFEST_FILE);
-  const chunks =
-    cache && assembledTasks.has(manifest.tasks) && assembledTasks.has(manifest.orphans)
-      ? serializeWithCache(manifest, cache)
-      : [Buffer.from(serializeChecked(manifest), "utf8")];
   if (!(await fileHolds(path, chunks))) {
     await mkdir(outputDir, { recursive: true });
     await writeFileAtomic(path, chunks, { crashPointName: "mid-manifest" });
@@ -191,58 +248,6 @@ function serializeChecked(manifest: Manifest): string {
   if (problems.length > 0)
     throw new Error(`manifest: refusing to write an invalid manifest: ${problems.join("; ")}`);
   return JSON.stringify(ordered, null, 2) + "\n";
-}
-
-/**
- * The same bytes as serializeChecked, in pieces: the frame, and each task's bytes as an item of its
- * list, kept in the cache. A checkpoint of a large job serialises and checks only the tasks that
- * changed since the last one, and never holds the whole file as one string (which, at tens of
- * megabytes per checkpoint, would go straight to the old generation of the heap). Each new item is
- * checked against the schema inside the manifest's frame, so the file is checked as a whole would be
- * (the schema has no rule across tasks).
- */
-function serializeWithCache(manifest: Manifest, cache: ManifestCache): Uint8Array[] {
-  const frame: Manifest = {
-    ...pickFields(manifest, MANIFEST_FIELDS),
-    spec: pickFields(manifest.spec, SPEC_FIELDS),
-    summary: pickFields(manifest.summary, SUMMARY_FIELDS),
-    tasks: [],
-    orphans: [],
-  };
-  // The frame's text ends with its (empty) task lists, the manifest's last two fields.
-  const head = JSON.stringify(frame, null, 2);
-  const tail = `,\n  "tasks": [],\n  "orphans": []\n}`;
-  if (!head.endsWith(tail)) return [Buffer.from(serializeChecked(manifest), "utf8")];
-  let checked = false;
-  const itemOf = (list: "tasks" | "orphans", task: ManifestTask): Uint8Array => {
-    let item = cache.items.get(task);
-    if (item === undefined) {
-      // An invalid task is a bug: the whole manifest's check names it in place, and throws.
-      if (manifestSchemaProblems({ ...frame, [list]: [task] }).length > 0) serializeChecked(manifest);
-      checked = true;
-      item = itemBytes(JSON.stringify(task, null, 2));
-      cache.items.set(task, item);
-    }
-    return item;
-  };
-  const chunks: Uint8Array[] = [Buffer.from(`${head.slice(0, -tail.length)},\n  "tasks": `, "utf8")];
-  const addList = (list: "tasks" | "orphans"): void => {
-    const tasks = manifest[list];
-    if (tasks.length === 0) {
-      chunks.push(EMPTY_LIST);
-      return;
-    }
-    tasks.forEach((task, index) => {
-      chunks.push(index === 0 ? LIST_START : ITEM_SEPARATOR, itemOf(list, task));
-    });
-    chunks.push(LIST_END);
-  };
-  addList("tasks");
-  chunks.push(ORPHANS_FIELD);
-  addList("orphans");
-  chunks.push(MANIFEST_END);
-  if (!checked) serializeChecked(frame);
-  return chunks;
 }
 
 /** How JSON.stringify(manifest, null, 2) indents an item of a top-level list. */

@@ -8,7 +8,7 @@ import { PROVIDERS, resolveConnection } from "../api/connection.js";
 import { isLoopbackHost } from "../api/url-policy.js";
 import type { CostEstimate } from "../cost/index.js";
 import { ExitCode, UserError } from "../errors.js";
-import { assembleManifest, createManifestCache, writeManifest } from "../manifest/manifest.js";
+import { assembleManifest, createManifestCache, writeManifestCheckpoint } from "../manifest/manifest.js";
 import type { Manifest, ManifestOutputCheck } from "../manifest/types.js";
 import { verifyRenderedOutput, type VerifyOutputOptions } from "../media/verify-output.js";
 import type { RunEvent } from "../report/events.js";
@@ -244,8 +244,11 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
               checkOutputFile(file, outputCheckOptions(task, { referenceDurations })),
           }),
           writeManifest: async (tasks, orphans, final) => {
-            const assembled = assembleManifest({ plan, tasks, orphans, cache: manifestCache });
-            manifestPath = await writeManifest(outputDir, assembled, manifestCache);
+            // The bytes writeManifest(assembleManifest(...)) would write, from the records not serialised
+            // before (the final write too: the engine hands over the kept records it re-derived equal).
+            manifestPath = await writeManifestCheckpoint(outputDir, { plan, tasks, orphans }, manifestCache);
+            if (!final) return;
+            const assembled = assembleManifest({ plan, tasks, orphans });
             // Only the final manifest is returned: holding each checkpoint's copy of every record until
             // the next one would keep a large job's heap (and its GC limit) twice as big for nothing.
             if (final) manifest = assembled;

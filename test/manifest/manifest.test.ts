@@ -9,6 +9,7 @@ import {
   readManifest,
   serializeManifest,
   writeManifest,
+  writeManifestCheckpoint,
 } from "../../src/manifest/manifest.js";
 import type { ManifestTask } from "../../src/manifest/types.js";
 import { failedTask, pendingTask, planOf, succeededTask, taskPlanFor, withTempDir } from "./fixtures.js";
@@ -237,7 +238,7 @@ describe("writeManifest and readManifest", () => {
     });
   });
 
-  it("with a cache (a run's checkpoints), writes the same bytes as without while its tasks change", async () => {
+  it("a run's checkpoints (with a cache) write the same bytes as writeManifest while the tasks change", async () => {
     await withTempDir(async (dir) => {
       const cache = createManifestCache();
       const path = join(dir, "manifest.json");
@@ -250,22 +251,27 @@ describe("writeManifest and readManifest", () => {
           },
         ],
       };
-      const rounds: ManifestTask[][] = [[], records(), records().slice(0, 4)];
       const kept = records();
-      rounds.push(kept, [...kept.slice(0, 4), withChecks], [...kept.slice(0, 4), withChecks]);
+      const rounds: ManifestTask[][] = [
+        [],
+        records().toReversed(),
+        records().slice(0, 4),
+        kept,
+        [...kept.slice(0, 4), withChecks],
+        [...kept.slice(0, 4), withChecks],
+      ];
       for (const [round, tasks] of rounds.entries()) {
         const orphans = round % 2 === 0 ? [succeededTask(orphanPlan)] : [];
-        const cached = assembleManifest({ plan, tasks, orphans, cache });
-        await writeManifest(dir, cached, cache);
-        const plain = serializeManifest(assembleManifest({ plan, tasks, orphans }));
-        expect(await readFile(path, "utf8"), `round ${round}`).toBe(plain);
-        // Each record's text is kept for the next write (which serialises only new records).
-        expect([...cached.tasks, ...cached.orphans].every((task) => cache.items.has(task))).toBe(true);
+        await writeManifestCheckpoint(dir, { plan, tasks, orphans }, cache);
+        const expected = serializeManifest(assembleManifest({ plan, tasks, orphans }));
+        expect(await readFile(path, "utf8"), `round ${round}`).toBe(expected);
+        // Each record's bytes are kept for the next checkpoint, which serialises only new records.
+        expect([...tasks, ...orphans].every((task) => cache.items.has(task))).toBe(true);
       }
       const lying = { ...succeededTask(t0), outputs: [] };
-      await expect(
-        writeManifest(dir, assembleManifest({ plan, tasks: [lying], cache }), cache),
-      ).rejects.toThrow(/refusing to write an invalid manifest: \/tasks\/0\/outputs/);
+      await expect(writeManifestCheckpoint(dir, { plan, tasks: [lying] }, cache)).rejects.toThrow(
+        /refusing to write an invalid manifest: \/tasks\/0\/outputs/,
+      );
     });
   });
 
