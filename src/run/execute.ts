@@ -281,7 +281,8 @@ class Engine {
       await ctx.journal.settle().catch(() => undefined);
     }
 
-    // The final manifest is derived afresh for every key, whatever the checkpoints kept.
+    // The final manifest is derived afresh for every key, whatever the checkpoints kept (a record equal
+    // to the one kept is the kept object, so its bytes are not serialised again).
     let { tasks, orphans } = this.manifestTasks(false);
     await ctx.writeManifest(tasks, orphans, true);
     ctx.emit({ kind: "snapshot", snapshot: this.snapshot() });
@@ -901,15 +902,18 @@ class Engine {
     }, wait);
   }
 
-  /** Every key's manifest record; with `reuse`, the last checkpoint's record of each key unchanged since. */
+  /**
+   * Every key's manifest record. With `reuse`, the last checkpoint's record of each key unchanged
+   * since; without, every record is derived again and the kept one is used only if it is equal.
+   */
   private manifestTasks(reuse: boolean): { tasks: ManifestTask[]; orphans: ManifestTask[] } {
     const { ctx } = this;
     const recordOf = (key: string, derive: () => ManifestTask): ManifestTask => {
-      let record = reuse && !this.manifestChanged.has(key) ? this.manifestRecords.get(key) : undefined;
-      if (!record) {
-        record = derive();
-        this.manifestRecords.set(key, record);
-      }
+      const kept = this.manifestRecords.get(key);
+      if (reuse && kept && !this.manifestChanged.has(key)) return kept;
+      const record = derive();
+      if (kept && sameJson(kept, record)) return kept;
+      this.manifestRecords.set(key, record);
       return record;
     };
     const tasks = ctx.plan.tasks.map((task) =>
@@ -1091,6 +1095,18 @@ function parseTime(iso: string | null, fallback: number): number {
   if (!iso) return fallback;
   const ms = Date.parse(iso);
   return Number.isFinite(ms) ? ms : fallback;
+}
+
+/** Deep equality of two JSON-shaped values (the manifest records this engine derives). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  const keys = Object.keys(left);
+  if (keys.length !== Object.keys(right).length) return false;
+  return keys.every((key) => Object.hasOwn(right, key) && sameJson(left[key], right[key]));
 }
 
 function hasFailedCheck(task: ManifestTask | undefined): boolean {
