@@ -28,6 +28,7 @@ import {
 } from "./output-files.js";
 import { RenderTimeEstimator } from "./poll-policy.js";
 import { pollTask, type PollResult, type TerminalTaskState } from "./poller.js";
+import { HashCache } from "./hash-cache.js";
 import { createDownloadSlots, createTaskSlots, type Limiter, type SlotLimiter } from "./scheduler.js";
 import type { RunTiming } from "./timing.js";
 import { TokenBucket } from "./token-bucket.js";
@@ -947,20 +948,26 @@ class Engine {
     return { tasks, orphans };
   }
 
-  /** Hashes every recorded output of succeeded keys (a few at a time: it is disk-bound). */
+  /**
+   * Checks every recorded output of succeeded keys (a few at a time: it is disk-bound), hashing only
+   * the files changed since they were last hashed (hash-cache.ts).
+   */
   private async verifyExistingOutputs(): Promise<void> {
     const pending = [...this.ctx.fold.values()].filter((state) => {
       const last = lastAttempt(state);
       return last?.terminal?.status === "SUCCEEDED" && last.outputs.length > 0;
     });
+    const cache = await HashCache.open(this.ctx.outputDir);
     const worker = async (): Promise<void> => {
       for (let state = pending.pop(); state; state = pending.pop()) {
         const outputs = lastAttempt(state)?.outputs ?? [];
-        this.verified.set(state.key, await verifyRecordedOutputs(this.ctx.outputDir, outputs));
+        this.verified.set(state.key, await verifyRecordedOutputs(this.ctx.outputDir, outputs, cache));
         this.manifestChanged.add(state.key);
       }
     };
     await Promise.all(Array.from({ length: VERIFY_CONCURRENCY }, worker));
+    // Only saves work next time: a cache that cannot be written means hashing again, nothing worse.
+    await cache.save().catch(() => undefined);
   }
 
   // ---- small helpers ----------------------------------------------------------------------------
