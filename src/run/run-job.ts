@@ -1,6 +1,7 @@
 // One job file, run to the end: plan, connection (or the in-process simulator), lock, journal, engine,
 // manifest, summary. The CLI's `run` command and the programmatic API both come through here.
-import { resolve } from "node:path";
+import { rm } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { Writable } from "node:stream";
 import { createApiClient } from "../api/client.js";
 import type { ApiClient } from "../api/types.js";
@@ -31,6 +32,7 @@ import { foldJournal } from "./fold.js";
 import { JournalCorruptError } from "./journal-records.js";
 import { JournalWriter, journalPath, readJournal } from "./journal.js";
 import { acquireRunLock } from "./lock.js";
+import { partialPath } from "./output-files.js";
 import { inShard, type Shard } from "./shard.js";
 import { sleep } from "./sleep.js";
 import { scaleTiming } from "./timing.js";
@@ -154,6 +156,9 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     const outputDir = resolve(cwd, plan.outputDir);
     const lock = await acquireRunLock(outputDir, { command: `run ${plan.spec.file}` });
     if (lock.note) emit({ kind: "note", message: lock.note });
+    // Temporary download files are never continued across runs (downloader.ts): under the lock,
+    // whatever an interrupted run left there is garbage, possibly of keys the job no longer has.
+    await rm(dirname(partialPath(outputDir, "", 0)), { recursive: true, force: true });
     const timing = scaleTiming(timeScale);
     const startedAt = Date.now();
     let journal: JournalWriter | null = null;
