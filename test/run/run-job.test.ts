@@ -1,7 +1,7 @@
 // The run engine in process (runJob) against the simulator over real loopback sockets.
 import { mkdir, readFile, symlink } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { readJournal } from "../../src/run/journal.js";
 import {
   CANARY_KEY,
@@ -347,7 +347,12 @@ describe("runJob against the simulator", () => {
   it("refuses a second run on the same output folder while the first holds it, before any request", async () => {
     ws = await createWorkspace({ pairs: 1, intensities: [1, 2] });
     const first = ws.run();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Once the first run has started its work, it holds the lock (however busy the machine is).
+    const workspace = ws;
+    await vi.waitUntil(() => workspace.events.some((event) => event.kind === "run-started"), {
+      timeout: 20_000,
+      interval: 5,
+    });
     await expect(ws.run()).rejects.toThrow(/another actbatch run \(pid \d+/);
     expect((await first).exitCode).toBe(0);
     expect(ws.sim.stats().creates).toBe(2);
