@@ -133,7 +133,8 @@ if (import.meta.main) {
     await rm(scratch, { recursive: true, force: true });
   }
   const rows: BenchRow[] = outcomes.flatMap((outcome) => outcome.result?.rows ?? []);
-  const failures = outcomes.filter((outcome) => outcome.exitCode !== 0 || outcome.result === null);
+  // A bench without a result file (a printed report only) is not a failure: its output is kept.
+  const failures = outcomes.filter((outcome) => outcome.exitCode !== 0);
   const summary = {
     date: new Date(started).toISOString(),
     durationMs: Date.now() - started,
@@ -164,8 +165,11 @@ if (import.meta.main) {
   process.exitCode = failures.length > 0 ? 1 : 0;
 }
 
-/** bench/results.md: the table, each bench's notes, and what failed, for people reading the repository. */
-function resultsDocument(header: string, rows: BenchRow[], outcomes: BenchOutcome[]): string {
+/**
+ * bench/results.md: the table, each bench's notes, the printed reports of benches without a table,
+ * and what failed, for people reading the repository.
+ */
+export function resultsDocument(header: string, rows: BenchRow[], outcomes: BenchOutcome[]): string {
   const lines = [
     "# Benchmark results",
     "",
@@ -178,7 +182,9 @@ function resultsDocument(header: string, rows: BenchRow[], outcomes: BenchOutcom
     (outcome.result?.notes ?? []).map((note) => `- ${outcome.name}: ${note}`),
   );
   if (notes.length > 0) lines.push("Notes:", "", ...notes, "");
-  const failed = outcomes.filter((outcome) => outcome.exitCode !== 0 || outcome.result === null);
+  for (const outcome of outcomes.filter((o) => o.result === null && o.stdout.trim() !== ""))
+    lines.push(`${outcome.name}:`, "", "```", outcome.stdout.trim(), "```", "");
+  const failed = outcomes.filter((outcome) => outcome.exitCode !== 0);
   if (failed.length > 0)
     lines.push("Failed:", "", ...failed.map((outcome) => `- ${outcome.name}: exit ${outcome.exitCode}`), "");
   return lines.join("\n");
