@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import type { ApiClient, CreateOutcome } from "../api/types.js";
 import { ExitCode, UserError } from "../errors.js";
-import { routeLocalFile, sniffMediaType, toDataUri } from "../preflight/local-files.js";
+import { routeLocalFile, sniffMediaType, toDataUri, type LocalRoute } from "../preflight/local-files.js";
 import { uploadOnce, UploadError, type UploadOptions } from "../preflight/uploads.js";
 import { isLocalUri } from "../spec/local-files.js";
 import type { LocalFile, ProviderName, RequestBody } from "../spec/types.js";
@@ -71,22 +71,16 @@ export class LocalFileSender {
     if (file === undefined)
       return Promise.reject(new UserError(`${placeholder} names no local file of this job`, ExitCode.usage));
     const route = routeLocalFile(this.#options.provider, file.type, file.size);
-    const uri = this.#send(file, route.kind);
+    const uri = this.#send(file, route);
     // A failed resolution is not remembered: the next create tries again (an upload can be transient).
     uri.catch(() => this.#resolved.delete(placeholder));
     this.#resolved.set(placeholder, { uri, at: now, expires: route.kind === "upload" });
     return uri;
   }
 
-  async #send(file: LocalFile, route: "data-uri" | "upload" | "refused"): Promise<string> {
+  async #send(file: LocalFile, route: LocalRoute): Promise<string> {
     const where = `${file.written} (${file.type})`;
-    if (route === "refused") {
-      const refused = routeLocalFile(this.#options.provider, file.type, file.size);
-      throw new UserError(
-        `${where}: ${refused.kind === "refused" ? refused.message : "cannot be sent"}`,
-        ExitCode.usage,
-      );
-    }
+    if (route.kind === "refused") throw new UserError(`${where}: ${route.message}`, ExitCode.usage);
     let bytes: Buffer;
     try {
       bytes = await readFile(file.path);
@@ -106,7 +100,7 @@ export class LocalFileSender {
         `${where}: not ${file.type === "image" ? "an image (PNG, JPEG, WebP)" : "a video (MP4, MOV)"} actbatch can send`,
         ExitCode.usage,
       );
-    if (route === "data-uri") return toDataUri(bytes, mediaType);
+    if (route.kind === "data-uri") return toDataUri(bytes, mediaType);
     try {
       const { runwayUri } = await uploadOnce(
         { filename: basename(file.path), contentType: mediaType, bytes },
