@@ -78,7 +78,7 @@ export class HashCache {
 
   async save(): Promise<void> {
     if (!this.changed) return;
-    const files = Object.fromEntries([...this.entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    const files = Object.fromEntries([...this.entries].toSorted(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     await writeFileAtomic(this.path, `${JSON.stringify({ version: 1, files } satisfies CacheDocument)}\n`);
     this.changed = false;
   }

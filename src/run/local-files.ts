@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import type { ApiClient, CreateOutcome } from "../api/types.js";
 import { ExitCode, UserError } from "../errors.js";
+import { redactSecrets } from "../redact.js";
 import { routeLocalFile, sniffMediaType, toDataUri, type LocalRoute } from "../preflight/local-files.js";
 import { uploadOnce, UploadError, type UploadOptions } from "../preflight/uploads.js";
 import { isLocalUri } from "../spec/local-files.js";
@@ -113,7 +114,11 @@ export class LocalFileSender {
       return runwayUri;
     } catch (error) {
       if (error instanceof UploadError)
-        throw new UserError(`${where}: upload failed: ${error.message}`, ExitCode.taskFailed);
+        // The upload's answer is quoted: a service echoing the request must not put the key in it.
+        throw new UserError(
+          `${where}: upload failed: ${redactSecrets(error.message, [this.#options.upload.apiKey])}`,
+          ExitCode.taskFailed,
+        );
       throw error;
     }
   }

@@ -9,6 +9,7 @@ import { PROVIDERS, resolveConnection } from "../api/connection.js";
 import { isLoopbackHost } from "../api/url-policy.js";
 import type { CostEstimate } from "../cost/index.js";
 import { ExitCode, UserError } from "../errors.js";
+import { redactSecrets } from "../redact.js";
 import { assembleManifest, createManifestCache, writeManifestCheckpoint } from "../manifest/manifest.js";
 import type { Manifest, ManifestOutputCheck } from "../manifest/types.js";
 import { verifyRenderedOutput, type VerifyOutputOptions } from "../media/verify-output.js";
@@ -377,7 +378,8 @@ async function checkAccount(
   try {
     org = await fetchOrganization(connection);
   } catch (error) {
-    emit({ kind: "note", message: `account: not read (${(error as Error).message})` });
+    const reason = redactSecrets((error as Error).message, [connection.apiKey]);
+    emit({ kind: "note", message: `account: not read (${reason})` });
     return null;
   }
   if (org === null) {

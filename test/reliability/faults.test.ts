@@ -81,8 +81,8 @@ describe("faults", () => {
       );
       const stats = await scenario.sim.stats();
       const rerunContext = `${context}\nrerun: ${describeOutcome(rerun)}\n${rerun.stderr.slice(-3000)}`;
-      expect(stats.creates, rerunContext).toBe(keys);
-      expect(Math.max(...Object.values(stats.createsByKey)), rerunContext).toBe(1);
+      expect(stats.creates, `${rerunContext}`).toBe(keys);
+      expect(Math.max(...Object.values(stats.createsByKey)), `${rerunContext}`).toBe(1);
       expect(formatViolations(await scenario.check()), `${context}`).toBe("");
       figures(
         "property 9 (no retry storm)",

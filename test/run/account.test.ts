@@ -20,13 +20,14 @@ function notes(workspace: Workspace): string[] {
   return workspace.events.flatMap((event) => (event.kind === "note" ? [event.message] : []));
 }
 
-describe("the Runway account before a run", () => {
-  const runway = (workspace: Workspace) => ({
-    provider: "runway" as const,
-    baseUrl: workspace.sim.origin,
-    env: { RUNWAYML_API_SECRET: CANARY_KEY },
-  });
+/** runJob options for provider runway against the workspace's simulator. */
+const runway = (workspace: Workspace) => ({
+  provider: "runway" as const,
+  baseUrl: workspace.sim.origin,
+  env: { RUNWAYML_API_SECRET: CANARY_KEY },
+});
 
+describe("the Runway account before a run", () => {
   it("sizes an unset concurrency to the tier, and says what the account has", async () => {
     ws = await createWorkspace(withoutConcurrency(jobYaml({ pairs: 2, intensities: [1, 2, 3, 4] })), {
       concurrency: 3,
@@ -35,7 +36,9 @@ describe("the Runway account before a run", () => {
     const result = await ws.run(runway(ws));
     expect(result.exitCode).toBe(0);
     expect(notes(ws)).toContain("concurrency 3: the account's limit for act_two");
-    expect(notes(ws).some((note) => /^account: 100,000 credits; act_two: 3 at once/.test(note))).toBe(true);
+    expect(notes(ws).some((note) => note.startsWith("account: 100,000 credits; act_two: 3 at once"))).toBe(
+      true,
+    );
     // Never more tasks at the service than the tier runs: none waited THROTTLED.
     expect(ws.sim.stats().peakActive).toBeLessThanOrEqual(3);
     expect(ws.sim.stats().requests["GET /v1/organization"]).toBeDefined();

@@ -1,6 +1,8 @@
 // Assets given as local files (`path:`): sent as data: URIs while small, uploaded once (provider
 // runway) when not, keyed by content, and never written into the journal or the manifest.
 import { readFile, rename, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { UserError } from "../../src/errors.js";
@@ -140,5 +142,41 @@ describe("local files as assets", () => {
       /job\.yaml:6:3: asset "take": .*host the file on an https:\/\/ URL/,
     );
     expect(ws.sim.stats().creates).toBe(0);
+  });
+});
+
+describe("an upload that fails", () => {
+  it("stops the run before any create, quoting the service's answer without the key it echoed", async () => {
+    // Runway's uploads endpoint played by a server that echoes the request's Authorization header.
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(400, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: `bad upload request (${req.headers.authorization ?? ""})` }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      ws = await createWorkspace("version: 1\nname: placeholder\npairs: []\n");
+      await writeFile(join(ws.dir, "hero.png"), PNG);
+      await writeFile(join(ws.dir, "take.mp4"), buildMp4({ durationSec: 6, mdatBytes: 17 * 1024 * 1024 }));
+      await ws.writeJob(localJob("./take.mp4"));
+      const error = await ws
+        .run({
+          provider: "runway",
+          baseUrl: `http://127.0.0.1:${port}`,
+          env: { RUNWAYML_API_SECRET: CANARY_KEY },
+        })
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(UserError);
+      const message = (error as UserError).message;
+      expect(message).toMatch(/take\.mp4 \(video\): upload failed: POST \/v1\/uploads answered 400/);
+      expect(message).not.toContain(CANARY_KEY);
+      expect(message).toContain("[REDACTED]");
+      expect(ws.sim.stats().creates).toBe(0);
+    } finally {
+      server.close();
+    }
   });
 });

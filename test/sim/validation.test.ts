@@ -23,6 +23,17 @@ async function rejected(body: unknown): Promise<ValidationAnswer> {
   return answer.body as ValidationAnswer;
 }
 
+/** A valid body whose reference is an MP4 of `seconds`, inline. */
+function withInlineReference(seconds: number): Record<string, unknown> {
+  return {
+    ...validBody(),
+    reference: {
+      type: "video",
+      uri: `data:video/mp4;base64,${Buffer.from(buildMp4({ durationSec: seconds })).toString("base64")}`,
+    },
+  };
+}
+
 function withoutField(field: string): Record<string, unknown> {
   const body: Record<string, unknown> = { ...validBody() };
   delete body[field];
@@ -146,18 +157,14 @@ describe("create validation", () => {
   });
 
   it("reads the length of a reference sent as a data: URI: 3-30 s, priced by it", async () => {
-    const inline = (seconds: number) => ({
-      ...validBody(),
-      reference: {
-        type: "video",
-        uri: `data:video/mp4;base64,${Buffer.from(buildMp4({ durationSec: seconds })).toString("base64")}`,
-      },
-    });
-    const tooLong = await rejected(inline(45));
+    const tooLong = await rejected(withInlineReference(45));
     expect(tooLong.issues).toContainEqual(
       expect.objectContaining({ path: ["reference"], message: "Asset duration must be at most 30 seconds" }),
     );
-    const answer = await call(`${sim.origin}/v1/character_performance`, { method: "POST", body: inline(12) });
+    const answer = await call(`${sim.origin}/v1/character_performance`, {
+      method: "POST",
+      body: withInlineReference(12),
+    });
     expect(answer).toMatchObject({ status: 200, body: { estimatedCost: { credits: 60 } } });
   });
 
