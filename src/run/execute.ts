@@ -118,6 +118,8 @@ export interface ExecuteResult {
   meanRenderMs: number | null;
   /** Records appended to the journal by this run. */
   appended: number;
+  /** A cancel (second Ctrl-C) was acted on: the tasks in flight were asked to cancel. */
+  cancelHandled: boolean;
 }
 
 /** Per-task accounting of the engine, kept for counts and the manifest overlay. */
@@ -322,6 +324,7 @@ class Engine {
       finishedTasks: this.finished,
       meanRenderMs: this.estimator.meanMs(),
       appended: ctx.journal.count,
+      cancelHandled: this.cancelHandled,
     };
   }
 
@@ -775,8 +778,11 @@ class Engine {
   /** Second Ctrl-C: DELETE every task still in flight, recording each cancel the API confirmed. */
   private readonly cancelAsked = new Set<string>();
 
+  private cancelHandled = false;
+
   private async cancelInFlight(keys: ReadonlySet<string>): Promise<void> {
     const { ctx } = this;
+    this.cancelHandled = true;
     // Only this run's tasks: another shard's tasks in flight are that shard's business.
     const targets = [...ctx.fold.values()].filter(
       (state) => keys.has(state.key) && isInFlight(lastAttempt(state)),

@@ -106,6 +106,11 @@ export interface RunJobResult {
   summary: RunSummary;
   manifest: Manifest;
   manifestPath: string;
+  /**
+   * False when `cancelSignal` was aborted too late for the engine to act on it (its work had
+   * ended): the tasks in flight were not asked to cancel. A run with both signals aborted does it.
+   */
+  cancelHandled: boolean;
 }
 
 export const DEFAULT_MAX_ATTEMPTS = 2;
@@ -307,7 +312,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       });
       emit({ kind: "run-finished", job: plan.job, exitCode });
       if (!manifest) throw new Error("the run ended without writing its manifest");
-      return { exitCode, summary, manifest, manifestPath };
+      return { exitCode, summary, manifest, manifestPath, cancelHandled: result.cancelHandled };
     } finally {
       await journal?.close().catch(() => undefined);
       await api?.close();

@@ -62,4 +62,30 @@ describe("second interrupt", () => {
     expect(ws.sim.stats().requests["DELETE /runwayml/v1/tasks/:id"]?.["204"]).toBe(3);
     expect(cancelled).toBe(3);
   });
+
+  it("arriving after the engine's work has ended, it is reported as not handled, and a run given both signals cancels what is in flight without submitting", async () => {
+    ws = await createWorkspace({ pairs: 1, intensities: [1, 2, 3], concurrency: 3 });
+    const stop = new AbortController();
+    const cancel = new AbortController();
+    let submitted = 0;
+    const options = {
+      concurrency: 3,
+      signal: stop.signal,
+      cancelSignal: cancel.signal,
+      onEvent: (event: { kind: string }) => {
+        if (event.kind === "task-submitted" && ++submitted === 3) stop.abort("SIGINT");
+      },
+    };
+    const first = await ws.run(options);
+    expect(first.exitCode).toBe(130);
+    // The second Ctrl-C comes now, once that run has returned: it acted on nothing.
+    cancel.abort("SIGINT");
+    expect(first.cancelHandled).toBe(false);
+    const creates = ws.sim.stats().creates;
+    const again = await ws.run({ ...options, preflight: false });
+    expect(again.cancelHandled).toBe(true);
+    expect(ws.sim.stats().creates).toBe(creates);
+    expect(ws.sim.stats().requests["DELETE /runwayml/v1/tasks/:id"]?.["204"]).toBe(3);
+    expect(again.manifest.tasks.map((t) => t.status)).toEqual(["CANCELLED", "CANCELLED", "CANCELLED"]);
+  });
 });

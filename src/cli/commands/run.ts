@@ -12,6 +12,7 @@ import {
   DEFAULT_MAX_MODERATION_FAILURES,
   DEFAULT_SIMULATE_SPEED,
   runJob,
+  type RunJobOptions,
 } from "../../run/run-job.js";
 import { parseShard } from "../../run/shard.js";
 import { loadPlan, type Plan } from "../../spec/index.js";
@@ -130,12 +131,22 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const reporter = createProgressReporter({ stream: io.stderr, mode: chooseProgressMode(io.stderr, io.env) });
   const emit = (event: RunEvent): void => reporter.handle(event);
   let signals = 0;
+  // Set while no job's engine runs (its summary and reports are being written): a second Ctrl-C is
+  // then told that nothing is cancelled, rather than promised a cancel no one will carry out.
+  let ended = false;
   const onSignal = (signal: "SIGINT" | "SIGTERM"): void => {
     signals++;
     if (signals === 1) {
       emit({ kind: "interrupted", signal, cancelling: false });
       stop.abort(signal);
     } else if (signals === 2) {
+      if (ended) {
+        writeLine(
+          io.stderr,
+          `${signal} again: the job's run has already ended, so nothing is cancelled; tasks still in flight stay resumable`,
+        );
+        return;
+      }
       emit({ kind: "interrupted", signal, cancelling: true });
       cancel.abort(signal);
     } else {
@@ -156,7 +167,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   try {
     for (const { plan, report } of loadedPlans) {
       if (stop.signal.aborted || worst === ExitCode.accountStop) break;
-      const result = await runJob({
+      const jobOptions: RunJobOptions = {
         plan,
         report,
         preflight: !(values["no-preflight"] ?? false),
@@ -178,9 +189,20 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
         signal: stop.signal,
         cancelSignal: cancel.signal,
         onEvent: emit,
-      });
+      };
+      ended = false;
+      let result = await runJob(jobOptions);
       await reporter.close();
       for (const line of formatRunSummary(result.summary)) writeLine(io.stderr, line);
+      // A second Ctrl-C that came once the engine's work had ended (as it finished up, or while the
+      // summary was printed): the tasks still in flight are cancelled now, by the same run with both
+      // signals given. From here on a second Ctrl-C finds no run to act on, and is told so.
+      if (cancel.signal.aborted && !result.cancelHandled) {
+        result = await runJob({ ...jobOptions, preflight: false });
+        await reporter.close();
+        for (const line of formatRunSummary(result.summary)) writeLine(io.stderr, line);
+      }
+      ended = true;
       summaries.push(result.summary);
       manifests.push(result.manifest);
       worst = worseExit(worst, result.exitCode);
