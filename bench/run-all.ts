@@ -10,7 +10,9 @@
 // (and BENCH_QUICK=1 in quick mode) in the environment. A bench that writes a BenchResult
 // (bench/lib/report.ts: { bench, rows: [{ scenario, figure, actbatch, baseline, ratio, target, met }] })
 // there gets its rows in the table; one that does not still runs, and its stdout is kept in the
-// results file. Every other bench/*.ts (plan, sim, preflight, ...) is picked up after ours.
+// results file. Every other bench/*.ts (plan, sim, preflight, ...) is picked up after ours. A bench
+// that cannot measure on this machine (report-sheet without /usr/bin/chromium) writes a row whose
+// figure says "not measured: <why>" and exits 0: it is reported, and it does not fail the run.
 
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
