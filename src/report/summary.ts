@@ -44,6 +44,8 @@ export interface RunSummary {
     succeeded: number;
     /** Of the succeeded: already done before this run (verified on disk, no API call). */
     alreadyDone: number;
+    /** Succeeded before, their files missing or altered: downloaded again from their tasks (no new render). */
+    fetchedAgain: number;
     failed: number;
     /** Submitted and not finished (resumable), never submitted, cancelled, or ambiguous and held. */
     pending: number;
@@ -56,6 +58,8 @@ export interface RunSummary {
   /** Tasks of this run that did not succeed, in plan order. */
   unfinished: SummaryTask[];
   possiblyChargedTwice: SummaryTask[];
+  /** Succeeded before, output lost and the task gone at the provider: rendered (and paid) again by this run. */
+  renderedAgain: SummaryTask[];
   /** Outputs of this run's tasks that failed a check (their tasks stay SUCCEEDED), in plan order. */
   checkFailures: CheckFailure[];
   requests: RequestCounts;
@@ -77,6 +81,9 @@ export interface SummaryInput {
   orphans: ManifestTask[];
   runKeys: readonly string[];
   alreadyDone: number;
+  fetchedAgain: number;
+  /** Keys this run rendered again because their output was lost and their task gone. */
+  renderedAgain: readonly string[];
   exitCode: number;
   stop: RunSummary["stop"];
   interrupted: RunSummary["interrupted"];
@@ -95,6 +102,7 @@ export function buildRunSummary(input: SummaryInput): RunSummary {
   const count = (status: ManifestTaskStatus): number =>
     runTasks.filter((task) => task.status === status).length;
   const charged = [...input.tasks, ...input.orphans].filter((task) => task.possiblyChargedTwice);
+  const renderedAgain = new Set(input.renderedAgain);
   const succeeded = count("SUCCEEDED");
   const failed = count("FAILED");
   return {
@@ -110,6 +118,7 @@ export function buildRunSummary(input: SummaryInput): RunSummary {
       inRun: runTasks.length,
       succeeded,
       alreadyDone: input.alreadyDone,
+      fetchedAgain: input.fetchedAgain,
       failed,
       pending: runTasks.length - succeeded - failed,
       notSubmitted: count("NOT_SUBMITTED"),
@@ -119,6 +128,10 @@ export function buildRunSummary(input: SummaryInput): RunSummary {
     },
     unfinished: runTasks.filter((task) => task.status !== "SUCCEEDED").map(toSummaryTask),
     possiblyChargedTwice: charged.map(toSummaryTask),
+    // Only those actually submitted again: the lost render is then an earlier attempt.
+    renderedAgain: runTasks
+      .filter((task) => renderedAgain.has(task.key) && task.history.some((a) => a.error?.code === "OUTPUT_LOST"))
+      .map(toSummaryTask),
     checkFailures: runTasks.flatMap(checkFailuresOf),
     requests: input.requests,
     getsPerPolledTask: input.polledTasks > 0 ? round2(input.taskGets / input.polledTasks) : null,
@@ -156,7 +169,15 @@ export function formatRunSummary(summary: RunSummary): string[] {
   const c = summary.counts;
   const lines: string[] = [];
   const scope = c.inRun === c.total ? `${c.total} tasks` : `${c.inRun} of ${c.total} tasks (this shard)`;
-  const done = c.alreadyDone > 0 ? ` (${c.alreadyDone} already done)` : "";
+  const done =
+    c.alreadyDone > 0 || c.fetchedAgain > 0
+      ? ` (${[
+          c.alreadyDone > 0 ? `${c.alreadyDone} already done` : "",
+          c.fetchedAgain > 0 ? `${c.fetchedAgain} fetched again from their tasks` : "",
+        ]
+          .filter((part) => part !== "")
+          .join(", ")})`
+      : "";
   lines.push(
     `${summary.job}: ${scope}: ${c.succeeded} succeeded${done}, ${c.failed} failed, ${c.pending} pending, in ${formatDuration(summary.elapsedMs)}`,
   );
@@ -202,6 +223,14 @@ export function formatRunSummary(summary: RunSummary): string[] {
     );
     for (const task of summary.possiblyChargedTwice.slice(0, MAX_LISTED))
       lines.push(`  ${describeTask(task)}`);
+  }
+  if (summary.renderedAgain.length > 0) {
+    lines.push(
+      `output lost and task expired: rendered again, paid again (${summary.renderedAgain.length}): their files had left the output folder and the provider no longer had the tasks:`,
+    );
+    for (const task of summary.renderedAgain.slice(0, MAX_LISTED)) lines.push(`  ${describeTask(task)}`);
+    if (summary.renderedAgain.length > MAX_LISTED)
+      lines.push(`  … and ${summary.renderedAgain.length - MAX_LISTED} more (see the manifest)`);
   }
   const inFlight = summary.unfinished.filter(
     (t) => t.status === "PENDING" || t.status === "RUNNING" || t.status === "THROTTLED",

@@ -13,7 +13,15 @@ export interface DecideOptions {
 }
 
 export type SubmitReason =
-  "new" | "not-created" | "ambiguous" | "retryable-failure" | "retry-failed" | "cancelled" | "force";
+  "new"
+  | "not-created"
+  | "ambiguous"
+  | "retryable-failure"
+  | "retry-failed"
+  | "cancelled"
+  | "force"
+  /** Succeeded once, but its output is lost and the provider no longer has the task: paid again. */
+  | "output-lost";
 
 export type StartAction =
   /** Succeeded, every output on disk and matching its recorded size and sha256: zero API calls. */
@@ -78,6 +86,7 @@ export function decideStart(
       }
       const missing = missingOutputs(terminal.outputs, expectedOutput, last.outputs, verified);
       if (missing.length === 0) return { kind: "skip" };
+      if (last.lost !== null) return submit("output-lost");
       return {
         kind: "download",
         attempt: last.attempt,

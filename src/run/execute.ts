@@ -27,11 +27,17 @@ import {
   verifyRecordedOutputs,
 } from "./output-files.js";
 import { RenderTimeEstimator } from "./poll-policy.js";
-import { pollTask, type PollResult, type TerminalTaskState } from "./poller.js";
+import { MISSING_CONFIRMATIONS, pollTask, type PollResult, type TerminalTaskState } from "./poller.js";
 import { HashCache } from "./hash-cache.js";
 import { createDownloadSlots, createTaskSlots, type Limiter, type SlotLimiter } from "./scheduler.js";
 import type { RunTiming } from "./timing.js";
 import { TokenBucket } from "./token-bucket.js";
+
+type OutputUrls =
+  | { kind: "urls"; urls: readonly string[] }
+  /** The provider no longer has the task (confirmed): its outputs can only be rendered again. */
+  | { kind: "gone"; message: string }
+  | { kind: "unavailable"; message: string };
 
 /** Checkpoints are spaced by at least this many times their own duration (at most ~5% of the time). */
 const CHECKPOINT_COST_SHARE = 20;
@@ -108,6 +114,10 @@ export interface ExecuteResult {
   runKeys: string[];
   /** Succeeded before this run, verified on disk: no API call. */
   alreadyDone: number;
+  /** Succeeded before this run, files missing or altered: fetched again from their tasks. */
+  fetchedAgain: number;
+  /** Keys rendered again: their output was lost and their task gone at the provider. */
+  renderedAgain: string[];
   /** Tasks that made at least one API call in this run. */
   touchedTasks: number;
   /** Tasks that were polled in this run, and the GETs they took. */
@@ -194,6 +204,9 @@ class Engine {
       actions.set(task.key, action);
       this.tracked.set(task.key, { task: refOf(task), phase: initialPhase(action, state) });
     }
+    // Outputs lost from disk are fetched again from their tasks (free) before anything is paid; a task
+    // the provider no longer has is rendered again, and goes through the gate like any other create.
+    const freshUrls = await this.fetchAgain(runTasks, actions);
     // Preflight and cost gate: only the tasks that will be submitted are probed and priced, so a
     // rerun of a finished job stays offline. A refusal throws before anything is spent.
     if (ctx.beforeSubmit) {
@@ -261,7 +274,7 @@ class Engine {
             action.attempt,
             action.taskId,
             action.outputs,
-            null,
+            freshUrls.get(task.key) ?? null,
             action.missing,
             this.createdAtOf(task.key),
           );
@@ -318,6 +331,10 @@ class Engine {
       exitCode,
       runKeys,
       alreadyDone: [...actions.values()].filter((a) => a.kind === "skip").length,
+      fetchedAgain: [...actions.values()].filter((a) => a.kind === "download").length,
+      renderedAgain: [...actions]
+        .filter(([, a]) => a.kind === "submit" && a.reason === "output-lost")
+        .map(([key]) => key),
       touchedTasks: this.touched.size,
       polledTasks: this.polled.size,
       taskGets: this.taskGets,
@@ -689,13 +706,14 @@ class Engine {
     if (this.halt.signal.aborted) return;
     // Outputs of an earlier run that are missing or damaged: their URLs have expired, get fresh ones.
     if (!knownUrls) this.touched.add(task.key);
-    const urls = knownUrls ?? (await this.fetchOutputUrls(taskId, createdAtMs));
+    const found = knownUrls ? { kind: "urls" as const, urls: knownUrls } : await this.fetchOutputUrls(taskId, createdAtMs);
     if (this.halt.signal.aborted) return;
-    if (typeof urls === "string") {
-      fail(task.output, urls);
+    if (found.kind !== "urls") {
+      fail(task.output, found.message);
       this.setPhase(task.key, "failed");
       return;
     }
+    const urls = found.urls;
     let failed = false;
     for (const index of indexes) {
       const file = outputFileName(task.output, index);
@@ -720,7 +738,7 @@ class Engine {
         url,
         refreshUrl: async () => {
           const fresh = await this.fetchOutputUrls(taskId, createdAtMs);
-          return typeof fresh === "string" ? null : (fresh[index] ?? null);
+          return fresh.kind === "urls" ? (fresh.urls[index] ?? null) : null;
         },
         finalPath,
         tempPath: partialPath(ctx.outputDir, task.key, index),
@@ -757,20 +775,69 @@ class Engine {
     this.setPhase(task.key, complete && !failed ? "succeeded" : "failed");
   }
 
-  /** GETs a succeeded task for its (fresh, signed) output URLs; a string says why there are none. */
-  private async fetchOutputUrls(taskId: string, createdAtMs: number): Promise<string[] | string> {
-    await this.bucket.take(this.halt.signal);
-    this.taskGets++;
-    const outcome = await this.ctx.api.getTask(taskId, createdAtMs, this.halt.signal);
-    if (outcome.kind === "account-stop") {
-      this.accountStop(outcome.reason, outcome.status, true);
-      return outcome.message;
+  /**
+   * Start decisions to fetch outputs again: each task is read once for fresh URLs (kept for its
+   * download). A task the provider no longer has becomes a new render: recorded as lost, then submitted.
+   */
+  private async fetchAgain(
+    runTasks: readonly TaskPlan[],
+    actions: Map<string, StartAction>,
+  ): Promise<Map<string, readonly string[]>> {
+    const fresh = new Map<string, readonly string[]>();
+    await Promise.all(
+      runTasks.map(async (task) => {
+        const action = actions.get(task.key);
+        if (action?.kind !== "download" || this.halt.signal.aborted) return;
+        const found = await this.fetchOutputUrls(action.taskId, this.createdAtOf(task.key));
+        if (found.kind === "urls") fresh.set(task.key, found.urls);
+        if (found.kind !== "gone" || this.submissionStopped()) return;
+        await this.append({
+          t: "lost",
+          key: task.key,
+          attempt: action.attempt,
+          taskId: action.taskId,
+          message: found.message,
+        });
+        actions.set(task.key, {
+          kind: "submit",
+          attempt: nextAttemptNumber(this.ctx.fold.get(task.key)),
+          reason: "output-lost",
+        });
+        this.setPhase(task.key, "queued");
+      }),
+    );
+    return fresh;
+  }
+
+  /** GETs a succeeded task for its (fresh, signed) output URLs, or says why there are none. */
+  private async fetchOutputUrls(taskId: string, createdAtMs: number): Promise<OutputUrls> {
+    // A task we hold the id of that answers "gone" is asked again before it is taken as gone (and paid for again).
+    for (let asked = 1; ; asked++) {
+      await this.bucket.take(this.halt.signal);
+      this.taskGets++;
+      const outcome = await this.ctx.api.getTask(taskId, createdAtMs, this.halt.signal);
+      if (outcome.kind === "account-stop") {
+        this.accountStop(outcome.reason, outcome.status, true);
+        return { kind: "unavailable", message: outcome.message };
+      }
+      if (outcome.kind === "error")
+        return { kind: "unavailable", message: `could not read the task for fresh output URLs: ${outcome.message}` };
+      const state = outcome.state;
+      if (state.status === "succeeded") return { kind: "urls", urls: state.outputs };
+      if (state.status !== "missing")
+        return {
+          kind: "unavailable",
+          message: `the task is ${state.status}, not succeeded: cannot download its outputs`,
+        };
+      if (asked >= MISSING_CONFIRMATIONS)
+        return {
+          kind: "gone",
+          message: `output lost and the task is gone at the provider (${state.message})`,
+        };
+      await this.ctx.sleep(this.ctx.timing.pollErrorDelayMs, this.halt.signal);
+      if (this.halt.signal.aborted)
+        return { kind: "unavailable", message: "stopped before the task's outputs were fetched" };
     }
-    if (outcome.kind === "error") return `could not read the task for fresh output URLs: ${outcome.message}`;
-    if (outcome.state.status === "succeeded") return outcome.state.outputs;
-    if (outcome.state.status === "missing")
-      return "the task's outputs are no longer available at the API (the task is gone); rerun with --force to render it again";
-    return `the task is ${outcome.state.status}, not succeeded: cannot download its outputs`;
   }
 
   // ---- interruption -----------------------------------------------------------------------------

@@ -34,6 +34,8 @@ export interface AttemptState {
   outputs: RecordedOutput[];
   /** DELETE answered: the task is gone at the API even though no terminal state was seen. */
   cancelled: boolean;
+  /** Succeeded, but its output left the disk and the provider no longer has the task: rendered again. */
+  lost: string | null;
 }
 
 export interface KeyState {
@@ -47,6 +49,9 @@ export interface KeyState {
 }
 
 export type JournalFold = Map<string, KeyState>;
+
+/** The creation time given to a task whose creation time is not known (adopted from a manifest). */
+const LONG_AGO = new Date(0).toISOString();
 
 export function foldJournal(records: Iterable<JournalRecord>): JournalFold {
   const fold: JournalFold = new Map();
@@ -92,6 +97,7 @@ export function applyRecord(fold: JournalFold, record: JournalRecord, line = 0):
       terminal: null,
       outputs: [],
       cancelled: false,
+      lost: null,
     };
     fold.set(record.key, state);
     return;
@@ -106,7 +112,8 @@ export function applyRecord(fold: JournalFold, record: JournalRecord, line = 0):
     case "created":
       attempt.phase = "created";
       attempt.taskId = record.taskId;
-      attempt.createdAt = record.at;
+      // An adopted task was created by an earlier run, long past the grace in which a new task may be invisible.
+      attempt.createdAt = record.adopted ? LONG_AGO : record.at;
       return;
     case "not-created":
       attempt.phase = "not-created";
@@ -136,6 +143,9 @@ export function applyRecord(fold: JournalFold, record: JournalRecord, line = 0):
     }
     case "cancel":
       attempt.cancelled = true;
+      return;
+    case "lost":
+      attempt.lost = record.message;
       return;
   }
 }

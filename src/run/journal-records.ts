@@ -9,6 +9,8 @@
 //   terminal     SUCCEEDED / FAILED / CANCELLED, with the error; output URLs are not kept (they expire)
 //   output       a verified output file, written after it was renamed into place, with its checks
 //   cancel       the task was cancelled at the API (DELETE answered) on a second Ctrl-C
+//   lost         a SUCCEEDED task's output is not on disk and the provider no longer has the task: the
+//                render is lost, and the key is rendered (and paid) again
 //
 // Attempt numbers count creates that may have been paid: an attempt that ended `not-created` is
 // reused by the next intent for the same key, so attempt n is always the n-th possibly paid create.
@@ -40,6 +42,8 @@ export interface IntentRecord extends RecordBase {
 export interface CreatedRecord extends RecordBase {
   t: "created";
   taskId: string;
+  /** Taken from the folder's manifest (the journal had not recorded the task): created in an earlier run, when is not known. */
+  adopted?: true;
 }
 
 export type NotCreatedReason = "rejected" | "unavailable" | "account-stop";
@@ -85,6 +89,12 @@ export interface CancelRecord extends RecordBase {
   taskId: string;
 }
 
+export interface LostRecord extends RecordBase {
+  t: "lost";
+  taskId: string;
+  message: string;
+}
+
 export type JournalRecord =
   | IntentRecord
   | CreatedRecord
@@ -92,7 +102,8 @@ export type JournalRecord =
   | AmbiguousRecord
   | TerminalRecord
   | OutputRecord
-  | CancelRecord;
+  | CancelRecord
+  | LostRecord;
 
 export type JournalRecordType = JournalRecord["t"];
 
@@ -111,6 +122,7 @@ const RECORD_TYPES: ReadonlySet<string> = new Set<JournalRecordType>([
   "terminal",
   "output",
   "cancel",
+  "lost",
 ]);
 
 export class JournalCorruptError extends Error {

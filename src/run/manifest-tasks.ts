@@ -68,6 +68,18 @@ export function deriveManifestTask(
   if (missing.length === 0 || !options.downloads)
     return { ...base, taskId: last.taskId, status: "SUCCEEDED", outputs, error: null };
   if (overlay.downloading) return { ...base, taskId: last.taskId, status: "RUNNING", outputs, error: null };
+  if (last.lost !== null)
+    return {
+      ...base,
+      taskId: last.taskId,
+      status: "PENDING",
+      outputs,
+      error: {
+        code: OUTPUT_LOST,
+        message: LOST_AWAITING_RENDER,
+        retryable: true,
+      },
+    };
   if (overlay.downloadError)
     return {
       ...base,
@@ -91,7 +103,24 @@ export function deriveManifestTask(
   };
 }
 
+/** The error code of a render that succeeded, whose output was lost and whose task expired at the provider. */
+export const OUTPUT_LOST = "OUTPUT_LOST";
+
+/** What the manifest says of a lost render until it is rendered again. */
+export const LOST_AWAITING_RENDER =
+  "output lost and task expired: the next run renders it again (paid again)";
+
+/** What the manifest says of a lost render once it was rendered again. */
+export const RENDERED_AGAIN = "output lost and task expired: rendered again, paid again";
+
 function toHistoryEntry(attempt: AttemptState): ManifestAttempt {
+  if (attempt.lost !== null)
+    return {
+      attempt: attempt.attempt,
+      taskId: attempt.taskId,
+      status: "SUCCEEDED",
+      error: { code: OUTPUT_LOST, message: RENDERED_AGAIN, retryable: true },
+    };
   const { status, error } = describeAttempt(attempt, {});
   return { attempt: attempt.attempt, taskId: attempt.taskId, status, error };
 }

@@ -47,6 +47,9 @@ export interface PollTaskInput {
   onGet?: () => void;
 }
 
+/** Consecutive "gone" answers before a task we hold the id of is taken as gone (and resubmitted, paid). */
+export const MISSING_CONFIRMATIONS = 3;
+
 const TERMINAL = new Set<TaskState["status"]>(["succeeded", "failed", "cancelled", "missing"]);
 
 export function isTerminalState(state: TaskState): state is TerminalTaskState {
@@ -56,7 +59,7 @@ export function isTerminalState(state: TaskState): state is TerminalTaskState {
 export async function pollTask(input: PollTaskInput): Promise<PollResult> {
   const { api, taskId, timing, clock, signal } = input;
   const maxErrors = input.maxConsecutiveErrors ?? 30;
-  const missingConfirmations = input.missingConfirmations ?? 3;
+  const missingConfirmations = input.missingConfirmations ?? MISSING_CONFIRMATIONS;
   let last: TaskState["status"] | "error" | null = null;
   let firstProgress: ProgressSample | null = null;
   let lastProgress: ProgressSample | null = null;

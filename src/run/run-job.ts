@@ -33,6 +33,7 @@ import { foldJournal } from "./fold.js";
 import { JournalCorruptError } from "./journal-records.js";
 import { JournalWriter, journalPath, readJournal } from "./journal.js";
 import { acquireRunLock } from "./lock.js";
+import { resumeFromManifest } from "./resume-from-manifest.js";
 import { partialPath } from "./output-files.js";
 import { inShard, type Shard } from "./shard.js";
 import { sleep } from "./sleep.js";
@@ -194,6 +195,14 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       const existing = await readJournal(outputDir);
       const fold = foldOrExplain(existing.records, outputDir);
       journal = new JournalWriter(outputDir, existing);
+      // A folder that travelled without its journal (an artifact, a merge, a cache) resumes from its manifest.
+      const resumed = await resumeFromManifest(
+        outputDir,
+        fold,
+        journal,
+        new Map(plan.tasks.map((task) => [task.key, task.output])),
+      );
+      for (const message of resumed.notes) emit({ kind: "note", message });
       let manifest: Manifest | null = null;
       // Filled by the gate; empty (durations unknown, not checked) when it did not run.
       let referenceDurations = new Map<string, number>();
@@ -294,6 +303,8 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
         orphans: result.orphans,
         runKeys: result.runKeys,
         alreadyDone: result.alreadyDone,
+        fetchedAgain: result.fetchedAgain,
+        renderedAgain: result.renderedAgain,
         exitCode,
         stop: result.stop,
         interrupted,

@@ -167,6 +167,8 @@ describe("final summary", () => {
     orphans: [],
     runKeys: ["a", "b", "c", "d"],
     alreadyDone: 1,
+    fetchedAgain: 0,
+    renderedAgain: [],
     exitCode: 3,
     stop: { reason: "account", message: "stopped submitting: the account has no credits left (HTTP 400)" },
     interrupted: null,
