@@ -29,6 +29,16 @@ export interface ManifestFindings {
   possiblyChargedTwice: TaskLine[];
   /** Paid tasks whose keys left the job file. */
   orphans: number;
+  /** Outputs of the job's tasks whose MP4 checks failed when they were downloaded. */
+  checkFailures: { key: string; pair: string; file: string; failed: string[] }[];
+}
+
+/** `status --job`: the job file's tasks that this folder does not hold as they are now. */
+export interface JobComparison {
+  file: string;
+  total: number;
+  /** Tasks of the job file that the folder has no record of (new, or their request changed since). */
+  missing: { key: string; pair: string; params: ManifestTask["params"]; reason: "new" | "changed" }[];
 }
 
 export interface JournalFindings {
@@ -73,9 +83,15 @@ export interface StatusReport {
   journal: JournalFindings | null;
   /** A run that holds the folder's lock right now. */
   activeRun: ActiveRun | null;
+  /** The manifest's output files checked against their size and sha256 (null without a manifest). */
   verify: VerifyResult | null;
+  /** Every file was hashed (--verify), rather than only those changed since they were last hashed. */
+  verifiedAll: boolean;
+  job: JobComparison | null;
   /** Tasks a rerun would pick up (from the manifest, or from the journal when there is no manifest). */
   resumable: number;
+  /** 0 every task succeeded and every output is intact and passed its checks; 1 otherwise; 2 no manifest. */
+  exitCode: 0 | 1 | 2;
 }
 
 export interface StatusInputs {
@@ -86,6 +102,8 @@ export interface StatusInputs {
   journal: JournalView | null;
   activeRun: ActiveRun | null;
   verify: VerifyResult | null;
+  verifiedAll: boolean;
+  job: JobComparison | null;
 }
 
 export function buildStatusReport(inputs: StatusInputs): StatusReport {
@@ -101,8 +119,29 @@ export function buildStatusReport(inputs: StatusInputs): StatusReport {
     journal,
     activeRun: inputs.activeRun,
     verify: inputs.verify,
+    verifiedAll: inputs.verifiedAll,
+    job: inputs.job,
     resumable: manifest ? fromManifest : fromJournal,
+    exitCode: statusExitCode(inputs.manifest, manifest, inputs.verify, inputs.job),
   };
+}
+
+/** The gate a CI step can use: 0 only when the folder holds every task done, intact and checked. */
+function statusExitCode(
+  manifest: Manifest | null,
+  findings: ManifestFindings | null,
+  verify: VerifyResult | null,
+  job: JobComparison | null,
+): 0 | 1 | 2 {
+  if (manifest === null || findings === null) return 2;
+  const jobKeys = new Set(manifest.tasks.map((task) => task.key));
+  const done =
+    findings.summary.succeeded === findings.summary.total &&
+    findings.checkFailures.length === 0 &&
+    // An orphan's file is kept for the record; only the job's own tasks decide.
+    !(verify?.problems.some((problem) => jobKeys.has(problem.key)) ?? false) &&
+    (job?.missing.length ?? 0) === 0;
+  return done ? 0 : 1;
 }
 
 function manifestFindings(path: string, manifest: Manifest): ManifestFindings {
@@ -122,6 +161,12 @@ function manifestFindings(path: string, manifest: Manifest): ManifestFindings {
       .filter((task) => task.possiblyChargedTwice)
       .map(taskLine),
     orphans: manifest.orphans.length,
+    checkFailures: manifest.tasks.flatMap((task) =>
+      task.outputs.flatMap((output) => {
+        const failed = (output.checks ?? []).filter((check) => !check.ok).map((check) => check.name);
+        return failed.length === 0 ? [] : [{ key: task.key, pair: task.pair, file: output.file, failed }];
+      }),
+    ),
   };
 }
 

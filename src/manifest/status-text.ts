@@ -1,6 +1,7 @@
 // The human-readable form of a StatusReport: what happened, what is wrong, and what to do next.
 import { MANIFEST_TASK_STATUSES } from "./fields.js";
 import type {
+  JobComparison,
   JournalFindings,
   JournalTaskLine,
   ManifestFindings,
@@ -26,6 +27,7 @@ export function formatStatusText(report: StatusReport): string {
   else lines.push(`No manifest in ${report.outputDir} yet: the run was interrupted before writing one.`);
   if (report.journal) lines.push("", ...journalSection(report.journal, report.activeRun !== null));
   if (report.verify) lines.push("", ...verifySection(report));
+  if (report.job) lines.push("", ...jobSection(report.job));
   lines.push("", ...nextSteps(report));
   return lines.join("\n") + "\n";
 }
@@ -122,11 +124,34 @@ function journalSection(journal: JournalFindings, running: boolean): string[] {
 function verifySection(report: StatusReport): string[] {
   const verify = report.verify;
   if (!verify) return [];
-  if (verify.problems.length === 0)
-    return [`Verified ${plural(verify.checked, "output file")}: all match the manifest.`];
+  const what = report.verifiedAll
+    ? `Verified ${plural(verify.checked, "output file")} (all hashed)`
+    : `Checked ${plural(verify.checked, "output file")} (size and sha256; files unchanged since they were last hashed are not read again, --verify hashes all)`;
+  const lines: string[] = [];
+  if (report.manifest && report.manifest.checkFailures.length > 0)
+    lines.push(
+      `Output checks failed (${report.manifest.checkFailures.length}): the render does not match its request:`,
+      ...listed(
+        report.manifest.checkFailures,
+        (failure) => `  ${failure.file} [${failure.key}]: ${failure.failed.join(", ")}`,
+      ),
+      "",
+    );
+  if (verify.problems.length === 0) return [...lines, `${what}: all match the manifest.`];
   return [
-    `Verified ${plural(verify.checked, "output file")}: ${verify.problems.length} do${verify.problems.length === 1 ? "es" : ""} not match the manifest:`,
+    ...lines,
+    `${what}: ${verify.problems.length} do${verify.problems.length === 1 ? "es" : ""} not match the manifest:`,
     ...listed(verify.problems, (problem) => `  ${problem.file} [${problem.key}]: ${problem.problem}`),
+  ];
+}
+
+function jobSection(job: JobComparison): string[] {
+  if (job.missing.length === 0)
+    return [`Job file ${job.file}: all ${plural(job.total, "task")} are recorded in this folder.`];
+  const changed = job.missing.filter((task) => task.reason === "changed").length;
+  return [
+    `Job file ${job.file}: ${job.missing.length} of ${plural(job.total, "task")} not in this folder (${job.missing.length - changed} new, ${changed} changed since):`,
+    ...listed(job.missing, (task) => `  ${task.pair} ${describeParams(task.params)}[${task.key}] (${task.reason})`),
   ];
 }
 
@@ -157,6 +182,8 @@ function nextSteps(report: StatusReport): string[] {
     steps.push(
       `${plural(finalFailures, "final failure")} (moderation, invalid asset…) ${finalFailures === 1 ? "is" : "are"} only resubmitted with --retry-failed (each attempt is paid).`,
     );
+  if (report.job && report.job.missing.length > 0)
+    steps.push(`Tasks of the job file not in this folder are rendered by: ${rerun}`);
   if (report.verify && report.verify.problems.length > 0)
     // A plain rerun fetches the file again from the task that rendered it: free. --force would
     // re-render (and pay for) every task of the job.

@@ -3,8 +3,12 @@
 // whose slot (same pair and output file, else same pair and swept values) held another request
 // is "changed", so a reviewer sees `expressionIntensity 3 -> 4` rather than one new and one orphan.
 import { access } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { Writable } from "node:stream";
+import { canonicalJson } from "../canonical.js";
+import { FETCH_AGAIN_CODES, OUTPUT_LOST } from "../manifest/codes.js";
 import { readManifest, resolveManifestPath } from "../manifest/manifest.js";
+import { verifyOutputs, type StampCache } from "../manifest/verify.js";
 import type { Manifest, ManifestTask, ManifestTaskStatus } from "../manifest/types.js";
 import type {
   LoadedPlan,
@@ -40,6 +44,8 @@ export interface UnfinishedTask extends DiffTask {
   status: ManifestTaskStatus;
   /** Whether a plain rerun submits it (and may pay for it): not for tasks in flight or failed for good. */
   willSubmit: boolean;
+  /** Whether a plain rerun polls it (submitted and not finished): free. */
+  willPoll: boolean;
 }
 
 export interface OrphanedTask {
@@ -56,8 +62,12 @@ export interface PlanDiff {
   total: number;
   new: DiffTask[];
   changed: ChangedTask[];
-  /** Already rendered with the same key: a run skips them. */
+  /** Already rendered with the same key, files intact: a run skips them. */
   reused: DiffTask[];
+  /** Rendered before, file missing or changed (or never downloaded): downloaded again from its task, free. */
+  fetchAgain: DiffTask[];
+  /** Rendered before, output lost and the task gone at the provider: rendered again, paid again. */
+  renderAgain: DiffTask[];
   /** Same key, not succeeded: a run resumes, retries or (failed for good) leaves them. */
   unfinished: UnfinishedTask[];
   /** In the manifest, no longer in the plan (and not replaced by a changed task). */
@@ -71,10 +81,31 @@ export interface PlanDiffOptions {
   usdPerTask?: number;
   /** Reference durations in seconds, by URI, for Runway's per-second price. */
   referenceSeconds?: ReadonlyMap<string, number>;
+  /** Keys whose recorded output files are missing or changed in the folder. */
+  damaged?: ReadonlySet<string>;
+}
+
+/** Whether a run of the plan would call the API at all (submit, poll or fetch): `plan --exit-code`. */
+export function runWouldAct(diff: PlanDiff): boolean {
+  return (
+    diff.new.length + diff.changed.length + diff.fetchAgain.length + diff.renderAgain.length > 0 ||
+    diff.unfinished.some((task) => task.willSubmit || task.willPoll)
+  );
 }
 
 /** Final failures are left alone by a rerun without --retry-failed; tasks in flight are polled. */
 const RESUBMITTED: ReadonlySet<ManifestTaskStatus> = new Set(["NOT_SUBMITTED", "CANCELLED", "AMBIGUOUS"]);
+const IN_FLIGHT: ReadonlySet<ManifestTaskStatus> = new Set(["PENDING", "THROTTLED", "RUNNING"]);
+
+/** What a run does with a recorded task of the same key, as far as its record and files tell. */
+function fateOf(task: ManifestTask, damaged: boolean): "reuse" | "fetch" | "render" | "other" {
+  if (task.error?.code === OUTPUT_LOST) return "render";
+  if (task.taskId !== null && task.error !== null && FETCH_AGAIN_CODES.has(task.error.code)) return "fetch";
+  if (task.status !== "SUCCEEDED") return "other";
+  if (!damaged) return "reuse";
+  // Whether the provider still has the task is only known by asking it: the run asks first (free).
+  return task.taskId !== null ? "fetch" : "render";
+}
 
 export function diffPlan(
   plan: Plan,
@@ -102,6 +133,8 @@ export function diffPlan(
     new: [],
     changed: [],
     reused: [],
+    fetchAgain: [],
+    renderAgain: [],
     unfinished: [],
     orphaned: [],
     cost: estimateCost(options.provider ?? plan.provider.name, []),
@@ -110,18 +143,26 @@ export function diffPlan(
   for (const task of plan.tasks) {
     const entry = describe(task);
     const same = byKey.get(task.key);
-    if (same) {
-      if (same.status === "SUCCEEDED") diff.reused.push(entry);
-      else {
+    // A record whose request is not the task's (edited by hand) proves nothing: the task counts as changed.
+    if (same && canonicalJson(same.request) === canonicalJson(task.request)) {
+      const fate = fateOf(same, options.damaged?.has(same.key) ?? false);
+      if (fate === "reuse") diff.reused.push(entry);
+      else if (fate === "fetch") diff.fetchAgain.push(entry);
+      else if (fate === "render") {
+        diff.renderAgain.push(entry);
+        toSubmit.push(task);
+      } else {
         const willSubmit =
           RESUBMITTED.has(same.status) || (same.status === "FAILED" && same.error?.retryable !== false);
-        diff.unfinished.push({ ...entry, status: same.status, willSubmit });
+        const willPoll = same.taskId !== null && IN_FLIGHT.has(same.status);
+        diff.unfinished.push({ ...entry, status: same.status, willSubmit, willPoll });
         if (willSubmit) toSubmit.push(task);
       }
       continue;
     }
     toSubmit.push(task);
     const before =
+      (same && unclaimed(same, claimed)) ??
       unclaimed(bySlot.get(slotOf(task.pair, task.output)), claimed) ??
       unclaimed(byParams.get(paramsSlotOf(task.pair, task.params)), claimed);
     if (before) {
@@ -154,8 +195,10 @@ export function diffPlan(
 }
 
 /**
- * `plan --against`: reads the manifest of `target` and returns the comparison in the format asked.
- * A folder with no manifest yet (a first CI run, an empty cache) compares as empty, with a warning.
+ * `plan --against`: reads the manifest of `target`, checks the files it records (size and sha256;
+ * with a hash cache, files unchanged since a run hashed them are not read again), and returns the
+ * comparison in the format asked, and whether a run would call the API. A folder with no manifest
+ * yet (a first CI run, an empty cache) compares as empty, with a warning.
  */
 export async function comparePlan(
   loaded: LoadedPlan,
@@ -163,16 +206,26 @@ export async function comparePlan(
   label: string,
   format: "text" | "markdown" | "json",
   warnings: Writable,
-): Promise<string> {
+  hashCache?: StampCache,
+): Promise<{ text: string; wouldAct: boolean }> {
   const path = await resolveManifestPath(target);
   let manifest: Manifest | null = null;
   if (await exists(path)) manifest = await readManifest(path);
   else warnings.write(`warning: no manifest at ${label}: every task is new\n`);
+  const damaged = manifest
+    ? new Set((await verifyOutputs(dirname(path), manifest, hashCache)).problems.map((p) => p.key))
+    : new Set<string>();
   const diff = diffPlan(loaded.plan, manifest, manifest ? label : null, {
     referenceSeconds: referenceSecondsOf(loaded.report),
+    damaged,
   });
-  if (format === "json") return JSON.stringify(diff, null, 2) + "\n";
-  return format === "markdown" ? formatPlanDiffMarkdown(diff) : formatPlanDiffText(diff);
+  const text =
+    format === "json"
+      ? JSON.stringify(diff, null, 2) + "\n"
+      : format === "markdown"
+        ? formatPlanDiffMarkdown(diff)
+        : formatPlanDiffText(diff);
+  return { text, wouldAct: runWouldAct(diff) };
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -246,14 +299,25 @@ export function formatChanges(changes: readonly FieldChange[]): string {
 
 function countLines(diff: PlanDiff): [string, number, string][] {
   const resumed = diff.unfinished.filter((task) => task.willSubmit).length;
+  const polled = diff.unfinished.filter((task) => task.willPoll).length;
   return [
     ["new", diff.new.length, "will be rendered"],
     ["changed", diff.changed.length, "will be rendered again with a changed request"],
-    ["reused", diff.reused.length, "already rendered, will be skipped"],
+    ["reused", diff.reused.length, "already rendered, files intact: skipped"],
+    [
+      "fetch again",
+      diff.fetchAgain.length,
+      "rendered before, file missing or changed: downloaded again from its task (free)",
+    ],
+    [
+      "render again",
+      diff.renderAgain.length,
+      "output lost and task expired at the provider: rendered again (paid)",
+    ],
     [
       "unfinished",
       diff.unfinished.length,
-      `in the manifest but not succeeded: ${resumed} will be submitted, the rest polled or left as failed`,
+      `in the manifest but not succeeded: ${resumed} will be submitted, ${polled} polled, the rest left as failed`,
     ],
     ["orphaned", diff.orphaned.length, "in the manifest, no longer in the spec (kept, never deleted)"],
   ];
@@ -266,7 +330,7 @@ export function formatPlanDiffText(diff: PlanDiff): string {
     "",
   );
   for (const [name, n, meaning] of countLines(diff))
-    lines.push(`  ${name.padEnd(10)} ${String(n).padStart(6)}  ${meaning}`);
+    lines.push(`  ${name.padEnd(12)} ${String(n).padStart(6)}  ${meaning}`);
   lines.push("", `cost of this change: ${formatCost(diff.cost)}`);
   const group = (title: string, rows: string[]): void => {
     if (rows.length === 0) return;
@@ -283,6 +347,14 @@ export function formatPlanDiffText(diff: PlanDiff): string {
     diff.changed.map(
       (task) => `${task.key}  ${task.output}  ${formatChanges(task.changes)} (was ${task.previousKey})`,
     ),
+  );
+  group(
+    "fetch again (free)",
+    diff.fetchAgain.map((task) => `${task.key}  ${task.output}`),
+  );
+  group(
+    "render again (paid)",
+    diff.renderAgain.map((task) => `${task.key}  ${task.output}`),
   );
   group(
     "unfinished",
@@ -327,6 +399,16 @@ export function formatPlanDiffMarkdown(diff: PlanDiff): string {
     "New",
     ["pair", "output", "key"],
     diff.new.map((task) => [cell(task.pair), code(task.output), code(task.key)]),
+  );
+  group(
+    "Fetch again (free)",
+    ["pair", "output", "key"],
+    diff.fetchAgain.map((task) => [cell(task.pair), code(task.output), code(task.key)]),
+  );
+  group(
+    "Render again (paid)",
+    ["pair", "output", "key"],
+    diff.renderAgain.map((task) => [cell(task.pair), code(task.output), code(task.key)]),
   );
   group(
     "Unfinished",

@@ -1,5 +1,6 @@
 // The end of a run, for humans (text on stderr) and machines (--json on stdout): counts, requests per
 // task, every task that did not succeed with its pair, params and error, and every possible double charge.
+import { OUTPUT_LOST } from "../manifest/codes.js";
 import type {
   ManifestError,
   ManifestOutputCheck,
@@ -130,7 +131,7 @@ export function buildRunSummary(input: SummaryInput): RunSummary {
     possiblyChargedTwice: charged.map(toSummaryTask),
     // Only those actually submitted again: the lost render is then an earlier attempt.
     renderedAgain: runTasks
-      .filter((task) => renderedAgain.has(task.key) && task.history.some((a) => a.error?.code === "OUTPUT_LOST"))
+      .filter((task) => renderedAgain.has(task.key) && task.history.some((a) => a.error?.code === OUTPUT_LOST))
       .map(toSummaryTask),
     checkFailures: runTasks.flatMap(checkFailuresOf),
     requests: input.requests,

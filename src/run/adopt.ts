@@ -5,13 +5,10 @@
 // as if this folder had run it: a succeeded task with intact files is skipped, a lost file is fetched
 // again from its task, a task in flight is polled, and nothing paid for is submitted again.
 import { taskKeyOf } from "../canonical.js";
+import { FETCH_AGAIN_CODES, OUTPUT_LOST } from "../manifest/codes.js";
 import type { ManifestAttempt, ManifestTask } from "../manifest/types.js";
 import type { NewJournalRecord } from "./journal-records.js";
-import { OUTPUT_LOST } from "./manifest-tasks.js";
 import { outputFileName } from "./output-files.js";
-
-/** Manifest-only codes (download state of a succeeded task), not provider failures. */
-const SUCCEEDED_NOT_DOWNLOADED = new Set(["OUTPUT_MISSING", "DOWNLOAD_FAILED"]);
 
 type Attempt = Pick<ManifestAttempt, "taskId" | "status" | "error">;
 
@@ -90,7 +87,7 @@ function attemptRecords(
       if (error?.code === OUTPUT_LOST)
         return [created, succeeded(1), { t: "lost", key, attempt, taskId, message: error.message }];
       // Succeeded at the service, not (all) downloaded: a rerun fetches the files from the task.
-      if (error !== null && SUCCEEDED_NOT_DOWNLOADED.has(error.code)) {
+      if (error !== null && FETCH_AGAIN_CODES.has(error.code)) {
         const count = Math.max(outputs.length + 1, 1);
         return [created, succeeded(count), ...outputRecords(key, attempt, taskId, outputs, planned, count)];
       }

@@ -6,17 +6,11 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../fs/atomic-write.js";
+import type { FileStamp, StampCache } from "../manifest/verify.js";
 import { JOURNAL_DIR } from "./journal-records.js";
 
 export const HASH_CACHE_FILE = "hashes.json";
 
-/** The fields of a file's stat that any change to its content moves. */
-export interface FileStamp {
-  size: number;
-  mtimeNs: string;
-  ctimeNs: string;
-  ino: string;
-}
 
 interface CacheEntry extends FileStamp {
   sha256: string;
@@ -27,7 +21,7 @@ interface CacheDocument {
   files: Record<string, CacheEntry>;
 }
 
-export class HashCache {
+export class HashCache implements StampCache {
   private readonly entries: Map<string, CacheEntry>;
   private changed = false;
 

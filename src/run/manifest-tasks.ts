@@ -1,6 +1,7 @@
 // The manifest's view of each key, derived from the journal fold (plus what this run has verified on
 // disk and, at checkpoints, what is in progress). Deterministic: the same journal and the same files
 // give the same entries, which is what makes a no-op rerun leave manifest.json byte-identical.
+import { DOWNLOAD_FAILED, OUTPUT_LOST, OUTPUT_MISSING } from "../manifest/codes.js";
 import type {
   ManifestAttempt,
   ManifestError,
@@ -86,7 +87,7 @@ export function deriveManifestTask(
       taskId: last.taskId,
       status: "FAILED",
       outputs,
-      error: { code: "DOWNLOAD_FAILED", message: overlay.downloadError, retryable: true },
+      error: { code: DOWNLOAD_FAILED, message: overlay.downloadError, retryable: true },
     };
   // Not downloaded (yet): interrupted, another shard's task, or a file deleted since. Not a failure:
   // the next run downloads it from the same task, without a new render.
@@ -96,15 +97,12 @@ export function deriveManifestTask(
     status: "PENDING",
     outputs,
     error: {
-      code: "OUTPUT_MISSING",
+      code: OUTPUT_MISSING,
       message: "the render succeeded but its output is not on disk; a rerun downloads it (no new render)",
       retryable: true,
     },
   };
 }
-
-/** The error code of a render that succeeded, whose output was lost and whose task expired at the provider. */
-export const OUTPUT_LOST = "OUTPUT_LOST";
 
 /** What the manifest says of a lost render until it is rendered again. */
 export const LOST_AWAITING_RENDER =

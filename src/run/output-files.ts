@@ -1,9 +1,8 @@
 // Where outputs live, and whether the files a journal recorded are still the files it recorded.
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { mkdir, realpath, stat } from "node:fs/promises";
+import { mkdir, realpath } from "node:fs/promises";
 import { dirname, isAbsolute, join, posix, relative, sep } from "node:path";
-import type { FileStamp, HashCache } from "./hash-cache.js";
+import { checkOutput } from "../manifest/verify.js";
+import type { HashCache } from "./hash-cache.js";
 import { JOURNAL_DIR } from "./journal-records.js";
 
 /**
@@ -78,54 +77,15 @@ function escapes(outputDir: string, finalPath: string, through: string, real: st
   return `OUTPUT_PATH_ESCAPES: ${relative(outputDir, finalPath)} would be written outside the output folder: ${relative(outputDir, through) || "."} leads to ${real} through a symbolic link; nothing was written there`;
 }
 
-/**
- * True when the file exists with exactly this size and sha256 (streamed: memory stays flat). With a
- * hash cache, a file unchanged since it was last hashed is not read again (see hash-cache.ts).
- */
-export async function fileMatches(
-  path: string,
-  bytes: number,
-  sha256: string,
-  cached?: { cache: HashCache; file: string },
-): Promise<boolean> {
-  let stamp: FileStamp;
-  try {
-    // Taken before reading: a write during the hashing moves the change time past this stamp.
-    const info = await stat(path, { bigint: true });
-    if (!info.isFile() || info.size !== BigInt(bytes)) return false;
-    stamp = {
-      size: bytes,
-      mtimeNs: String(info.mtimeNs),
-      ctimeNs: String(info.ctimeNs),
-      ino: String(info.ino),
-    };
-  } catch {
-    return false;
-  }
-  if (cached?.cache.holds(cached.file, stamp, sha256)) return true;
-  const hash = createHash("sha256");
-  try {
-    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  } catch {
-    return false;
-  }
-  const matches = hash.digest("hex") === sha256;
-  if (matches) cached?.cache.remember(cached.file, stamp, sha256);
-  else cached?.cache.forget(cached.file);
-  return matches;
-}
-
-/** Indexes of the recorded outputs whose files are intact. */
+/** Indexes of the recorded outputs whose files are intact (see checkOutput). */
 export async function verifyRecordedOutputs(
   outputDir: string,
   outputs: readonly { index: number; file: string; bytes: number; sha256: string }[],
   cache?: HashCache,
 ): Promise<Set<number>> {
   const verified = new Set<number>();
-  for (const output of outputs) {
-    const path = resolveRecordedFile(outputDir, output.file);
-    const cached = cache === undefined ? undefined : { cache, file: output.file };
-    if (path && (await fileMatches(path, output.bytes, output.sha256, cached))) verified.add(output.index);
-  }
+  for (const output of outputs)
+    if (resolveRecordedFile(outputDir, output.file) && (await checkOutput(outputDir, output, cache)) === null)
+      verified.add(output.index);
   return verified;
 }

@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import type { Writable } from "node:stream";
 import { ExitCode, UsageError } from "../../errors.js";
 import {
@@ -13,10 +13,12 @@ import { parseCommandArgs, parsePositiveInt } from "../args.js";
 import { writeLine, type CliIo } from "../io.js";
 import { formatWarning } from "./validate.js";
 import { comparePlan } from "../../report/plan-diff.js";
+import { resolveManifestPath } from "../../manifest/manifest.js";
+import { HashCache } from "../../run/hash-cache.js";
 import { planCostLines } from "../../cost/index.js";
 import { localReferenceDurations } from "../../preflight/local-files.js";
 
-export const planUsage = `Usage: actbatch plan <job.yaml> [--json] [--out DIR] [--max-tasks N] [--against OUT [--markdown]]
+export const planUsage = `Usage: actbatch plan <job.yaml> [--json] [--out DIR] [--max-tasks N] [--against OUT [--markdown] [--exit-code]]
 
 Shows the tasks a run of the job would submit, without calling the API: what they will cost
 (unknown where a reference's duration is not known), tasks per pair, the values of each swept field, what each include and exclude did, and every task with its key,
@@ -28,9 +30,13 @@ Options:
   --out DIR       output folder, replacing the job's output.dir
   --max-tasks N   allow the job to expand to up to N tasks (default ${DEFAULT_MAX_TASKS})
   --against OUT   compare with an output folder (or its manifest.json): tasks new, changed (with
-                  what changed), reused (already rendered), unfinished and orphaned, and the cost
-                  of the change; with --json, the comparison as one JSON object
+                  what changed), reused (already rendered, files intact), to fetch again (file
+                  missing or changed: downloaded from its task, free), to render again (output
+                  lost and task expired: paid), unfinished and orphaned, and the cost of the
+                  change; with --json, the comparison as one JSON object
   --markdown      with --against: print the comparison as Markdown, for a pull-request comment
+  --exit-code     with --against: exit 1 when a run would call the API (submit, poll or fetch
+                  anything), 0 when it would do nothing (as git diff --exit-code)
   -h, --help      show this help`;
 
 export async function runCommand(args: string[], io: CliIo): Promise<number> {
@@ -42,6 +48,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       "max-tasks": { type: "string" },
       against: { type: "string" },
       markdown: { type: "boolean" },
+      "exit-code": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     planUsage,
@@ -58,15 +65,19 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
 
   if (values.markdown && values.against === undefined)
     throw new UsageError("--markdown needs --against", planUsage);
+  if (values["exit-code"] && values.against === undefined)
+    throw new UsageError("--exit-code needs --against", planUsage);
 
   const loaded = await loadPlan(file, { maxTasks, outDir: values.out, cwd: io.cwd });
   for (const warning of loaded.report.warnings) writeLine(io.stderr, formatWarning(warning));
   if (values.against !== undefined) {
     const format = values.json ? "json" : values.markdown ? "markdown" : "text";
-    io.stdout.write(
-      await comparePlan(loaded, resolve(io.cwd, values.against), values.against, format, io.stderr),
-    );
-    return ExitCode.ok;
+    const target = resolve(io.cwd, values.against);
+    // Read-only: files a run already hashed and that have not changed since are not read again.
+    const hashCache = await HashCache.open(dirname(await resolveManifestPath(target)));
+    const compared = await comparePlan(loaded, target, values.against, format, io.stderr, hashCache);
+    io.stdout.write(compared.text);
+    return values["exit-code"] && compared.wouldAct ? ExitCode.taskFailed : ExitCode.ok;
   }
   const lines = values.json
     ? jsonLines(loaded)

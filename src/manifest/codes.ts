@@ -1,0 +1,14 @@
+// actbatch's own codes in a manifest task's `error` (the provider's failure codes are kept as they are),
+// shared by the engine that writes them and the commands that read them.
+
+/** The render succeeded and its output is not on disk (yet): a rerun downloads it from the task (no new render). */
+export const OUTPUT_MISSING = "OUTPUT_MISSING";
+
+/** The render succeeded and the download failed: a rerun downloads it from the task (no new render). */
+export const DOWNLOAD_FAILED = "DOWNLOAD_FAILED";
+
+/** The render succeeded, its output was lost and the provider no longer has the task: rendered (and paid) again. */
+export const OUTPUT_LOST = "OUTPUT_LOST";
+
+/** Codes of a task that succeeded at the provider and whose output is to be fetched from it again. */
+export const FETCH_AGAIN_CODES: ReadonlySet<string> = new Set([OUTPUT_MISSING, DOWNLOAD_FAILED]);
