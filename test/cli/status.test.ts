@@ -80,9 +80,11 @@ describe("actbatch status on a finished run", () => {
     await withTempDir(async (dir) => {
       const orphan = { ...succeededTask(taskPlanFor(50, "old-pair", 500)), possiblyChargedTwice: false };
       await writeManifest(dir, assembleManifest({ plan, tasks: finishedRecords(), orphans: [orphan] }));
+      await writeOutputs(dir, [task(0), task(1), task(2)]);
       const { code, stdout, stderr } = await status([dir]);
       expect(stderr).toBe("");
-      expect(code).toBe(0);
+      // A CI gate: failed and unfinished tasks make it exit 1.
+      expect(code).toBe(1);
       expect(stdout).toContain(`Job hero-closeups (jobs/hero.yaml, sha256 `);
       expect(stdout).toContain(`Output folder: ${dir}`);
       expect(stdout).toContain("8 tasks: 3 succeeded, 2 failed, 3 not finished");
@@ -113,6 +115,7 @@ describe("actbatch status on a finished run", () => {
         dir,
         assembleManifest({ plan: small, tasks: small.tasks.map((planned) => succeededTask(planned)) }),
       );
+      await writeOutputs(dir, small.tasks);
       const { code, stdout } = await status([manifestPath]);
       expect(code).toBe(0);
       expect(stdout).toContain("2 tasks: 2 succeeded, 0 failed, 0 not finished");
@@ -125,8 +128,9 @@ describe("actbatch status on a finished run", () => {
     await withTempDir(async (dir) => {
       await writeManifest(dir, assembleManifest({ plan, tasks: finishedRecords() }));
       const { code, stdout } = await status([dir, "--json"]);
-      expect(code).toBe(0);
+      expect(code).toBe(1);
       const report = JSON.parse(stdout) as StatusReport;
+      expect(report.exitCode).toBe(1);
       expect(report.outputDir).toBe(dir);
       expect(report.manifest?.summary).toEqual({
         total: 8,
@@ -153,16 +157,20 @@ describe("actbatch status on a finished run", () => {
 
   it("with --verify, passes matching files and exits 1 naming a file edited after the run", async () => {
     await withTempDir(async (dir) => {
-      await writeManifest(dir, assembleManifest({ plan, tasks: finishedRecords() }));
-      await writeOutputs(dir, [task(0), task(1), task(2)]);
+      const small = planOf(3);
+      await writeManifest(
+        dir,
+        assembleManifest({ plan: small, tasks: small.tasks.map((planned) => succeededTask(planned)) }),
+      );
+      await writeOutputs(dir, small.tasks);
       const clean = await status([dir, "--verify"]);
       expect(clean.code).toBe(0);
-      expect(clean.stdout).toContain("Verified 3 output files: all match the manifest.");
+      expect(clean.stdout).toContain("Verified 3 output files (all hashed): all match the manifest.");
       await writeFile(join(dir, task(1).output), `video of ${task(1).key}, edited`);
       const edited = await status([dir, "--verify"]);
       expect(edited.code).toBe(1);
       expect(edited.stdout).toContain(
-        `Verified 3 output files: 1 does not match the manifest:\n  ${task(1).output} [${task(1).key}]: has`,
+        `Verified 3 output files (all hashed): 1 does not match the manifest:\n  ${task(1).output} [${task(1).key}]: has`,
       );
       expect(edited.stdout).toContain(
         `Files that do not match are downloaded again from their tasks (no new render) by: actbatch run`,
@@ -179,6 +187,56 @@ describe("actbatch status on a finished run", () => {
       await setMtime(manifestPath, new Date("2026-01-01T00:01:00Z"));
       const { stdout } = await status([dir]);
       expect(stdout).not.toContain("journal");
+    });
+  });
+});
+
+describe("actbatch status as a CI gate", () => {
+  const small = planOf(3);
+  const done = (): ManifestTask[] => small.tasks.map((planned) => succeededTask(planned));
+
+  it("exits 0 only while every task succeeded with its file intact and its checks passed", async () => {
+    await withTempDir(async (dir) => {
+      await writeManifest(dir, assembleManifest({ plan: small, tasks: done() }));
+      await writeOutputs(dir, small.tasks);
+      expect((await status([dir])).code).toBe(0);
+
+      const planned = small.tasks[1] as TaskPlan;
+      await writeFile(join(dir, planned.output), "x");
+      const damaged = await status([dir]);
+      expect(damaged.code).toBe(1);
+      expect(damaged.stdout).toContain(`${planned.output} [${planned.key}]: has 1 bytes`);
+    });
+  });
+
+  it("exits 1 when an output failed its MP4 checks, naming the file", async () => {
+    await withTempDir(async (dir) => {
+      const tasks = done();
+      const first = tasks[0] as ManifestTask;
+      tasks[0] = {
+        ...first,
+        outputs: first.outputs.map((o) => ({
+          ...o,
+          checks: [{ name: "ratio", ok: false, expected: "16:9", actual: "1:1" }],
+        })),
+      };
+      await writeManifest(dir, assembleManifest({ plan: small, tasks }));
+      await writeOutputs(dir, small.tasks);
+      const { code, stdout } = await status([dir]);
+      expect(code).toBe(1);
+      expect(stdout).toContain(`Output checks failed (1): the render does not match its request:`);
+      expect(stdout).toContain(`${first.outputs[0]?.file} [${first.key}]: ratio`);
+    });
+  });
+
+  it("does not fail on an orphan's missing file: only the job's tasks decide", async () => {
+    await withTempDir(async (dir) => {
+      const orphan = succeededTask(taskPlanFor(50, "old-pair", 500));
+      await writeManifest(dir, assembleManifest({ plan: small, tasks: done(), orphans: [orphan] }));
+      await writeOutputs(dir, small.tasks);
+      const { code, stdout } = await status([dir]);
+      expect(stdout).toContain(`${orphan.outputs[0]?.file} [${orphan.key}]: missing`);
+      expect(code).toBe(0);
     });
   });
 });
@@ -204,7 +262,8 @@ describe("actbatch status on an interrupted run", () => {
       const torn = journalText([created(task(2))]).slice(0, 30);
       await writeJournal(dir, text + torn);
       const { code, stdout } = await status([dir]);
-      expect(code).toBe(0);
+      // No manifest: the journal's story is told, and the gate says the folder proves nothing yet.
+      expect(code).toBe(2);
       expect(stdout).toContain(`No manifest in ${dir} yet: the run was interrupted before writing one.`);
       expect(stdout).toContain("shows 5 tasks:");
       expect(stdout).toContain("finished: 1 succeeded");
@@ -308,7 +367,9 @@ describe("actbatch status errors", () => {
   it("prints its usage on --help, and on a missing argument or unknown flag", async () => {
     const help = await status(["--help"]);
     expect(help.code).toBe(0);
-    expect(help.stdout).toContain("Usage: actbatch status <out-dir|manifest.json> [--json] [--verify]");
+    expect(help.stdout).toContain(
+      "Usage: actbatch status <out-dir|manifest.json> [--json] [--verify] [--job JOB.yaml]",
+    );
     const missing = await status([]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("Usage: actbatch status");
@@ -324,7 +385,7 @@ describe("the built CLI", () => {
       await writeManifest(dir, assembleManifest({ plan, tasks: finishedRecords() }));
       const result = await runCli(["status", dir]);
       expect(result.stderr).toBe("");
-      expect(result.code).toBe(0);
+      expect(result.code).toBe(1);
       expect(result.stdout).toContain("8 tasks: 3 succeeded, 2 failed, 3 not finished");
     });
   });

@@ -1,11 +1,12 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { assembleManifest, writeManifest } from "../../src/manifest/manifest.js";
 import type { Manifest, ManifestTask } from "../../src/manifest/types.js";
-import { cell, code, diffPlan } from "../../src/report/plan-diff.js";
+import { sha256Hex } from "../../src/canonical.js";
+import { cell, code, diffPlan, type PlanDiff } from "../../src/report/plan-diff.js";
 import { planFromBytes } from "../../src/spec/index.js";
 import type { Plan } from "../../src/spec/types.js";
 import { captureIo } from "./capture-io.js";
@@ -32,6 +33,18 @@ function planOf(text: string): Plan {
 }
 
 /** The manifest of a finished run of the plan: every task succeeded but the ones listed. */
+const videoOf = (key: string): string => `video of ${key}`;
+
+/** Writes the manifest and the files it records for its succeeded tasks. */
+async function writeRendered(dir: string, manifest: Manifest): Promise<void> {
+  await writeManifest(dir, manifest);
+  for (const task of manifest.tasks)
+    for (const output of task.status === "SUCCEEDED" ? task.outputs : []) {
+      await mkdir(dirname(join(dir, output.file)), { recursive: true });
+      await writeFile(join(dir, output.file), videoOf(task.key));
+    }
+}
+
 function renderedManifest(plan: Plan, notSucceeded: Record<number, Partial<ManifestTask>> = {}): Manifest {
   const tasks = plan.tasks.map((task, index): ManifestTask => ({
     key: task.key,
@@ -41,7 +54,13 @@ function renderedManifest(plan: Plan, notSucceeded: Record<number, Partial<Manif
     taskId: `task-${index}`,
     status: "SUCCEEDED",
     attempts: 1,
-    outputs: [{ file: task.output, bytes: 10, sha256: "0".repeat(64) }],
+    outputs: [
+      {
+        file: task.output,
+        bytes: Buffer.byteLength(videoOf(task.key)),
+        sha256: sha256Hex(videoOf(task.key)),
+      },
+    ],
     error: null,
     possiblyChargedTwice: false,
     history: [],
@@ -122,7 +141,7 @@ describe("plan --against", () => {
 
   it("prints Markdown for a pull-request comment from the CLI", async () => {
     const dir = await mkdtemp(join(tmpdir(), "actbatch-plan-diff-"));
-    await writeManifest(join(dir, "out"), renderedManifest(before));
+    await writeRendered(join(dir, "out"), renderedManifest(before));
     await writeFile(join(dir, "job.yaml"), job("").replace("[1, 2]", "[1, 2, 3, 4]"));
     const captured = captureIo(dir);
     expect(await main(["plan", "job.yaml", "--against", "out", "--markdown"], captured.io)).toBe(0);
@@ -131,6 +150,65 @@ describe("plan --against", () => {
     expect(markdown).toContain("| new | 2 |");
     expect(markdown).toContain("| reused | 2 |");
     expect(markdown).toContain("**Cost of this change:** US$0.80 (2 tasks × US$0.40, CometAPI)");
+  });
+
+  it("lists a missing or changed file as fetch again (free) and a lost render as render again (paid, priced)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "actbatch-plan-diff-"));
+    const planned = (index: number) => before.tasks[index] as Plan["tasks"][number];
+    await writeRendered(
+      join(dir, "out"),
+      renderedManifest(before, {
+        1: {
+          status: "PENDING",
+          outputs: [],
+          error: { code: "OUTPUT_LOST", message: "output lost and task expired", retryable: true },
+        },
+      }),
+    );
+    await writeFile(join(dir, "job.yaml"), job(""));
+    const captured = captureIo(dir);
+    expect(await main(["plan", "job.yaml", "--against", "out", "--exit-code"], captured.io)).toBe(1);
+    expect(captured.stdout()).toMatch(/render again +1 +output lost/);
+    expect(captured.stdout()).toContain("cost of this change: US$0.40 (1 task × US$0.40, CometAPI)");
+    expect(captured.stdout()).toContain(`render again (paid):\n  ${planned(1).key}  ${planned(1).output}`);
+
+    await writeFile(join(dir, "out", planned(0).output), "edited");
+    const again = captureIo(dir);
+    expect(await main(["plan", "job.yaml", "--against", "out", "--json"], again.io)).toBe(0);
+    const diff = JSON.parse(again.stdout()) as PlanDiff;
+    expect(diff.fetchAgain.map((t) => t.key)).toEqual([planned(0).key]);
+    expect(diff.renderAgain.map((t) => t.key)).toEqual([planned(1).key]);
+    expect(diff.reused).toEqual([]);
+  });
+
+  it("--exit-code: 0 when a run would call the API for nothing, 1 when it would, 2 on a bad job file", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "actbatch-plan-diff-"));
+    await writeRendered(join(dir, "out"), renderedManifest(before));
+    await writeFile(join(dir, "job.yaml"), job(""));
+    const args = ["plan", "job.yaml", "--against", "out", "--exit-code"];
+    expect(await main(args, captureIo(dir).io)).toBe(0);
+    // A task in flight is polled: the run would call the API.
+    await writeRendered(
+      join(dir, "out"),
+      renderedManifest(before, { 0: { status: "RUNNING", outputs: [] } }),
+    );
+    expect(await main(args, captureIo(dir).io)).toBe(1);
+    // A final failure is left alone by a run: nothing to do.
+    await writeRendered(
+      join(dir, "out"),
+      renderedManifest(before, {
+        0: {
+          status: "FAILED",
+          outputs: [],
+          error: { code: "SAFETY.INPUT.IMAGE", message: "x", retryable: false },
+        },
+      }),
+    );
+    expect(await main(args, captureIo(dir).io)).toBe(0);
+    await writeFile(join(dir, "job.yaml"), job("").replace("name: sweep", "name: Bad Name"));
+    const bad = captureIo(dir);
+    expect(await main(args, bad.io)).toBe(2);
+    expect(bad.stderr()).toContain("job.yaml:2:7");
   });
 
   it("refuses --markdown without --against", async () => {
