@@ -151,7 +151,10 @@ function jobSection(job: JobComparison): string[] {
   const changed = job.missing.filter((task) => task.reason === "changed").length;
   return [
     `Job file ${job.file}: ${job.missing.length} of ${plural(job.total, "task")} not in this folder (${job.missing.length - changed} new, ${changed} changed since):`,
-    ...listed(job.missing, (task) => `  ${task.pair} ${describeParams(task.params)}[${task.key}] (${task.reason})`),
+    ...listed(
+      job.missing,
+      (task) => `  ${task.pair} ${describeParams(task.params)}[${task.key}] (${task.reason})`,
+    ),
   ];
 }
 

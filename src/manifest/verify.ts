@@ -81,7 +81,8 @@ export async function checkOutput(
   }
   if (stats.isSymbolicLink()) return "is a symbolic link, not the downloaded file";
   if (!stats.isFile()) return "is not a regular file";
-  if (stats.size !== BigInt(output.bytes)) return `has ${stats.size} bytes, the manifest says ${output.bytes}`;
+  if (stats.size !== BigInt(output.bytes))
+    return `has ${stats.size} bytes, the manifest says ${output.bytes}`;
   const stamp: FileStamp = {
     size: output.bytes,
     mtimeNs: String(stats.mtimeNs),

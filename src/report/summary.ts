@@ -131,7 +131,9 @@ export function buildRunSummary(input: SummaryInput): RunSummary {
     possiblyChargedTwice: charged.map(toSummaryTask),
     // Only those actually submitted again: the lost render is then an earlier attempt.
     renderedAgain: runTasks
-      .filter((task) => renderedAgain.has(task.key) && task.history.some((a) => a.error?.code === OUTPUT_LOST))
+      .filter(
+        (task) => renderedAgain.has(task.key) && task.history.some((a) => a.error?.code === OUTPUT_LOST),
+      )
       .map(toSummaryTask),
     checkFailures: runTasks.flatMap(checkFailuresOf),
     requests: input.requests,

@@ -25,9 +25,9 @@ export function recordsFromManifestTask(task: ManifestTask, planned: string | nu
     output: planned ?? task.outputs[0]?.file ?? "",
   };
   const current: Attempt & { outputs: ManifestTask["outputs"] } = task;
-  const attempts: (Attempt & { outputs?: ManifestTask["outputs"] })[] = [
-    ...task.history.toSorted((a, b) => a.attempt - b.attempt),
-  ];
+  const attempts: (Attempt & { outputs?: ManifestTask["outputs"] })[] = task.history.toSorted(
+    (a, b) => a.attempt - b.attempt,
+  );
   // A task never submitted (and no attempt in its history) has nothing to resume.
   if (!(task.status === "NOT_SUBMITTED" && task.error === null && task.taskId === null))
     attempts.push(current);
@@ -62,6 +62,15 @@ function attemptRecords(
       },
     ];
   }
+  const ended = (final: "FAILED" | "CANCELLED"): NewJournalRecord => ({
+    t: "terminal",
+    key,
+    attempt,
+    taskId,
+    status: final,
+    error,
+    outputs: 0,
+  });
   const created: NewJournalRecord = { t: "created", key, attempt, taskId, adopted: true };
   const outputs = recorded.outputs ?? [];
   const succeeded = (count: number): NewJournalRecord => ({
@@ -91,21 +100,17 @@ function attemptRecords(
         const count = Math.max(outputs.length + 1, 1);
         return [created, succeeded(count), ...outputRecords(key, attempt, taskId, outputs, planned, count)];
       }
-      if (status === "FAILED") return [created, { ...terminal("FAILED"), error }];
+      if (status === "FAILED") return [created, ended("FAILED")];
       // In flight (or downloading when the manifest was written): polled, never submitted again.
       return [created];
     case "CANCELLED":
-      return [created, { ...terminal("CANCELLED"), error }];
+      return [created, ended("CANCELLED")];
     case "THROTTLED":
       return [created];
     case "NOT_SUBMITTED":
     case "AMBIGUOUS":
       // Not shapes a run writes with a task id; resuming it by polling is the safe reading.
       return [created];
-  }
-
-  function terminal(status: "FAILED" | "CANCELLED"): NewJournalRecord & { t: "terminal" } {
-    return { t: "terminal", key, attempt, taskId: taskId as string, status, error: null, outputs: 0 };
   }
 }
 

@@ -13,7 +13,7 @@ export interface DecideOptions {
 }
 
 export type SubmitReason =
-  "new"
+  | "new"
   | "not-created"
   | "ambiguous"
   | "retryable-failure"

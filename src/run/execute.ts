@@ -706,7 +706,9 @@ class Engine {
     if (this.halt.signal.aborted) return;
     // Outputs of an earlier run that are missing or damaged: their URLs have expired, get fresh ones.
     if (!knownUrls) this.touched.add(task.key);
-    const found = knownUrls ? { kind: "urls" as const, urls: knownUrls } : await this.fetchOutputUrls(taskId, createdAtMs);
+    const found = knownUrls
+      ? { kind: "urls" as const, urls: knownUrls }
+      : await this.fetchOutputUrls(taskId, createdAtMs);
     if (this.halt.signal.aborted) return;
     if (found.kind !== "urls") {
       fail(task.output, found.message);
@@ -821,7 +823,10 @@ class Engine {
         return { kind: "unavailable", message: outcome.message };
       }
       if (outcome.kind === "error")
-        return { kind: "unavailable", message: `could not read the task for fresh output URLs: ${outcome.message}` };
+        return {
+          kind: "unavailable",
+          message: `could not read the task for fresh output URLs: ${outcome.message}`,
+        };
       const state = outcome.state;
       if (state.status === "succeeded") return { kind: "urls", urls: state.outputs };
       if (state.status !== "missing")

@@ -11,7 +11,6 @@ import { JOURNAL_DIR } from "./journal-records.js";
 
 export const HASH_CACHE_FILE = "hashes.json";
 
-
 interface CacheEntry extends FileStamp {
   sha256: string;
 }
