@@ -6,10 +6,21 @@ export interface CliIo {
   stderr: Writable;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /**
+   * The command is the whole process (the CLI binary): signal handlers it installs stay until the
+   * process exits, so a Ctrl-C that lands while it exits is answered rather than killing it.
+   */
+  ownsProcess?: boolean;
 }
 
 export function processIo(): CliIo {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+    ownsProcess: true,
+  };
 }
 
 export function writeLine(stream: Writable, line = ""): void {

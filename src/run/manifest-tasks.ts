@@ -69,18 +69,15 @@ export function deriveManifestTask(
   if (missing.length === 0 || !options.downloads)
     return { ...base, taskId: last.taskId, status: "SUCCEEDED", outputs, error: null };
   if (overlay.downloading) return { ...base, taskId: last.taskId, status: "RUNNING", outputs, error: null };
-  if (last.lost !== null)
-    return {
-      ...base,
-      taskId: last.taskId,
-      status: "PENDING",
-      outputs,
-      error: {
-        code: OUTPUT_LOST,
-        message: LOST_AWAITING_RENDER,
-        retryable: true,
-      },
-    };
+  // Not on disk, not a failure: a rerun renders it again (lost) or downloads it from its task.
+  const notOnDisk = (code: string, message: string): ManifestTask => ({
+    ...base,
+    taskId: last.taskId,
+    status: "PENDING",
+    outputs,
+    error: { code, message, retryable: true },
+  });
+  if (last.lost !== null) return notOnDisk(OUTPUT_LOST, LOST_AWAITING_RENDER);
   if (overlay.downloadError)
     return {
       ...base,
@@ -89,19 +86,11 @@ export function deriveManifestTask(
       outputs,
       error: { code: DOWNLOAD_FAILED, message: overlay.downloadError, retryable: true },
     };
-  // Not downloaded (yet): interrupted, another shard's task, or a file deleted since. Not a failure:
-  // the next run downloads it from the same task, without a new render.
-  return {
-    ...base,
-    taskId: last.taskId,
-    status: "PENDING",
-    outputs,
-    error: {
-      code: OUTPUT_MISSING,
-      message: "the render succeeded but its output is not on disk; a rerun downloads it (no new render)",
-      retryable: true,
-    },
-  };
+  // Not downloaded (yet): interrupted, another shard's task, or a file deleted since.
+  return notOnDisk(
+    OUTPUT_MISSING,
+    "the render succeeded but its output is not on disk; a rerun downloads it (no new render)",
+  );
 }
 
 /** What the manifest says of a lost render until it is rendered again. */

@@ -105,6 +105,12 @@ describe("the nightly CI round trip", () => {
     expect(await readFile(join(at("restored"), file))).toEqual(original);
     expect(await readFile(join(at("restored"), "manifest.json"))).toEqual(mergedManifest);
     expect(sim.stats().creates).toBe(12);
+
+    // The job file grows: the status gate names the task the folder does not hold yet.
+    await ws.writeJob({ pairs: 3, intensities: [1, 2, 3, 4, 5], concurrency: 4 });
+    const gate = await cli(ws, ["status", "restored", "--job", "job.yaml"]);
+    expect(gate.code).toBe(1);
+    expect(gate.stdout).toContain("3 of 15 tasks not in this folder (3 new, 0 changed since)");
   });
 
   it("renders a lost output again, and says so, only once the provider no longer has its task", async () => {

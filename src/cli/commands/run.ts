@@ -222,9 +222,14 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       writeLine(io.stderr, `junit: ${file}`);
     }
   } finally {
+    ended = true;
     await reporter.close();
-    process.off("SIGINT", onInt);
-    process.off("SIGTERM", onTerm);
+    // Removed, a handler leaves a signal to its default action, which would kill the process on its
+    // way out (a second Ctrl-C just after the first): the CLI keeps answering until it exits.
+    if (!io.ownsProcess) {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+    }
   }
   // A signal that came between two jobs (or before the first) still makes the run an interrupted one.
   if (stop.signal.aborted)
