@@ -5,11 +5,10 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { idealMakespan } from "../../bench/lib/ideal.js";
 import type { BenchResult } from "../../bench/lib/report.js";
-import { repoRoot } from "../helpers/cli.js";
+import { repoRoot, runProcess, type CliResult } from "../helpers/cli.js";
 
 interface FactorRunsShape {
   factor: number;
@@ -26,23 +25,8 @@ const FIGURES = [
   "peakRssMb",
 ] as const;
 
-function runNode(
-  args: string[],
-  timeoutMs: number,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function runNode(args: string[], timeoutMs: number): Promise<CliResult> {
+  return runProcess(process.execPath, args, { cwd: repoRoot, timeoutMs });
 }
 
 describe("benchmark harness", () => {

@@ -11,15 +11,16 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI (bin/actbatch.js -> dist) as a user would, in its own process. */
-export function runCli(
+/** Runs a command to its end, collecting its output; killed after `timeoutMs` (a safety net, not a check). */
+export function runProcess(
+  command: string,
   args: string[],
   options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [binPath, ...args], {
+    const child = spawn(command, args, {
       cwd: options.cwd ?? repoRoot,
-      env: { ...process.env, CI: "true", NO_COLOR: "1", ...options.env },
+      env: options.env ?? process.env,
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -32,5 +33,16 @@ export function runCli(
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
+  });
+}
+
+/** Runs the built CLI (bin/actbatch.js -> dist) as a user would, in its own process. */
+export function runCli(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  return runProcess(process.execPath, [binPath, ...args], {
+    ...options,
+    env: { ...process.env, CI: "true", NO_COLOR: "1", ...options.env },
   });
 }

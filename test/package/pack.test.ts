@@ -7,19 +7,14 @@
 // rebuilds dist/ there, never in the repository, whose dist/ other test files are running from, and
 // it costs about a second (tsc). The dependencies come from the npm registry, served by the npm cache
 // that `npm ci` filled (--prefer-offline); nothing else is fetched.
-import { spawn } from "node:child_process";
 import { cp, mkdir, mkdtemp, readFile, readdir, realpath, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot } from "../helpers/cli.js";
+import { repoRoot, runProcess, type CliResult } from "../helpers/cli.js";
 
-interface Exec {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Exec = CliResult;
 
 /** Top-level folders a fresh clone does not have (or that are rebuilt by the pack). */
 const NOT_IN_A_CLONE = new Set(["node_modules", ".git", "dist", "out", "reports", join("bench", "results")]);
@@ -51,19 +46,7 @@ function exec(
   env = npmEnv(),
   timeoutMs = 120_000,
 ): Promise<Exec> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runProcess(command, args, { cwd, env, timeoutMs });
 }
 
 /** Fails with the command's output, so a CI log says why. */
