@@ -704,8 +704,8 @@ class Engine {
       ctx.emit({ kind: "download-failed", task: ref, file, message });
     };
     if (this.halt.signal.aborted) return;
-    // Outputs of an earlier run that are missing or damaged: their URLs have expired, get fresh ones.
-    if (!knownUrls) this.touched.add(task.key);
+    // Outputs of an earlier run that are missing or damaged: their URLs have expired, get fresh ones
+    // (fetched before the gate for the start's decisions, see fetchAgain).
     const found = knownUrls
       ? { kind: "urls" as const, urls: knownUrls }
       : await this.fetchOutputUrls(taskId, createdAtMs);
@@ -790,6 +790,7 @@ class Engine {
       runTasks.map(async (task) => {
         const action = actions.get(task.key);
         if (action?.kind !== "download" || this.halt.signal.aborted) return;
+        this.touched.add(task.key);
         const found = await this.fetchOutputUrls(action.taskId, this.createdAtOf(task.key));
         if (found.kind === "urls") fresh.set(task.key, found.urls);
         if (found.kind !== "gone" || this.submissionStopped()) return;
