@@ -3,9 +3,10 @@
 // one step short of that). A reader sees the old bytes or the new bytes, never a mixture, and a
 // crash at any moment leaves at most a stray temporary file, never a partial target.
 import { randomBytes } from "node:crypto";
-import { open, readdir, rename, unlink, type FileHandle } from "node:fs/promises";
+import { open, readdir, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { crashPoint, type CrashPoint } from "../crash-points.js";
+import { fsyncDirectory, writeFully } from "./durable.js";
 import { hasErrnoCode } from "./errno.js";
 import { isProcessAlive } from "./process-alive.js";
 
@@ -55,9 +56,9 @@ export async function writeFileAtomic(
     const handle = await open(temp, "wx", options.mode ?? 0o666);
     try {
       const [first, second] = splitInHalf(chunks);
-      await writeAll(handle, first);
+      await writeFully(handle, first);
       if (options.crashPointName) crashPoint(options.crashPointName);
-      await writeAll(handle, second);
+      await writeFully(handle, second);
       // Without this fsync a crash soon after the rename can leave a zero-length target.
       await handle.sync();
     } finally {
@@ -89,50 +90,6 @@ function splitInHalf(chunks: readonly Uint8Array[]): [Uint8Array[], Uint8Array[]
     } else second.push(chunk);
   }
   return [first, second];
-}
-
-/** Buffers one writev takes at most (IOV_MAX is 1024 on Linux). */
-const MAX_IOVECS = 1024;
-
-/** write(2) and writev(2) may write less than asked: go on until every byte is in. */
-async function writeAll(handle: FileHandle, chunks: readonly Uint8Array[]): Promise<void> {
-  let pending = chunks.filter((chunk) => chunk.byteLength > 0);
-  while (pending.length > 0) {
-    const batch = pending.slice(0, MAX_IOVECS);
-    const only = batch.length === 1 ? (batch[0] as Uint8Array) : null;
-    let { bytesWritten: skip } = only
-      ? await handle.write(only, 0, only.byteLength)
-      : await handle.writev(batch as NodeJS.ArrayBufferView[]);
-    let index = 0;
-    while (index < pending.length && skip >= (pending[index] as Uint8Array).byteLength) {
-      skip -= (pending[index] as Uint8Array).byteLength;
-      index++;
-    }
-    pending = pending.slice(index);
-    if (skip > 0 && pending.length > 0) pending[0] = (pending[0] as Uint8Array).subarray(skip);
-  }
-}
-
-/**
- * Makes the directory's entries (a rename, a new file) durable. Platforms that cannot open a
- * directory for syncing (Windows) get best effort: the data itself was already synced.
- */
-export async function fsyncDirectory(dir: string): Promise<void> {
-  let handle: FileHandle;
-  try {
-    handle = await open(dir, "r");
-  } catch (error) {
-    if (hasErrnoCode(error, "EISDIR", "EPERM", "EACCES")) return;
-    throw error;
-  }
-  try {
-    await handle.sync();
-  } catch (error) {
-    // Some file systems refuse fsync on a directory; nothing more can be done there.
-    if (!hasErrnoCode(error, "EINVAL", "ENOTSUP", "EBADF")) throw error;
-  } finally {
-    await handle.close();
-  }
 }
 
 /**

@@ -12,6 +12,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { backoffDelay } from "../api/backoff.js";
 import type { ApiClient, DownloadOpen } from "../api/types.js";
 import { crashPoint } from "../crash-points.js";
+import { fsyncDirectory, writeFully } from "../fs/durable.js";
 
 export interface DownloadOptions {
   api: ApiClient;
@@ -135,24 +136,10 @@ class FileSink extends Writable {
   }
 
   private async writeBuffers(buffers: Buffer[]): Promise<void> {
-    let pending = buffers;
-    while (pending.length > 0) {
-      const { bytesWritten } =
-        pending.length === 1
-          ? await this.file.write(pending[0] as Buffer, 0, (pending[0] as Buffer).length, this.position)
-          : await this.file.writev(pending, this.position);
-      this.position += bytesWritten;
-      this.written += bytesWritten;
-      this.unflushed += bytesWritten;
-      let skip = bytesWritten;
-      let index = 0;
-      while (index < pending.length && skip >= (pending[index] as Buffer).length) {
-        skip -= (pending[index] as Buffer).length;
-        index++;
-      }
-      pending = pending.slice(index);
-      if (skip > 0 && pending.length > 0) pending[0] = (pending[0] as Buffer).subarray(skip);
-    }
+    const written = await writeFully(this.file, buffers, this.position);
+    this.position += written;
+    this.written += written;
+    this.unflushed += written;
   }
 }
 
@@ -206,19 +193,6 @@ async function runDirectorySync(path: string): Promise<void> {
       // The callers queued meanwhile share this fsync's outcome: a failure reaches each of them.
       runDirectorySync(path).then(next.resolve, next.reject);
     }
-  }
-}
-
-async function fsyncDirectory(path: string): Promise<void> {
-  let handle: FileHandle | null = null;
-  try {
-    handle = await open(path, "r");
-    await handle.sync();
-  } catch {
-    // Some platforms (Windows) cannot open or fsync a directory: the rename is then best effort.
-  } finally {
-    // A read-only handle has nothing to flush on close; never rejecting keeps grouped callers waiting on it safe.
-    await handle?.close().catch(() => undefined);
   }
 }
 

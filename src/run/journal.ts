@@ -4,6 +4,7 @@
 import { mkdir, open, readFile, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { UserError, ExitCode } from "../errors.js";
+import { fsyncDirectory, writeFully } from "../fs/durable.js";
 import {
   decodeRecord,
   encodeRecord,
@@ -174,7 +175,7 @@ export class JournalWriter {
         const handle = await this.openForAppend();
         // The file is open with O_SYNC: each write returns once its bytes (and the file's size) are on
         // stable storage, as write + fsync would, in one call to the thread pool instead of two.
-        await writeAll(handle, Buffer.from(batch.map((p) => p.line).join(""), "utf8"));
+        await writeFully(handle, [Buffer.from(batch.map((p) => p.line).join(""), "utf8")]);
       } catch (error) {
         this.failure ??= error instanceof JournalWriteError ? error : new JournalWriteError(error);
         for (const pending of [...batch, ...this.queue.splice(0)]) pending.reject(this.failure);
@@ -195,8 +196,8 @@ export class JournalWriter {
     const { size } = await handle.stat();
     if (size === 0) {
       // A new journal: make its directory entries durable too, or a power loss could drop the file.
-      await syncDirectory(dir);
-      await syncDirectory(this.outputDir);
+      await fsyncDirectory(dir);
+      await fsyncDirectory(this.outputDir);
     }
     if (this.existing.tornTail && size > this.existing.intactBytes) {
       // Cut the torn record before appending, or the next record would be glued to it and the damage
@@ -208,26 +209,5 @@ export class JournalWriter {
     }
     this.handle = handle;
     return handle;
-  }
-}
-
-/** write(2) may write less than asked: go on until every byte is in (O_APPEND keeps each at the end). */
-async function writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
-    offset += bytesWritten;
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  let handle: FileHandle | null = null;
-  try {
-    handle = await open(dir, "r");
-    await handle.sync();
-  } catch {
-    // Best effort: some platforms cannot fsync a directory.
-  } finally {
-    await handle?.close();
   }
 }

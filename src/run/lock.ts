@@ -14,7 +14,7 @@ import { link, mkdir, open, readFile, rename, stat, unlink } from "node:fs/promi
 import { unlinkSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { UserError } from "../errors.js";
-import { fsyncDirectory } from "../fs/atomic-write.js";
+import { fsyncDirectory } from "../fs/durable.js";
 import { hasErrnoCode } from "../fs/errno.js";
 import { isProcessAlive } from "../fs/process-alive.js";
 

@@ -2,9 +2,9 @@ import { spawn } from "node:child_process";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { fsyncDirectory } from "../../src/fs/durable.js";
 import {
   atomicTempPath,
-  fsyncDirectory,
   isAtomicTempName,
   removeAtomicLeftovers,
   writeFileAtomic,
