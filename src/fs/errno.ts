@@ -8,3 +8,17 @@ export function hasErrnoCode(error: unknown, ...codes: string[]): boolean {
   const code = errnoCode(error);
   return code !== undefined && codes.includes(code);
 }
+
+/** Why a file could not be read, in words: "no such file", "permission denied", or the error's own message. */
+export function describeFsError(error: unknown): string {
+  switch (errnoCode(error)) {
+    case "ENOENT":
+      return "no such file";
+    case "EACCES":
+      return "permission denied";
+    case "EISDIR":
+      return "it is a folder, not a file";
+    default:
+      return error instanceof Error ? error.message : String(error);
+  }
+}

@@ -5,6 +5,7 @@ import { open } from "node:fs/promises";
 import { Mp4Error, probeMp4 } from "../media/index.js";
 import type { PlanAsset, ProviderName } from "../spec/types.js";
 import { REFERENCE_SECONDS } from "./check-asset.js";
+import { describeFsError } from "../fs/errno.js";
 
 /** Data URI limits (the decoded file), and Runway's upload limits. */
 export const MAX_DATA_URI_FILE_BYTES = { image: 5 * 1024 * 1024, video: 16 * 1024 * 1024 } as const;
@@ -63,11 +64,8 @@ export async function checkLocalFile(
   try {
     handle = await open(path, "r");
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason =
-      code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : String(code);
     return {
-      problems: [`cannot read the file: ${reason}`],
+      problems: [`cannot read the file: ${describeFsError(error)}`],
       size: 0,
       mediaType: null,
       route: { kind: "data-uri" },

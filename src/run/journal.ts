@@ -5,6 +5,7 @@ import { mkdir, open, readFile, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { UserError, ExitCode } from "../errors.js";
 import { fsyncDirectory, writeFully } from "../fs/durable.js";
+import { hasErrnoCode } from "../fs/errno.js";
 import {
   decodeRecord,
   encodeRecord,
@@ -70,7 +71,7 @@ export async function readJournal(outputDir: string): Promise<ParsedJournal> {
   try {
     text = await readFile(journalPath(outputDir));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT")
+    if (hasErrnoCode(error, "ENOENT"))
       return { records: [], intactBytes: 0, tornTail: false, missingNewline: false };
     const detail = error instanceof Error ? error.message : String(error);
     throw new UserError(`cannot read the journal ${journalPath(outputDir)}: ${detail}`, ExitCode.taskFailed);

@@ -1,6 +1,7 @@
 // Where outputs live, and whether the files a journal recorded are still the files it recorded.
 import { mkdir, realpath } from "node:fs/promises";
 import { dirname, isAbsolute, join, posix, relative, sep } from "node:path";
+import { hasErrnoCode } from "../fs/errno.js";
 import { checkOutput } from "../manifest/verify.js";
 import type { HashCache } from "./hash-cache.js";
 import { JOURNAL_DIR } from "./journal-records.js";
@@ -55,8 +56,7 @@ export async function prepareOutputFolder(
       if (existing === folder) return null;
       break;
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== "ENOENT" && code !== "ENOTDIR") throw error;
+      if (!hasErrnoCode(error, "ENOENT", "ENOTDIR")) throw error;
       const parent = dirname(existing);
       if (parent === existing) break;
       existing = parent;

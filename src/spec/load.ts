@@ -12,6 +12,7 @@ import { resolveJob } from "./resolve.js";
 import { checkRules } from "./rules.js";
 import { validateJobSchema } from "./schema.js";
 import type { LoadedPlan, Plan } from "./types.js";
+import { describeFsError } from "../fs/errno.js";
 
 /**
  * Far above any hand-written job (a realistic one is a few KB; assets are referenced, not inlined),
@@ -87,10 +88,7 @@ async function readJobFile(file: string, cwd: string | undefined): Promise<Uint8
     return await readFile(path);
   } catch (error) {
     if (error instanceof UserError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason =
-      code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (error as Error).message;
-    throw new UserError(`cannot read job file ${file}: ${reason}`, ExitCode.usage);
+    throw new UserError(`cannot read job file ${file}: ${describeFsError(error)}`, ExitCode.usage);
   }
 }
 

@@ -8,6 +8,7 @@ import { resolve as resolvePath } from "node:path";
 import { diagnosticAt } from "./diagnostics.js";
 import { pointerSegment, type YamlSource } from "./read-yaml.js";
 import type { AssetSpec, Diagnostic, JobFile, LocalFile, MediaSpec, PairSpec } from "./types.js";
+import { describeFsError } from "../fs/errno.js";
 
 export const LOCAL_URI_PREFIX = "local:sha256:";
 
@@ -67,7 +68,10 @@ export function localizeJob(
       print = fingerprint(path);
     } catch (error) {
       errors.push(
-        diagnosticAt(source.locate(`${pointer}/path`), `cannot read ${media.path}: ${reason(error)}`),
+        diagnosticAt(
+          source.locate(`${pointer}/path`),
+          `cannot read ${media.path}: ${describeFsError(error)}`,
+        ),
       );
       return media;
     }
@@ -103,12 +107,4 @@ export function localizeJob(
     files: [...files.values()],
     errors,
   };
-}
-
-function reason(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === "ENOENT") return "no such file";
-  if (code === "EACCES") return "permission denied";
-  if (code === "EISDIR") return "it is a folder, not a file";
-  return error instanceof Error ? error.message : String(error);
 }
