@@ -64,19 +64,7 @@ export function createManifestCache(): ManifestCache {
  * in any order give the same bytes.
  */
 export function assembleManifest(input: ManifestInput): Manifest {
-  const planned = new Map<string, TaskPlan>();
-  for (const task of input.plan.tasks) planned.set(task.key, task);
-  const byKey = new Map<string, ManifestTask>();
-  for (const record of [...input.tasks, ...(input.orphans ?? [])]) {
-    if (byKey.has(record.key)) throw new Error(`manifest: task key ${record.key} was recorded twice`);
-    byKey.set(record.key, normaliseTask(record));
-  }
-  const tasks = input.plan.tasks
-    .toSorted((a, b) => a.index - b.index)
-    .map((task) => byKey.get(task.key) ?? notSubmittedTask(task));
-  const orphans = [...byKey.values()]
-    .filter((task) => !planned.has(task.key))
-    .toSorted((a, b) => compareStrings(a.key, b.key));
+  const { tasks, orphans } = arrangeRecords(input, normaliseTask);
   const manifest: Manifest = {
     version: MANIFEST_VERSION,
     job: input.plan.job,
@@ -88,6 +76,31 @@ export function assembleManifest(input: ManifestInput): Manifest {
   assembledTasks.add(tasks);
   assembledTasks.add(orphans);
   return manifest;
+}
+
+/**
+ * The records in manifest order: the plan's tasks in plan order (a task with no record is not
+ * submitted), then every other record, an orphan, by key. `prepare` turns each record into what
+ * the list holds.
+ */
+function arrangeRecords(
+  input: ManifestInput,
+  prepare: (record: ManifestTask) => ManifestTask,
+): { tasks: ManifestTask[]; orphans: ManifestTask[] } {
+  const planned = new Set<string>();
+  for (const task of input.plan.tasks) planned.add(task.key);
+  const byKey = new Map<string, ManifestTask>();
+  for (const record of [...input.tasks, ...(input.orphans ?? [])]) {
+    if (byKey.has(record.key)) throw new Error(`manifest: task key ${record.key} was recorded twice`);
+    byKey.set(record.key, prepare(record));
+  }
+  const tasks = input.plan.tasks
+    .toSorted((a, b) => a.index - b.index)
+    .map((task) => byKey.get(task.key) ?? notSubmittedTask(task));
+  const orphans = [...byKey.values()]
+    .filter((task) => !planned.has(task.key))
+    .toSorted((a, b) => compareStrings(a.key, b.key));
+  return { tasks, orphans };
 }
 
 /**
@@ -168,20 +181,7 @@ export async function writeManifestCheckpoint(
   cache: ManifestCache,
 ): Promise<string> {
   const { plan } = input;
-  const planned = new Set<string>();
-  for (const task of plan.tasks) planned.add(task.key);
-  const byKey = new Map<string, ManifestTask>();
-  for (const list of [input.tasks, input.orphans ?? []])
-    for (const record of list) {
-      if (byKey.has(record.key)) throw new Error(`manifest: task key ${record.key} was recorded twice`);
-      byKey.set(record.key, record);
-    }
-  const tasks = plan.tasks
-    .toSorted((a, b) => a.index - b.index)
-    .map((task) => byKey.get(task.key) ?? notSubmittedTask(task));
-  const orphans = [...byKey.values()]
-    .filter((task) => !planned.has(task.key))
-    .toSorted((a, b) => compareStrings(a.key, b.key));
+  const { tasks, orphans } = arrangeRecords(input, (record) => record);
   // Normalising a record keeps its status and double-charge flag: the summary counts the records.
   const frame: Manifest = {
     version: MANIFEST_VERSION,
