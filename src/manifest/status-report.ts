@@ -2,7 +2,7 @@
 // adds when the run was interrupted after its last manifest write (or before its first one).
 import { dirname } from "node:path";
 import { MANIFEST_TASK_STATUSES } from "./fields.js";
-import { journalTasks, type JournalTask, type JournalTaskPhase, type JournalView } from "./journal-view.js";
+import { journalTasks, type JournalTask, type JournalTaskPhase, type JournalView } from "../journal/view.js";
 import type { Manifest, ManifestError, ManifestSummary, ManifestTask, ManifestTaskStatus } from "./types.js";
 import type { VerifyResult } from "./verify.js";
 

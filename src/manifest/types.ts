@@ -1,7 +1,14 @@
 // The manifest (DESIGN.md section 5): what a run produced, deterministic so it can be committed and diffed.
 // Contract between the run engine (which fills ManifestTask values) and src/manifest (which orders,
 // summarises, validates against schemas/manifest.schema.json and writes it atomically).
+import type { OutputCheck, TaskError } from "../journal/records.js";
 import type { ParamValue, RequestBody } from "../spec/types.js";
+
+/** A task's error: the provider's failure code where there is one (the journal records it as is). */
+export type ManifestError = TaskError;
+
+/** One check of a rendered file against its request (the journal records it with the output). */
+export type ManifestOutputCheck = OutputCheck;
 
 export const MANIFEST_VERSION = 1;
 
@@ -13,13 +20,6 @@ export const MANIFEST_VERSION = 1;
 export type ManifestTaskStatus =
   "SUCCEEDED" | "FAILED" | "CANCELLED" | "PENDING" | "THROTTLED" | "RUNNING" | "NOT_SUBMITTED" | "AMBIGUOUS";
 
-export interface ManifestError {
-  /** The provider's failureCode, or an HTTP/actbatch code such as "HTTP_400" or "DOWNLOAD_FAILED". */
-  code: string;
-  message: string;
-  retryable: boolean;
-}
-
 export interface ManifestOutput {
   /** Path relative to the output directory, POSIX separators. */
   file: string;
@@ -27,16 +27,6 @@ export interface ManifestOutput {
   sha256: string;
   /** What the file's header was checked against (absent when no check ran, e.g. an older record). */
   checks?: ManifestOutputCheck[];
-}
-
-/** One check of a rendered file against its request: mp4 (parses), ratio, duration (vs the reference). */
-export interface ManifestOutputCheck {
-  name: "mp4" | "ratio" | "duration";
-  ok: boolean;
-  expected?: string;
-  actual?: string;
-  /** Why it failed, or why it was not checked. */
-  message?: string;
 }
 
 /** One earlier attempt of a task (a resubmission after a retryable failure, or an ambiguous create). */

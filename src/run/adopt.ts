@@ -7,7 +7,7 @@
 import { taskKeyOf } from "../canonical.js";
 import { FETCH_AGAIN_CODES, OUTPUT_LOST } from "../manifest/codes.js";
 import type { ManifestAttempt, ManifestTask } from "../manifest/types.js";
-import type { NewJournalRecord } from "./journal-records.js";
+import type { NewJournalRecord } from "../journal/records.js";
 import { outputFileName } from "./output-files.js";
 
 type Attempt = Pick<ManifestAttempt, "taskId" | "status" | "error">;

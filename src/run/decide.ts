@@ -1,6 +1,6 @@
 // What a run does with each key, decided once at the start from the journal fold (pure: tested as data).
 import { classifyFailure, isRetriedByRerun } from "./failure-codes.js";
-import { lastAttempt, type KeyState } from "./fold.js";
+import { lastAttempt, type KeyState } from "../journal/fold.js";
 import { outputFileName } from "./output-files.js";
 
 export interface DecideOptions {

@@ -15,13 +15,13 @@ import type { Plan, TaskPlan } from "../spec/types.js";
 import { decideStart, nextAttemptNumber, type DecideOptions, type StartAction } from "./decide.js";
 import type { DownloadOptions, DownloadResult } from "./downloader.js";
 import { attemptsAllowed, classifyFailure, isRetriedByRerun } from "./failure-codes.js";
-import { applyRecord, isInFlight, lastAttempt, type JournalFold, type KeyState } from "./fold.js";
-import type { JournalRecord, NewJournalRecord, NotCreatedReason } from "./journal-records.js";
-import { JournalWriteError, type JournalWriter } from "./journal.js";
+import { applyRecord, isInFlight, lastAttempt, type JournalFold, type KeyState } from "../journal/fold.js";
+import { partialPath } from "../journal/paths.js";
+import type { JournalRecord, NewJournalRecord, NotCreatedReason } from "../journal/records.js";
+import { JournalWriteError, type JournalWriter } from "../journal/writer.js";
 import { deriveManifestTask, type KeyOverlay } from "./manifest-tasks.js";
 import {
   outputFileName,
-  partialPath,
   prepareOutputFolder,
   resolveRecordedFile,
   verifyRecordedOutputs,

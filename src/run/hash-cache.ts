@@ -4,12 +4,9 @@
 // taken to hold the same bytes. Any write changes the change time, which no user command can set
 // back. `status --verify` hashes everything regardless.
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { writeFileAtomic } from "../fs/atomic-write.js";
 import type { FileStamp, StampCache } from "../manifest/verify.js";
-import { JOURNAL_DIR } from "./journal-records.js";
-
-export const HASH_CACHE_FILE = "hashes.json";
+import { hashCachePath } from "../journal/paths.js";
 
 interface CacheEntry extends FileStamp {
   sha256: string;
@@ -33,7 +30,7 @@ export class HashCache implements StampCache {
 
   /** `<outputDir>/.actbatch/hashes.json`; empty when missing or unreadable (everything is hashed). */
   static async open(outputDir: string): Promise<HashCache> {
-    const path = join(outputDir, JOURNAL_DIR, HASH_CACHE_FILE);
+    const path = hashCachePath(outputDir);
     const entries = new Map<string, CacheEntry>();
     try {
       const document = JSON.parse(await readFile(path, "utf8")) as Partial<CacheDocument>;

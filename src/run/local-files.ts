@@ -7,7 +7,6 @@ import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import type { ApiClient, CreateOutcome } from "../api/types.js";
 import { ExitCode, UserError } from "../errors.js";
-import { redactSecrets } from "../redact.js";
 import { routeLocalFile, sniffMediaType, toDataUri, type LocalRoute } from "../preflight/local-files.js";
 import { uploadOnce, UploadError, type UploadOptions } from "../preflight/uploads.js";
 import { isLocalUri } from "../spec/local-files.js";
@@ -113,12 +112,9 @@ export class LocalFileSender {
       );
       return runwayUri;
     } catch (error) {
+      // The upload's answer is quoted, already redacted by the API client (a service may echo the key).
       if (error instanceof UploadError)
-        // The upload's answer is quoted: a service echoing the request must not put the key in it.
-        throw new UserError(
-          `${where}: upload failed: ${redactSecrets(error.message, [this.#options.upload.apiKey])}`,
-          ExitCode.taskFailed,
-        );
+        throw new UserError(`${where}: upload failed: ${error.message}`, ExitCode.taskFailed);
       throw error;
     }
   }
@@ -144,6 +140,8 @@ export function sendingLocalFiles(api: ApiClient, sender: LocalFileSender): ApiC
     getTask: (taskId, createdAtMs, signal) => api.getTask(taskId, createdAtMs, signal),
     cancelTask: (taskId) => api.cancelTask(taskId),
     openDownload: (url, offset, signal) => api.openDownload(url, offset, signal),
+    getOrganization: (model, signal) => api.getOrganization(model, signal),
+    uploadEphemeral: (file, signal) => api.uploadEphemeral(file, signal),
     counts: () => api.counts(),
     close: () => api.close(),
   };

@@ -12,15 +12,14 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { link, mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { unlinkSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { UserError } from "../errors.js";
 import { fsyncDirectory } from "../fs/durable.js";
+import { lockPath } from "../journal/paths.js";
 import { hasErrnoCode } from "../fs/errno.js";
 import { isProcessAlive } from "../fs/process-alive.js";
 
 /** The folder inside an output directory that holds actbatch's own state. */
-export const STATE_DIR = ".actbatch";
-export const LOCK_FILE = "lock";
 
 /** A lock file that cannot be parsed is only treated as stale once it is this old. */
 const UNREADABLE_LOCK_GRACE_MS = 10_000;
@@ -55,10 +54,6 @@ export interface RunLock {
 const heldLocks = new Map<string, string>();
 let exitHookInstalled = false;
 
-export function lockPathOf(outputDir: string): string {
-  return join(outputDir, STATE_DIR, LOCK_FILE);
-}
-
 /**
  * Takes the output folder's lock, or throws a UserError (exit 2) naming the run that holds it.
  * A lock left by a killed run on this host is taken over and reported in `note`.
@@ -67,8 +62,8 @@ export async function acquireRunLock(
   outputDir: string,
   info: { command: string } = { command: "run" },
 ): Promise<RunLock> {
-  const path = lockPathOf(outputDir);
-  await mkdir(join(outputDir, STATE_DIR), { recursive: true });
+  const path = lockPath(outputDir);
+  await mkdir(dirname(path), { recursive: true });
   const mine: LockInfo = {
     pid: process.pid,
     hostname: hostname(),

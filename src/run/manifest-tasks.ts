@@ -16,7 +16,7 @@ import {
   paidAttempts,
   type AttemptState,
   type KeyState,
-} from "./fold.js";
+} from "../journal/fold.js";
 import { missingOutputs } from "./decide.js";
 
 /** What this process knows beyond the journal, for checkpoints and the final manifest. */

@@ -4,7 +4,6 @@ import { dirname, isAbsolute, join, posix, relative, sep } from "node:path";
 import { hasErrnoCode } from "../fs/errno.js";
 import { checkOutput } from "../manifest/verify.js";
 import type { HashCache } from "./hash-cache.js";
-import { JOURNAL_DIR } from "./journal-records.js";
 
 /**
  * The file name of a task's output number `index`. Act-Two returns one output; should the service
@@ -14,14 +13,6 @@ export function outputFileName(planned: string, index: number): string {
   if (index === 0) return planned;
   const ext = posix.extname(planned);
   return `${planned.slice(0, planned.length - ext.length)}-${index + 1}${ext}`;
-}
-
-/**
- * The temporary file an output is streamed into: inside the output folder (same file system, so the
- * final rename is atomic), stable across runs so that an interrupted download can resume.
- */
-export function partialPath(outputDir: string, key: string, index: number): string {
-  return join(outputDir, JOURNAL_DIR, "partial", `${key}-${index}.part`);
 }
 
 /** A path recorded in the journal, resolved under the output folder; null if it could point outside. */

@@ -6,8 +6,8 @@ import { ExitCode, UserError } from "../errors.js";
 import { readManifest, resolveManifestPath } from "../manifest/manifest.js";
 import type { Manifest } from "../manifest/types.js";
 import { recordsFromManifestTask, untrustedRecord } from "./adopt.js";
-import { applyRecord, type JournalFold } from "./fold.js";
-import type { JournalWriter } from "./journal.js";
+import { applyRecord, type JournalFold } from "../journal/fold.js";
+import type { JournalWriter } from "../journal/writer.js";
 
 export interface ResumedFromManifest {
   /** Keys whose records came from the manifest. */

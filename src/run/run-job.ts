@@ -9,32 +9,24 @@ import { PROVIDERS, resolveConnection } from "../api/connection.js";
 import { isLoopbackHost } from "../api/url-policy.js";
 import type { CostEstimate } from "../cost/index.js";
 import { ExitCode, UserError } from "../errors.js";
-import { redactSecrets } from "../redact.js";
 import { assembleManifest, createManifestCache, writeManifestCheckpoint } from "../manifest/manifest.js";
 import type { Manifest, ManifestOutputCheck } from "../manifest/types.js";
 import { verifyRenderedOutput, type VerifyOutputOptions } from "../media/verify-output.js";
 import type { RunEvent } from "../report/events.js";
 import { buildRunSummary, type RunSummary } from "../report/summary.js";
-import {
-  assessOrganization,
-  fetchOrganization,
-  gateRun,
-  outputCheckOptions,
-  type OrganizationInfo,
-  type RunGate,
-} from "../preflight/index.js";
+import { assessOrganization, gateRun, outputCheckOptions, type RunGate } from "../preflight/index.js";
 import { LocalFileSender, sendingLocalFiles } from "./local-files.js";
 import { startSimulator, type SimShape, type Simulator } from "../sim/index.js";
 import { loadPlan } from "../spec/index.js";
 import type { BudgetSpec, LoadedPlan, Plan, PlanReport, ProviderName, TaskPlan } from "../spec/types.js";
 import { downloadOutput } from "./downloader.js";
 import { executePlan } from "./execute.js";
-import { foldJournal } from "./fold.js";
-import { JournalCorruptError } from "./journal-records.js";
-import { JournalWriter, journalPath, readJournal } from "./journal.js";
+import { foldJournal } from "../journal/fold.js";
+import { JournalCorruptError } from "../journal/records.js";
+import { journalPath, partialPath } from "../journal/paths.js";
+import { JournalWriter, readJournal } from "../journal/writer.js";
 import { acquireRunLock } from "./lock.js";
 import { resumeFromManifest } from "./resume-from-manifest.js";
-import { partialPath } from "./output-files.js";
 import { inShard, type Shard } from "./shard.js";
 import { sleep } from "./sleep.js";
 import { scaleTiming } from "./timing.js";
@@ -184,11 +176,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
         plan.localFiles !== undefined && plan.localFiles.length > 0
           ? new LocalFileSender(plan.localFiles, {
               provider: connection.provider,
-              upload: {
-                baseUrl: connection.baseUrl,
-                apiKey: connection.apiKey,
-                runwayVersion: connection.runwayVersion,
-              },
+              upload: { api },
               uploadCacheFile: resolve(outputDir, ".actbatch", "uploads.json"),
             })
           : null;
@@ -245,7 +233,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
             await sender?.prepare(tasks.map((task) => task.request));
             const tier =
               connection.provider === "runway" && tasks.length > 0
-                ? await checkAccount(connection, tasks.length, gate.estimate, emit)
+                ? await checkAccount(api!, tasks.length, gate.estimate, emit)
                 : null;
             // The tier sizes the concurrency only where nobody chose one.
             const sized =
@@ -385,23 +373,21 @@ async function gateTasks(
  * creates themselves are refused when the account cannot take them.
  */
 async function checkAccount(
-  connection: { baseUrl: string; apiKey: string; runwayVersion: string },
+  api: Pick<ApiClient, "getOrganization">,
   tasksToSubmit: number,
   estimate: CostEstimate,
   emit: (event: RunEvent) => void,
 ): Promise<number | null> {
-  let org: OrganizationInfo | null;
-  try {
-    org = await fetchOrganization(connection);
-  } catch (error) {
-    const reason = redactSecrets((error as Error).message, [connection.apiKey]);
-    emit({ kind: "note", message: `account: not read (${reason})` });
+  const outcome = await api.getOrganization();
+  if (outcome.kind === "error") {
+    emit({ kind: "note", message: `account: not read (${outcome.message})` });
     return null;
   }
-  if (org === null) {
+  if (outcome.kind === "unusable") {
     emit({ kind: "note", message: "account: not read (GET /v1/organization gave no usable answer)" });
     return null;
   }
+  const org = outcome.organization;
   const assessment = assessOrganization(org, tasksToSubmit, estimate);
   const limits = [
     org.maxConcurrentGenerations === null ? null : `${org.maxConcurrentGenerations} at once`,

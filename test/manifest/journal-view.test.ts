@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TaskPlan } from "../../src/spec/types.js";
-import { journalTasks, parseJournalLeniently } from "../../src/manifest/journal-view.js";
+import { journalTasks, parseJournalLeniently } from "../../src/journal/view.js";
 import { planOf } from "./fixtures.js";
 import { ambiguous, created, failed, intent, journalText, output, succeeded } from "./journal-fixtures.js";
 

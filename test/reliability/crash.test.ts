@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CRASH_POINTS } from "../../src/crash-points.js";
 import { readManifest } from "../../src/manifest/manifest.js";
-import { parseJournal } from "../../src/run/journal.js";
+import { parseJournal } from "../../src/journal/writer.js";
 import { formatViolations } from "./invariants.js";
 import { inspectAfterKill } from "./harness/after-kill.js";
 import { count, figures, FULL, prng, replayHint, seedFor, uniform } from "./harness/mode.js";

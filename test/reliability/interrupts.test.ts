@@ -7,8 +7,8 @@
 import { createHash } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { readManifest } from "../../src/manifest/manifest.js";
-import { foldJournal, lastAttempt } from "../../src/run/fold.js";
-import { readJournal } from "../../src/run/journal.js";
+import { foldJournal, lastAttempt } from "../../src/journal/fold.js";
+import { readJournal } from "../../src/journal/writer.js";
 import { canaryKey, count, figures, FULL, pick, prng, replayHint, seedFor, uniform } from "./harness/mode.js";
 import { describeOutcome, runActbatch, type RunOutcome } from "./harness/runner.js";
 import { createScenario, type Scenario } from "./harness/workspace.js";

@@ -5,7 +5,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { UserError } from "../../src/errors.js";
 import { isAtomicTempName } from "../../src/fs/atomic-write.js";
-import { journalTasks, readJournalView } from "../../src/manifest/journal-view.js";
+import { journalTasks, readJournalView } from "../../src/journal/view.js";
 import { MANIFEST_FILE, readManifest } from "../../src/manifest/manifest.js";
 import type { Manifest, ManifestTask } from "../../src/manifest/types.js";
 import { checkOutput, sha256OfFile } from "../../src/manifest/verify.js";

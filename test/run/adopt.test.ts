@@ -4,8 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { recordsFromManifestTask, untrustedRecord } from "../../src/run/adopt.js";
 import { decideStart, type DecideOptions } from "../../src/run/decide.js";
-import { foldJournal, type KeyState } from "../../src/run/fold.js";
-import type { JournalRecord } from "../../src/run/journal-records.js";
+import { foldJournal, type KeyState } from "../../src/journal/fold.js";
+import type { JournalRecord } from "../../src/journal/records.js";
 import { deriveManifestTask, type KeyOverlay } from "../../src/run/manifest-tasks.js";
 import type { TaskPlan } from "../../src/spec/types.js";
 import { planOf } from "../manifest/fixtures.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decideStart, nextAttemptNumber, type DecideOptions } from "../../src/run/decide.js";
-import { foldJournal, isPossiblyChargedTwice, lastAttempt } from "../../src/run/fold.js";
-import type { JournalRecord } from "../../src/run/journal-records.js";
+import { foldJournal, isPossiblyChargedTwice, lastAttempt } from "../../src/journal/fold.js";
+import type { JournalRecord } from "../../src/journal/records.js";
 import { deriveManifestTask } from "../../src/run/manifest-tasks.js";
 import type { RequestBody } from "../../src/spec/types.js";
 

@@ -2,8 +2,9 @@ import { mkdtemp, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { decodeRecord, encodeRecord, type JournalRecord } from "../../src/run/journal-records.js";
-import { journalPath, JournalWriter, parseJournal, readJournal } from "../../src/run/journal.js";
+import { decodeRecord, encodeRecord, type JournalRecord } from "../../src/journal/records.js";
+import { journalPath } from "../../src/journal/paths.js";
+import { JournalWriter, parseJournal, readJournal } from "../../src/journal/writer.js";
 
 const record = (attempt: number, taskId = `t${attempt}`): JournalRecord => ({
   t: "created",

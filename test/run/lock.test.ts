@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../../src/errors.js";
-import { acquireRunLock, lockPathOf, parseLockInfo } from "../../src/run/lock.js";
+import { lockPath } from "../../src/journal/paths.js";
+import { acquireRunLock, parseLockInfo } from "../../src/run/lock.js";
 import { startNode, type RunningChild } from "../fs/node-child.js";
 import { withTempDir } from "../manifest/fixtures.js";
 
@@ -78,7 +79,7 @@ describe("acquireRunLock", () => {
         );
         expect(error.hint).toContain(`kill ${holder.pid}`);
         // The refused attempt leaves the holder's lock exactly as it was.
-        expect(parseLockInfo(await readFile(lockPathOf(dir), "utf8"))?.pid).toBe(holder.pid);
+        expect(parseLockInfo(await readFile(lockPath(dir), "utf8"))?.pid).toBe(holder.pid);
       } finally {
         holder.kill();
         await holder.done;
@@ -145,7 +146,7 @@ describe("acquireRunLock", () => {
       await plantLock(dir, { pid: await exitedPid(), hostname: "build-agent-7" });
       const error = await rejection(acquireRunLock(dir));
       expect(error.message).toMatch(/another actbatch run \(pid \d+ on host build-agent-7, started/);
-      expect(error.hint).toContain(lockPathOf(dir));
+      expect(error.hint).toContain(lockPath(dir));
     });
   });
 
@@ -161,10 +162,10 @@ describe("acquireRunLock", () => {
   it("replaces an unreadable lock file only once it is old", async () => {
     await withTempDir(async (dir) => {
       await mkdir(join(dir, ".actbatch"), { recursive: true });
-      await writeFile(lockPathOf(dir), "{ garbage");
+      await writeFile(lockPath(dir), "{ garbage");
       expect((await rejection(acquireRunLock(dir))).message).toMatch(/is not complete yet/);
       const old = new Date(Date.now() - 60_000);
-      await utimes(lockPathOf(dir), old, old);
+      await utimes(lockPath(dir), old, old);
       const lock = await acquireRunLock(dir);
       expect(lock.note).toMatch(/unreadable lock file/);
       await lock.release();
@@ -176,7 +177,7 @@ describe("acquireRunLock", () => {
       const lock = await acquireRunLock(dir);
       await plantLock(dir, { pid: 1, hostname: hostname() });
       await lock.release();
-      expect(parseLockInfo(await readFile(lockPathOf(dir), "utf8"))?.pid).toBe(1);
+      expect(parseLockInfo(await readFile(lockPath(dir), "utf8"))?.pid).toBe(1);
     });
   });
 });
@@ -189,7 +190,7 @@ async function plantLock(dir: string, who: { pid: number; hostname: string }): P
     command: "run jobs/old.yaml",
     token: "feedfacecafebeef",
   };
-  await writeFile(lockPathOf(dir), JSON.stringify(info));
+  await writeFile(lockPath(dir), JSON.stringify(info));
 }
 
 function exitedPid(): Promise<number> {

@@ -2,7 +2,7 @@
 import { mkdir, readFile, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { readJournal } from "../../src/run/journal.js";
+import { readJournal } from "../../src/journal/writer.js";
 import {
   CANARY_KEY,
   createWorkspace,

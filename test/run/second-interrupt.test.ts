@@ -2,7 +2,7 @@
 // engine finished its work: DESIGN.md section 4, "a second Ctrl-C cancels the in-flight tasks at
 // the API (DELETE) before exiting".
 import { afterEach, describe, expect, it } from "vitest";
-import { readJournal } from "../../src/run/journal.js";
+import { readJournal } from "../../src/journal/writer.js";
 import { createWorkspace, type Workspace } from "../e2e/harness.js";
 
 let ws: Workspace | null = null;

@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import { ExitCode, UsageError, UserError } from "../../errors.js";
 import { hasErrnoCode } from "../../fs/errno.js";
 import { isProcessAlive } from "../../fs/process-alive.js";
-import { readJournalView } from "../../manifest/journal-view.js";
+import { readJournalView } from "../../journal/view.js";
 import { readManifest, resolveManifestPath } from "../../manifest/manifest.js";
 import { buildStatusReport, type ActiveRun, type JobComparison } from "../../manifest/status-report.js";
 import type { Manifest } from "../../manifest/types.js";
@@ -13,7 +13,8 @@ import { HashCache } from "../../run/hash-cache.js";
 import { loadPlan, type Plan } from "../../spec/index.js";
 import { formatStatusText } from "../../manifest/status-text.js";
 import { verifyOutputs } from "../../manifest/verify.js";
-import { lockPathOf, parseLockInfo } from "../../run/lock.js";
+import { lockPath } from "../../journal/paths.js";
+import { parseLockInfo } from "../../run/lock.js";
 import { parseCommandArgs } from "../args.js";
 import { writeLine, type CliIo } from "../io.js";
 
@@ -120,7 +121,7 @@ async function mtimeOf(path: string): Promise<number | null> {
 async function activeRunIn(outputDir: string): Promise<ActiveRun | null> {
   let text: string;
   try {
-    text = await readFile(lockPathOf(outputDir), "utf8");
+    text = await readFile(lockPath(outputDir), "utf8");
   } catch {
     return null;
   }

@@ -5,8 +5,8 @@ import { UserError } from "../../../src/errors.js";
 import { isAtomicTempName } from "../../../src/fs/atomic-write.js";
 import { MANIFEST_FILE, readManifest } from "../../../src/manifest/manifest.js";
 import { sha256OfFile } from "../../../src/manifest/verify.js";
-import { foldJournal } from "../../../src/run/fold.js";
-import { readJournal } from "../../../src/run/journal.js";
+import { foldJournal } from "../../../src/journal/fold.js";
+import { readJournal } from "../../../src/journal/writer.js";
 import type { SimProcess } from "./sim-process.js";
 import { listTree } from "./workspace.js";
 

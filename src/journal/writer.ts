@@ -2,23 +2,18 @@
 // Appends are group-committed: records appended while a write+fsync is in progress go out together in
 // the next write+fsync, and each caller is resolved only after the fsync that covers its record.
 import { mkdir, open, readFile, type FileHandle } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { UserError, ExitCode } from "../errors.js";
 import { fsyncDirectory, writeFully } from "../fs/durable.js";
+import { journalPath } from "./paths.js";
 import { hasErrnoCode } from "../fs/errno.js";
 import {
   decodeRecord,
   encodeRecord,
-  JOURNAL_DIR,
-  JOURNAL_FILE,
   JournalCorruptError,
   type JournalRecord,
   type NewJournalRecord,
-} from "./journal-records.js";
-
-export function journalPath(outputDir: string): string {
-  return join(outputDir, JOURNAL_DIR, JOURNAL_FILE);
-}
+} from "./records.js";
 
 export interface ParsedJournal {
   records: JournalRecord[];

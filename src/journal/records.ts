@@ -16,11 +16,24 @@
 // reused by the next intent for the same key, so attempt n is always the n-th possibly paid create.
 // Each line ends with a `crc` field (CRC-32 of the line without it) so a damaged record is detected.
 import { crc32 } from "node:zlib";
-import type { ManifestError, ManifestOutputCheck } from "../manifest/types.js";
 import type { ParamValue, RequestBody } from "../spec/types.js";
 
-export const JOURNAL_DIR = ".actbatch";
-export const JOURNAL_FILE = "journal.ndjson";
+/** Why a task failed: the provider's failureCode, or an HTTP/actbatch code such as "HTTP_400" or "DOWNLOAD_FAILED". */
+export interface TaskError {
+  code: string;
+  message: string;
+  retryable: boolean;
+}
+
+/** One check of a rendered file against its request: mp4 (parses), ratio, duration (vs the reference). */
+export interface OutputCheck {
+  name: "mp4" | "ratio" | "duration";
+  ok: boolean;
+  expected?: string;
+  actual?: string;
+  /** Why it failed, or why it was not checked. */
+  message?: string;
+}
 
 interface RecordBase {
   key: string;
@@ -66,7 +79,7 @@ export interface TerminalRecord extends RecordBase {
   t: "terminal";
   taskId: string;
   status: TerminalStatus;
-  error: ManifestError | null;
+  error: TaskError | null;
   /** How many output URLs the service returned (the URLs themselves expire and are not kept). */
   outputs: number;
 }
@@ -81,7 +94,7 @@ export interface OutputRecord extends RecordBase {
   bytes: number;
   sha256: string;
   /** The file's header checked against the request (absent in records written before checks existed). */
-  checks?: ManifestOutputCheck[];
+  checks?: OutputCheck[];
 }
 
 export interface CancelRecord extends RecordBase {

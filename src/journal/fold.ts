@@ -1,13 +1,14 @@
 // The run state is a pure fold over the journal: records in, per-key state out. The engine keeps the
 // fold current by applying each record once it is on disk, so memory never knows more than the disk.
-import type { ManifestError, ManifestOutputCheck } from "../manifest/types.js";
 import type { ParamValue, RequestBody } from "../spec/types.js";
 import {
   JournalCorruptError,
+  type OutputCheck,
+  type TaskError,
   type JournalRecord,
   type NotCreatedReason,
   type TerminalStatus,
-} from "./journal-records.js";
+} from "./records.js";
 
 export type AttemptPhase =
   /** Intent on disk, no answer recorded: the process died mid-create. Treated as ambiguous. */
@@ -18,7 +19,7 @@ export interface RecordedOutput {
   file: string;
   bytes: number;
   sha256: string;
-  checks?: ManifestOutputCheck[];
+  checks?: OutputCheck[];
 }
 
 export interface AttemptState {
@@ -29,7 +30,7 @@ export interface AttemptState {
   createdAt: string | null;
   notCreated: { reason: NotCreatedReason; code: string; message: string } | null;
   ambiguousMessage: string | null;
-  terminal: { status: TerminalStatus; error: ManifestError | null; outputs: number } | null;
+  terminal: { status: TerminalStatus; error: TaskError | null; outputs: number } | null;
   /** Verified outputs by index; a later record for the same index replaces an earlier one. */
   outputs: RecordedOutput[];
   /** DELETE answered: the task is gone at the API even though no terminal state was seen. */

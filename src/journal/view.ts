@@ -2,7 +2,6 @@
 // damaged journal (it must not guess which tasks were paid); a report should instead show as
 // much as can be read and say what could not. A torn last line after kill -9 is normal.
 import { readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
 import { hasErrnoCode } from "../fs/errno.js";
 import {
   applyRecord,
@@ -10,8 +9,9 @@ import {
   type AttemptState,
   type JournalFold,
   type KeyState,
-} from "../run/fold.js";
-import { decodeRecord, JOURNAL_DIR, JOURNAL_FILE } from "../run/journal-records.js";
+} from "./fold.js";
+import { journalPath } from "./paths.js";
+import { decodeRecord } from "./records.js";
 
 export interface JournalView {
   path: string;
@@ -27,13 +27,9 @@ export interface JournalView {
   fold: JournalFold;
 }
 
-export function journalPathOf(outputDir: string): string {
-  return join(outputDir, JOURNAL_DIR, JOURNAL_FILE);
-}
-
 /** Reads the journal of an output folder; null when there is none. */
 export async function readJournalView(outputDir: string): Promise<JournalView | null> {
-  const path = journalPathOf(outputDir);
+  const path = journalPath(outputDir);
   let text: string;
   let mtimeMs: number;
   try {
