@@ -16,7 +16,7 @@ import {
   succeededTask,
   taskPlanFor,
   withTempDir,
-} from "../manifest/fixtures.js";
+} from "../helpers/manifest-fixtures.js";
 import {
   ambiguous,
   created,
@@ -25,7 +25,7 @@ import {
   output,
   succeeded,
   writeJournal,
-} from "../manifest/journal-fixtures.js";
+} from "../helpers/journal-fixtures.js";
 
 const plan = planOf(8);
 const task = (index: number) => plan.tasks[index] as TaskPlan;

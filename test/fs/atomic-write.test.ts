@@ -9,7 +9,7 @@ import {
   removeAtomicLeftovers,
   writeFileAtomic,
 } from "../../src/fs/atomic-write.js";
-import { withTempDir } from "../manifest/fixtures.js";
+import { withTempDir } from "../helpers/manifest-fixtures.js";
 import { runNode } from "./node-child.js";
 
 describe("writeFileAtomic", () => {

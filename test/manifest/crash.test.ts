@@ -10,7 +10,7 @@ import {
   writeManifest,
 } from "../../src/manifest/manifest.js";
 import { startNode, runNode } from "../fs/node-child.js";
-import { planOf, succeededTask, withTempDir } from "./fixtures.js";
+import { planOf, succeededTask, withTempDir } from "../helpers/manifest-fixtures.js";
 
 const plan = planOf(40);
 const older = assembleManifest({ plan, tasks: [] });

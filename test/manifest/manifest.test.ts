@@ -12,7 +12,14 @@ import {
   writeManifestCheckpoint,
 } from "../../src/manifest/manifest.js";
 import type { ManifestTask } from "../../src/manifest/types.js";
-import { failedTask, pendingTask, planOf, succeededTask, taskPlanFor, withTempDir } from "./fixtures.js";
+import {
+  failedTask,
+  pendingTask,
+  planOf,
+  succeededTask,
+  taskPlanFor,
+  withTempDir,
+} from "../helpers/manifest-fixtures.js";
 
 const plan = planOf(6);
 const [t0, t1, t2, t3, t4] = plan.tasks as [

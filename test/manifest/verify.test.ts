@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { assembleManifest } from "../../src/manifest/manifest.js";
 import { verifyOutputs } from "../../src/manifest/verify.js";
 import type { TaskPlan } from "../../src/spec/types.js";
-import { failedTask, planOf, succeededTask, withTempDir } from "./fixtures.js";
+import { failedTask, planOf, succeededTask, withTempDir } from "../helpers/manifest-fixtures.js";
 
 const plan = planOf(5);
 const task = (index: number) => plan.tasks[index] as TaskPlan;

@@ -6,7 +6,7 @@ import { sha256Hex } from "../../src/canonical.js";
 import { assembleManifest, writeManifest } from "../../src/manifest/manifest.js";
 import type { ManifestTask } from "../../src/manifest/types.js";
 import type { TaskPlan } from "../../src/spec/types.js";
-import { failedTask, planOf, succeededTask, withTempDir } from "../manifest/fixtures.js";
+import { failedTask, planOf, succeededTask, withTempDir } from "../helpers/manifest-fixtures.js";
 import {
   ambiguous,
   created,
@@ -16,7 +16,7 @@ import {
   output,
   succeeded,
   writeJournal,
-} from "../manifest/journal-fixtures.js";
+} from "../helpers/journal-fixtures.js";
 import { checkInvariants, formatViolations, type InvariantInputs, type Violation } from "./invariants.js";
 
 const plan = planOf(4);

@@ -8,7 +8,7 @@ import { foldJournal, type KeyState } from "../../src/journal/fold.js";
 import type { JournalRecord } from "../../src/journal/records.js";
 import { deriveManifestTask, type KeyOverlay } from "../../src/run/manifest-tasks.js";
 import type { TaskPlan } from "../../src/spec/types.js";
-import { planOf } from "../manifest/fixtures.js";
+import { planOf } from "../helpers/manifest-fixtures.js";
 import {
   ambiguous,
   created,
@@ -17,7 +17,7 @@ import {
   output,
   succeeded,
   type RecordInput,
-} from "../manifest/journal-fixtures.js";
+} from "../helpers/journal-fixtures.js";
 
 const task = planOf(1).tasks[0] as TaskPlan;
 const AT = "2026-03-01T10:00:00.000Z";

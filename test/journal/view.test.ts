@@ -1,8 +1,16 @@
 import { describe, expect, it } from "vitest";
 import type { TaskPlan } from "../../src/spec/types.js";
 import { journalTasks, parseJournalLeniently } from "../../src/journal/view.js";
-import { planOf } from "./fixtures.js";
-import { ambiguous, created, failed, intent, journalText, output, succeeded } from "./journal-fixtures.js";
+import { planOf } from "../helpers/manifest-fixtures.js";
+import {
+  ambiguous,
+  created,
+  failed,
+  intent,
+  journalText,
+  output,
+  succeeded,
+} from "../helpers/journal-fixtures.js";
 
 const tasks = planOf(6).tasks;
 const [a, b, c, d, e, f] = [0, 1, 2, 3, 4, 5].map((index) => tasks[index] as TaskPlan) as [
