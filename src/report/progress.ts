@@ -4,7 +4,7 @@
 // and a summary line at a fixed interval.
 import type { Writable } from "node:stream";
 import { Listr, ListrLogger, ProcessOutput, type ListrTaskWrapper } from "listr2";
-import type { RunEvent, RunEventKind, RunEventOf, RunSnapshot } from "./events.js";
+import type { RunEvent, RunEventKind, RunEventOf, RunSnapshot } from "../run/events.js";
 import { describeTask, formatDuration } from "./summary.js";
 
 export type ProgressMode = "live" | "plain" | "silent";

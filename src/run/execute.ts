@@ -10,7 +10,7 @@ import { realpath } from "node:fs/promises";
 import type { AccountStopReason, ApiClient, TaskState } from "../api/types.js";
 import { crashPoint } from "../crash-points.js";
 import type { ManifestError, ManifestOutputCheck, ManifestTask } from "../manifest/types.js";
-import type { LivePhase, RunEvent, RunSnapshot, StopReason, TaskRef } from "../report/events.js";
+import type { LivePhase, RunEvent, RunSnapshot, StopReason, TaskRef } from "./events.js";
 import type { Plan, TaskPlan } from "../spec/types.js";
 import { decideStart, nextAttemptNumber, type DecideOptions, type StartAction } from "./decide.js";
 import type { DownloadOptions, DownloadResult } from "./downloader.js";

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { readManifest } from "../../src/manifest/manifest.js";
 import type { Manifest } from "../../src/manifest/types.js";
-import type { RunEvent } from "../../src/report/events.js";
+import type { RunEvent } from "../../src/run/events.js";
 import { runJob, type RunJobOptions, type RunJobResult } from "../../src/run/run-job.js";
 import { startSimulator, type Simulator, type SimulatorOptions } from "../../src/sim/index.js";
 

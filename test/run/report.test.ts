@@ -2,9 +2,10 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import type { ManifestTask } from "../../src/manifest/types.js";
-import type { RunEvent, RunSnapshot } from "../../src/report/events.js";
+import type { RunEvent, RunSnapshot } from "../../src/run/events.js";
 import { createProgressReporter, formatEvent, formatSnapshot } from "../../src/report/progress.js";
-import { buildRunSummary, formatRunSummary, type SummaryInput } from "../../src/report/summary.js";
+import { formatRunSummary } from "../../src/report/summary.js";
+import { buildRunSummary, type SummaryInput } from "../../src/run/run-summary.js";
 
 class Collect extends Writable {
   text = "";

@@ -4,9 +4,10 @@ import type { Manifest } from "../../manifest/types.js";
 import { appendGithubStepSummary } from "../../report/github.js";
 import { writeHtmlReport } from "../../report/html/index.js";
 import { writeJunitReport } from "../../report/junit.js";
-import type { RunEvent } from "../../report/events.js";
+import type { RunEvent } from "../../run/events.js";
 import { chooseProgressMode, createProgressReporter } from "../../report/progress.js";
-import { formatRunSummary, type RunSummary } from "../../report/summary.js";
+import { formatRunSummary } from "../../report/summary.js";
+import type { RunSummary } from "../../run/run-summary.js";
 import {
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_MAX_MODERATION_FAILURES,
