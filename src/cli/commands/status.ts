@@ -11,7 +11,7 @@ import type { Manifest } from "../../manifest/types.js";
 import { diffPlan } from "../../report/plan-diff.js";
 import { HashCache } from "../../run/hash-cache.js";
 import { loadPlan, type Plan } from "../../spec/index.js";
-import { formatStatusText } from "../../manifest/status-text.js";
+import { formatStatusText } from "../../report/status-text.js";
 import { verifyOutputs } from "../../manifest/verify.js";
 import { lockPath } from "../../journal/paths.js";
 import { parseLockInfo } from "../../run/lock.js";

@@ -1,5 +1,5 @@
 // The human-readable form of a StatusReport: what happened, what is wrong, and what to do next.
-import { MANIFEST_TASK_STATUSES } from "./fields.js";
+import { MANIFEST_TASK_STATUSES } from "../manifest/fields.js";
 import type {
   JobComparison,
   JournalFindings,
@@ -7,8 +7,8 @@ import type {
   ManifestFindings,
   StatusReport,
   TaskLine,
-} from "./status-report.js";
-import type { ManifestError, ManifestTask } from "./types.js";
+} from "../manifest/status-report.js";
+import type { ManifestError, ManifestTask } from "../manifest/types.js";
 
 /** How many tasks a section lists by name before "… and N more". */
 const LISTED_TASKS = 20;
