@@ -7,12 +7,12 @@ import { Mp4Error, parseMp4, probeMp4 } from "../media/index.js";
 import { assetUriProblem } from "../spec/uris.js";
 import type { PlanAsset, ProviderName } from "../spec/types.js";
 import { checkLocalFile } from "./local-files.js";
+import { formatMegabytes, MAX_URL_ASSET_BYTES, REFERENCE_SECONDS } from "../service-limits.js";
 import { lookupProbe, rememberProbe, type ProbeCache } from "./cache.js";
 import { ProbeHttpError, type ProbeCounters, type ProbeHttp } from "./http.js";
 
 /** Limits for assets fetched by URL (research/runway-api.md, "Asset rules"). */
-export const MAX_URL_ASSET_BYTES = { image: 16 * 1024 * 1024, video: 32 * 1024 * 1024 } as const;
-export const REFERENCE_SECONDS = { min: 3, max: 30 } as const;
+export { MAX_URL_ASSET_BYTES, REFERENCE_SECONDS } from "../service-limits.js";
 /** First ranged read: ftyp, and the moov of a short "fast start" file. */
 export const FIRST_READ_BYTES = 16 * 1024;
 /** A server that ignores Range is read from the start at most this far. */
@@ -240,8 +240,4 @@ function article(type: "image" | "video"): string {
 
 export function formatSeconds(seconds: number): string {
   return `${Number(seconds.toFixed(2))} s`;
-}
-
-function formatMegabytes(bytes: number): string {
-  return `${Number((bytes / (1024 * 1024)).toFixed(1))} MB`;
 }

@@ -4,28 +4,27 @@
 import { open } from "node:fs/promises";
 import { Mp4Error, probeMp4 } from "../media/index.js";
 import type { PlanAsset, ProviderName } from "../spec/types.js";
-import { REFERENCE_SECONDS } from "./check-asset.js";
+import { formatMegabytes, MAX_DATA_URI_BYTES, REFERENCE_SECONDS, UPLOAD_BYTES } from "../service-limits.js";
 import { describeFsError } from "../fs/errno.js";
 
 /** Data URI limits (the decoded file), and Runway's upload limits. */
-export const MAX_DATA_URI_FILE_BYTES = { image: 5 * 1024 * 1024, video: 16 * 1024 * 1024 } as const;
-export const UPLOAD_BYTES = { min: 512, max: 200 * 1024 * 1024 } as const;
+export { MAX_DATA_URI_BYTES as MAX_DATA_URI_FILE_BYTES, UPLOAD_BYTES } from "../service-limits.js";
 
 export type LocalRoute = { kind: "data-uri" } | { kind: "upload" } | { kind: "refused"; message: string };
 
 /** How a local file of `size` bytes goes to the service: inline while small enough, else uploaded (runway only). */
 export function routeLocalFile(provider: ProviderName, type: "image" | "video", size: number): LocalRoute {
-  const inlineLimit = MAX_DATA_URI_FILE_BYTES[type];
+  const inlineLimit = MAX_DATA_URI_BYTES[type];
   if (size <= inlineLimit) return { kind: "data-uri" };
   if (provider === "runway") {
     if (size > UPLOAD_BYTES.max)
-      return { kind: "refused", message: `${megabytes(size)} is over Runway's upload limit of 200 MB` };
+      return { kind: "refused", message: `${formatMegabytes(size)} is over Runway's upload limit of 200 MB` };
     return { kind: "upload" };
   }
   return {
     kind: "refused",
     message:
-      `${megabytes(size)} is over the ${megabytes(inlineLimit)} a ${type} may have as a data: URI, and cometapi has no uploads: ` +
+      `${formatMegabytes(size)} is over the ${formatMegabytes(inlineLimit)} a ${type} may have as a data: URI, and cometapi has no uploads: ` +
       `host the file on an https:// URL (a bucket or CDN that answers HEAD with Content-Type and Content-Length, no redirect) and use uri: instead of path:, or use provider runway`,
   };
 }
@@ -107,10 +106,6 @@ export async function checkLocalFile(
   } finally {
     await handle.close();
   }
-}
-
-function megabytes(bytes: number): string {
-  return `${Number((bytes / (1024 * 1024)).toFixed(1))} MB`;
 }
 
 /**

@@ -1,8 +1,8 @@
 import { isIP } from "node:net";
+import { formatMegabytes, MAX_DATA_URI_BYTES } from "../service-limits.js";
 
 /** Limits the service applies to assets (DESIGN.md section 1). */
 export const MAX_URL_LENGTH = 2048;
-export const MAX_DATA_URI_BYTES = { image: 5 * 1024 * 1024, video: 16 * 1024 * 1024 } as const;
 
 /**
  * Why the service would refuse this asset URI, or undefined when it is acceptable: an https:// URL
@@ -59,10 +59,6 @@ function onLoopback(uri: string): boolean {
   } catch {
     return false;
   }
-}
-
-function formatMegabytes(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(1).replace(/\.0$/, "")} MB`;
 }
 
 /** Loopback hosts, where plain http:// is allowed (the simulator and tests). */
