@@ -1,6 +1,6 @@
 // What an answer (or a failure to get one) means for the request that got it. Pure: one table,
 // tested as data. DESIGN.md sections 1 and 4 are the source; the comments give the reasons.
-import type { ProviderName } from "../spec/types.js";
+import type { ProviderName } from "./wire-types.js";
 import type { AccountStopReason } from "./types.js";
 import { describeErrorBody, type ErrorInfo } from "./error-body.js";
 import { parseRetryAfter, type HeaderValue } from "./retry-after.js";

@@ -1,7 +1,8 @@
 // Where the API is and with which key: resolved once per run, before anything is submitted.
 import { UserError } from "../errors.js";
-import type { ProviderName, ProviderSettings } from "../spec/types.js";
+import type { ProviderSettings } from "../spec/types.js";
 import { urlProblem } from "./url-policy.js";
+import type { ProviderName } from "./wire-types.js";
 
 export const DEFAULT_RUNWAY_VERSION = "2024-11-06";
 

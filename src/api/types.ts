@@ -1,8 +1,9 @@
-// The API port: what the run engine needs from the service, in the engine's own terms.
-// src/api/client.ts implements it over undici; nothing outside src/api imports undici.
+// The API port: everything actbatch asks of the service (the tasks, their outputs, Runway's account
+// and uploads), in the engine's own terms. src/api/client.ts implements it over one transport
+// (transport.ts, the only import of undici), one retry loop and one redactor.
 import type { Readable } from "node:stream";
-import type { ProviderName, RequestBody } from "../spec/types.js";
 import type { RetryBudget } from "./retry-budget.js";
+import type { ProviderName, RequestBody } from "./wire-types.js";
 
 export interface ApiClientOptions {
   provider: ProviderName;
@@ -86,6 +87,36 @@ export type DownloadOpen =
   | { kind: "expired"; status: number }
   | { kind: "error"; message: string; retryable: boolean };
 
+/** The part of Runway's GET /v1/organization answer actbatch reads (the SDK's OrganizationRetrieveResponse). */
+export interface OrganizationInfo {
+  creditBalance: number;
+  maxConcurrentGenerations: number | null;
+  maxDailyGenerations: number | null;
+  dailyGenerations: number;
+}
+
+export type OrganizationOutcome =
+  | { kind: "ok"; organization: OrganizationInfo }
+  /**
+   * The service answered, but not with an account actbatch can read: 404 (CometAPI does not proxy the
+   * endpoint), another error status, or a shape it does not know.
+   */
+  | { kind: "unusable"; status: number; message: string }
+  /** No answer: the network failed (retries exhausted), or the caller aborted. */
+  | { kind: "error"; message: string };
+
+/** A local file for Runway's uploads. */
+export interface UploadFile {
+  filename: string;
+  contentType: string;
+  bytes: Uint8Array;
+}
+
+export type UploadOutcome =
+  /** runway:// URI, valid for 24 h. */
+  { kind: "uploaded"; runwayUri: string } | { kind: "error"; message: string };
+
+/** Requests made for the tasks (the run's summary reports them); the account and uploads are not counted. */
 export interface ApiRequestCounts {
   create: number;
   get: number;
@@ -101,6 +132,13 @@ export interface ApiClient {
   cancelTask(taskId: string): Promise<CancelOutcome>;
   /** Opens an output URL, from byte `offset` (Range) when > 0. Never sends the API key to another origin. */
   openDownload(url: string, offset: number, signal?: AbortSignal): Promise<DownloadOpen>;
+  /** Runway's account (GET /v1/organization): balance, and the tier's limits and today's usage of `model` (default act_two). */
+  getOrganization(model?: string, signal?: AbortSignal): Promise<OrganizationOutcome>;
+  /**
+   * Runway's uploads: POST /v1/uploads, then the file as a multipart POST to the upload URL it returns
+   * (another origin: never with the key), giving a runway:// URI valid for 24 h.
+   */
+  uploadEphemeral(file: UploadFile, signal?: AbortSignal): Promise<UploadOutcome>;
   counts(): ApiRequestCounts;
   close(): Promise<void>;
 }

@@ -12,9 +12,7 @@ export { formatPreflightSummary } from "./summary.js";
 export { gateRun, outputCheckOptions, type RunGate, type RunGateOptions } from "./gate.js";
 export {
   assessOrganization,
-  fetchOrganization,
   parseOrganization,
-  type FetchOrganizationOptions,
   type OrganizationAssessment,
   type OrganizationInfo,
 } from "./organization.js";

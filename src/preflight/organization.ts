@@ -1,72 +1,12 @@
 // Runway's account before a run (provider runway): GET /v1/organization gives the credit balance,
 // the model's concurrency and daily-generation limits and today's usage. A run warns when it
 // cannot finish today or the balance will not cover it, and sizes its default concurrency to the tier.
-import { Agent } from "undici";
-import { urlProblem } from "../api/url-policy.js";
+// The account is read through the API port (ApiClient.getOrganization); this file only judges it.
+import type { OrganizationInfo } from "../api/types.js";
 import type { CostEstimate } from "../cost/index.js";
 
-/** The part of Runway's answer actbatch reads (the SDK's OrganizationRetrieveResponse). */
-export interface OrganizationInfo {
-  creditBalance: number;
-  maxConcurrentGenerations: number | null;
-  maxDailyGenerations: number | null;
-  dailyGenerations: number;
-}
-
-export interface FetchOrganizationOptions {
-  /** Everything before /v1/. */
-  baseUrl: string;
-  apiKey: string;
-  runwayVersion?: string;
-  model?: string;
-  timeoutMs?: number;
-}
-
-/** null when the endpoint is not there (404: CometAPI does not proxy it) or its answer is not understood. */
-export async function fetchOrganization(options: FetchOrganizationOptions): Promise<OrganizationInfo | null> {
-  const base = new URL(options.baseUrl);
-  const problem = urlProblem(base);
-  if (problem !== null) throw new Error(`base URL: ${problem}`);
-  const timeout = options.timeoutMs ?? 15_000;
-  const agent = new Agent({ connectTimeout: timeout, headersTimeout: timeout, bodyTimeout: timeout });
-  try {
-    const response = await agent.request({
-      origin: base.origin,
-      path: `${base.pathname.replace(/\/+$/, "")}/v1/organization`,
-      method: "GET",
-      headers: {
-        authorization: `Bearer ${options.apiKey}`,
-        "x-runway-version": options.runwayVersion ?? "2024-11-06",
-        accept: "application/json",
-      },
-    });
-    const text = await response.body.text();
-    if (response.statusCode !== 200) return null;
-    return parseOrganization(JSON.parse(text) as unknown, options.model ?? "act_two");
-  } catch (error) {
-    if (error instanceof SyntaxError) return null;
-    throw error;
-  } finally {
-    await agent.close();
-  }
-}
-
-export function parseOrganization(body: unknown, model = "act_two"): OrganizationInfo | null {
-  const root = body as {
-    creditBalance?: unknown;
-    tier?: { models?: Record<string, { maxConcurrentGenerations?: unknown; maxDailyGenerations?: unknown }> };
-    usage?: { models?: Record<string, { dailyGenerations?: unknown }> };
-  } | null;
-  if (root === null || typeof root !== "object" || typeof root.creditBalance !== "number") return null;
-  const limits = root.tier?.models?.[model];
-  const usage = root.usage?.models?.[model];
-  return {
-    creditBalance: root.creditBalance,
-    maxConcurrentGenerations: numberOrNull(limits?.maxConcurrentGenerations),
-    maxDailyGenerations: numberOrNull(limits?.maxDailyGenerations),
-    dailyGenerations: typeof usage?.dailyGenerations === "number" ? usage.dailyGenerations : 0,
-  };
-}
+export { parseOrganization } from "../api/outcomes.js";
+export type { OrganizationInfo } from "../api/types.js";
 
 export interface OrganizationAssessment {
   /** One line each, for the run's progress stream. */
@@ -102,8 +42,4 @@ export function assessOrganization(
     );
   }
   return { warnings, tierConcurrency: org.maxConcurrentGenerations, generationsLeftToday: left };
-}
-
-function numberOrNull(value: unknown): number | null {
-  return typeof value === "number" ? value : null;
 }

@@ -1,28 +1,19 @@
 // Types of the job-file layer. Three shapes, normalised exactly once each:
 //   the file as written (JobFile, mirrors schemas/job.schema.json)  ->  ResolvedJob  ->  Plan (what a run executes).
-// The Plan/TaskPlan/RequestBody part below is the contract with the run engine: change it only together with src/run.
+// The Plan/TaskPlan part below is the contract with the run engine: change it only together with src/run.
+// The wire types (the create body and its fields' values) belong to the API layer, src/api/wire-types.ts;
+// they are re-exported here for the planner and everything that reads a plan.
+import type { ProviderName, PublicFigureThreshold, Ratio, RequestBody } from "../api/wire-types.js";
 
-export const RATIOS = ["1280:720", "720:1280", "960:960", "1104:832", "832:1104", "1584:672"] as const;
-export type Ratio = (typeof RATIOS)[number];
-
-export type ProviderName = "cometapi" | "runway";
-
-export interface MediaRef {
-  type: "image" | "video";
-  uri: string;
-}
-
-/** The exact body POSTed to /v1/character_performance. Every field is always present (CometAPI requires them all). */
-export interface RequestBody {
-  model: "act_two";
-  character: MediaRef;
-  reference: { type: "video"; uri: string };
-  ratio: Ratio;
-  bodyControl: boolean;
-  expressionIntensity: number;
-  seed: number;
-  contentModeration: { publicFigureThreshold: "auto" | "low" };
-}
+export { PUBLIC_FIGURE_THRESHOLDS, RATIOS } from "../api/wire-types.js";
+export type {
+  ContentModeration,
+  MediaRef,
+  ProviderName,
+  PublicFigureThreshold,
+  Ratio,
+  RequestBody,
+} from "../api/wire-types.js";
 
 /** A place in a job file, 1-based line and column. */
 export interface SourceLocation {
@@ -106,9 +97,6 @@ export const SWEEP_FIELDS = ["ratio", "bodyControl", "expressionIntensity", "see
 export type SweepField = (typeof SWEEP_FIELDS)[number];
 
 export const PROVIDER_NAMES = ["cometapi", "runway"] as const satisfies readonly ProviderName[];
-export const PUBLIC_FIGURE_THRESHOLDS = ["auto", "low"] as const;
-export type PublicFigureThreshold = (typeof PUBLIC_FIGURE_THRESHOLDS)[number];
-
 export interface ContentModerationSpec {
   publicFigureThreshold?: PublicFigureThreshold;
 }

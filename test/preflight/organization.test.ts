@@ -1,7 +1,9 @@
 import { RunwayML } from "@runwayml/sdk";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CostEstimate } from "../../src/cost/index.js";
-import { assessOrganization, fetchOrganization } from "../../src/preflight/index.js";
+import { createApiClient } from "../../src/api/client.js";
+import type { OrganizationOutcome } from "../../src/api/types.js";
+import { assessOrganization } from "../../src/preflight/index.js";
 import { startSimulator, type Simulator } from "../../src/sim/index.js";
 
 const KEY = "key_org_test";
@@ -10,6 +12,16 @@ afterEach(async () => {
   await sim?.close();
   sim = undefined;
 });
+
+/** The account as actbatch's API client reads it (provider runway, the run's client). */
+async function fetchOrganization(options: { baseUrl: string; apiKey: string }): Promise<OrganizationOutcome> {
+  const api = createApiClient({ provider: "runway", ...options, concurrency: 1 });
+  try {
+    return await api.getOrganization();
+  } finally {
+    await api.close();
+  }
+}
 
 async function createTask(s: Simulator): Promise<void> {
   const response = await fetch(`${s.origin}/v1/character_performance`, {
@@ -63,19 +75,26 @@ describe("GET /v1/organization (simulator) and the run's account check", () => {
       (await fetch(`${sim.origin}/v1/organization`, { headers: { "x-runway-version": "2024-11-06" } }))
         .status,
     ).toBe(401);
-    expect(await fetchOrganization({ baseUrl: sim.baseUrl, apiKey: KEY })).toBeNull();
+    expect(await fetchOrganization({ baseUrl: sim.baseUrl, apiKey: KEY })).toMatchObject({
+      kind: "unusable",
+      status: 404,
+    });
   });
 
   it("warns when the job cannot finish today or the balance does not cover it, and reports the tier's concurrency", async () => {
     sim = await startSimulator({ speed: 100, credits: 500, dailyLimit: 12, concurrency: 2, apiKey: KEY });
     for (let i = 0; i < 4; i++) await createTask(sim);
-    const org = await fetchOrganization({ baseUrl: sim.origin, apiKey: KEY });
-    expect(org).toEqual({
-      creditBalance: 300,
-      maxConcurrentGenerations: 2,
-      maxDailyGenerations: 12,
-      dailyGenerations: 4,
+    const outcome = await fetchOrganization({ baseUrl: sim.origin, apiKey: KEY });
+    expect(outcome).toEqual({
+      kind: "ok",
+      organization: {
+        creditBalance: 300,
+        maxConcurrentGenerations: 2,
+        maxDailyGenerations: 12,
+        dailyGenerations: 4,
+      },
     });
+    const org = outcome.kind === "ok" ? outcome.organization : null;
     const assessment = assessOrganization(org!, 10, estimate(10, 500));
     expect(assessment.tierConcurrency).toBe(2);
     expect(assessment.generationsLeftToday).toBe(8);

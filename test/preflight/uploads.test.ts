@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RunwayML } from "@runwayml/sdk";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createApiClient } from "../../src/api/client.js";
+import type { ApiClient } from "../../src/api/types.js";
 import { buildMp4 } from "../../src/media/index.js";
 import { uploadEphemeral, uploadOnce, UPLOAD_LIFETIME_MS } from "../../src/preflight/index.js";
 import { startSimulator, type Simulator } from "../../src/sim/index.js";
@@ -18,10 +20,19 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
+const clients: ApiClient[] = [];
 afterEach(async () => {
+  while (clients.length > 0) await clients.pop()?.close();
   await sim?.close();
   sim = undefined;
 });
+
+/** Uploads go through the run's API client (provider runway). */
+function through(options: { baseUrl: string; apiKey: string }): { api: ApiClient } {
+  const api = createApiClient({ provider: "runway", ...options, concurrency: 1 });
+  clients.push(api);
+  return { api };
+}
 
 const clip = buildMp4({ durationSec: 6, mdatBytes: 4000 });
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
@@ -66,7 +77,7 @@ describe("uploads (POST /v1/uploads, then the multipart POST), simulator and cli
     sim = await startSimulator({ speed: 100, apiKey: KEY, clock: FROZEN });
     const uri = await uploadEphemeral(
       { filename: "take.mp4", contentType: "video/mp4", bytes: clip },
-      { baseUrl: sim.origin, apiKey: KEY },
+      through({ baseUrl: sim.origin, apiKey: KEY }),
     );
     expect(sim.uploads()[0]).toMatchObject({ runwayUri: uri, bytes: clip.length, sha256: sha256(clip) });
     const uploadRequest = sim.requestLog().find((record) => record.route === "POST /__uploads/:id");
@@ -92,7 +103,7 @@ describe("uploads (POST /v1/uploads, then the multipart POST), simulator and cli
     expect(never.text).toContain("no such upload");
     const uri = await uploadEphemeral(
       { filename: "take.mp4", contentType: "video/mp4", bytes: clip },
-      { baseUrl: sim.origin, apiKey: KEY },
+      through({ baseUrl: sim.origin, apiKey: KEY }),
     );
     sim.advance(UPLOAD_LIFETIME_MS + 1000);
     const expired = await create(sim, uri);
@@ -105,7 +116,7 @@ describe("uploads (POST /v1/uploads, then the multipart POST), simulator and cli
     await expect(
       uploadEphemeral(
         { filename: "tiny.mp4", contentType: "video/mp4", bytes: new Uint8Array(100) },
-        { baseUrl: sim.origin, apiKey: KEY },
+        through({ baseUrl: sim.origin, apiKey: KEY }),
       ),
     ).rejects.toThrow(/answered 400/);
     const issued = (await (
@@ -129,7 +140,7 @@ describe("uploads (POST /v1/uploads, then the multipart POST), simulator and cli
     sim = await startSimulator({ speed: 100, apiKey: KEY, clock: FROZEN });
     const cacheFile = join(dir, "out", ".actbatch", "uploads.json");
     const file = { filename: "take.mp4", contentType: "video/mp4", bytes: clip };
-    const options = { baseUrl: sim.origin, apiKey: KEY, cacheFile };
+    const options = { ...through({ baseUrl: sim.origin, apiKey: KEY }), cacheFile };
     const first = await uploadOnce(file, { ...options, now: 0 });
     const again = await uploadOnce({ ...file, filename: "renamed.mp4" }, { ...options, now: 22 * 3600_000 });
     expect(first.reused).toBe(false);

@@ -1,0 +1,212 @@
+// The client's HTTP: one undici Agent (the only import of undici in src/api), one request function.
+// It knows the API's origin and its credentials: the key and the API version go with a request only
+// when the caller asks for them and the request goes to that origin, never to a CDN, a storage host
+// or an upload URL. It says whether a failed request had left whole (what makes a create ambiguous).
+import { setTimeout as delay } from "node:timers/promises";
+import type { Readable } from "node:stream";
+import { Agent, type Dispatcher } from "undici";
+
+/**
+ * Idle keep-alive sockets are dropped after 4 s, below common server idle timeouts (Node 5 s, nginx
+ * 75 s): a POST written to a socket the server has just closed fails after sending, which would make
+ * an otherwise clean create ambiguous. undici also honours a shorter Keep-Alive hint from the server.
+ */
+const KEEP_ALIVE_MS = 4_000;
+
+export type Headers = Record<string, string | string[] | undefined>;
+
+export interface TransportOptions {
+  /** The API's origin (https://api.example.com): the only origin that ever gets the key. */
+  apiOrigin: string;
+  apiKey: string;
+  runwayVersion: string;
+  /** Connections per origin. */
+  connections: number;
+  connectMs: number;
+  headersMs: number;
+  bodyMs: number;
+}
+
+export interface TransportRequest {
+  origin: string;
+  /** Path and query, sent as given (already encoded). */
+  path: string;
+  method: "GET" | "POST" | "DELETE";
+  headers: Record<string, string>;
+  body?: string | Buffer;
+  signal?: AbortSignal | undefined;
+  /** Send the key and the API version, if `origin` is the API's. */
+  credentials: boolean;
+  /** This request's headers and body timeouts, instead of the transport's. */
+  timeoutMs?: number;
+}
+
+export type TransportResult =
+  | { kind: "response"; status: number; headers: Headers; body: Readable }
+  | {
+      kind: "failed";
+      /** The error's code (ECONNREFUSED, UND_ERR_SOCKET, ...), when it had one. */
+      code: string | null;
+      message: string;
+      /** Whether undici had handed the whole request to the socket when it failed. */
+      sent: boolean;
+      /** The caller's signal aborted it. */
+      aborted: boolean;
+    };
+
+export interface Transport {
+  readonly apiOrigin: string;
+  send(request: TransportRequest): Promise<TransportResult>;
+  /** In-flight requests get a moment to finish; a stuck one must not keep the process alive. */
+  close(): Promise<void>;
+}
+
+/** Marks, through the request's `opaque`, whether undici handed the whole request to the socket. */
+class SendTracker {
+  sent = false;
+}
+
+/**
+ * undici calls a handler's onRequestSent once the request (headers and body) is written to the
+ * socket. A failure before that moment means the service cannot have received the request in full,
+ * so even a create is safe to send again; after it, a create's outcome is unknown.
+ */
+const trackSending: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (options, handler) => {
+  const tracker = (options as { opaque?: unknown }).opaque;
+  if (tracker instanceof SendTracker) {
+    const original = handler.onRequestSent?.bind(handler);
+    handler.onRequestSent = () => {
+      tracker.sent = true;
+      original?.();
+    };
+  }
+  return dispatch(options, handler);
+};
+
+export function errorCode(error: unknown): string | null {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : null;
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}
+
+export function createTransport(options: TransportOptions): Transport {
+  const agent = new Agent({
+    connections: options.connections,
+    keepAliveTimeout: KEEP_ALIVE_MS,
+    connectTimeout: options.connectMs,
+    headersTimeout: options.headersMs,
+    bodyTimeout: options.bodyMs,
+    // One request per connection at a time: a slow answer must not hold up the ones behind it.
+    pipelining: 1,
+  });
+  const dispatcher = agent.compose(trackSending);
+
+  async function send(request: TransportRequest): Promise<TransportResult> {
+    const headers: Record<string, string> = { "user-agent": "actbatch", ...request.headers };
+    if (request.credentials && request.origin === options.apiOrigin) {
+      headers.authorization = `Bearer ${options.apiKey}`;
+      headers["x-runway-version"] = options.runwayVersion;
+    }
+    const tracker = new SendTracker();
+    try {
+      const response = await dispatcher.request({
+        origin: request.origin,
+        path: request.path,
+        method: request.method,
+        headers,
+        body: request.body ?? null,
+        signal: request.signal ?? null,
+        opaque: tracker,
+        ...(request.timeoutMs !== undefined && {
+          headersTimeout: request.timeoutMs,
+          bodyTimeout: request.timeoutMs,
+        }),
+      });
+      return {
+        kind: "response",
+        status: response.statusCode,
+        headers: response.headers as Headers,
+        body: response.body,
+      };
+    } catch (error) {
+      return {
+        kind: "failed",
+        code: errorCode(error),
+        message: errorMessage(error),
+        sent: tracker.sent,
+        aborted: request.signal?.aborted === true,
+      };
+    }
+  }
+
+  return {
+    apiOrigin: options.apiOrigin,
+    send,
+    async close() {
+      const stop = new AbortController();
+      const timer = delay(2_000, undefined, { signal: stop.signal, ref: false }).then(
+        () => agent.destroy(),
+        () => {},
+      );
+      await Promise.race([agent.close(), timer]);
+      stop.abort();
+    },
+  };
+}
+
+/**
+ * The body as text, cut at `limit` bytes (the stream is then destroyed). Read with events rather than
+ * an async iterator: every API answer goes through here, and the iterator's promises and objects per
+ * answer are a measurable share of a large run's garbage.
+ */
+export function readText(body: Readable, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const finish = (): void => {
+      if (settled) return;
+      settled = true;
+      resolve(Buffer.concat(chunks).toString("utf8"));
+    };
+    body.on("data", (chunk: Buffer | Uint8Array | string) => {
+      if (settled) return;
+      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+      size += buffer.length;
+      if (size > limit) {
+        body.destroy();
+        finish();
+        return;
+      }
+      chunks.push(buffer);
+    });
+    body.once("end", finish);
+    body.once("error", (error) => {
+      if (settled) return;
+      settled = true;
+      reject(error);
+    });
+    // Destroyed without an error (aborted): what came is all there is, as a loop would have ended.
+    body.once("close", () => {
+      if (!settled && !body.readableEnded) {
+        settled = true;
+        reject(new Error("the answer's body was closed before its end"));
+      }
+    });
+  });
+}
+
+export function headerString(headers: Headers, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Drops a body nobody will read (and the connection under it, if need be). */
+export function discard(body: Readable): void {
+  body.on("error", () => {});
+  body.destroy();
+}
