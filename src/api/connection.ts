@@ -1,6 +1,5 @@
 // Where the API is and with which key: resolved once per run, before anything is submitted.
 import { UserError } from "../errors.js";
-import type { ProviderSettings } from "../spec/types.js";
 import { urlProblem } from "./url-policy.js";
 import type { ProviderName } from "./wire-types.js";
 
@@ -14,10 +13,17 @@ export const PROVIDERS: Record<ProviderName, { baseUrl: string; keyVariable: str
 /** The key sent to the in-process simulator: the real key (if any) never leaves for a fake service. */
 export const SIMULATOR_KEY = "actbatch-simulator-key";
 
+/** What a job file says about its provider, as far as the connection reads it (src/spec's ProviderSettings). */
+export interface JobProviderSettings {
+  name: ProviderName;
+  baseUrl?: string;
+  runwayVersion?: string;
+}
+
 export interface ConnectionInput {
   /** --provider, when given (it beats the job file's provider). */
   provider?: ProviderName;
-  jobProvider: ProviderSettings;
+  jobProvider: JobProviderSettings;
   /** --base-url, when given. */
   baseUrlFlag?: string;
   env: NodeJS.ProcessEnv;
