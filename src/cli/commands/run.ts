@@ -19,6 +19,7 @@ import { parseShard } from "../../run/shard.js";
 import { loadPlan, type Plan } from "../../spec/index.js";
 import type { BudgetSpec, LoadedPlan, ProviderName } from "../../spec/types.js";
 import { parseCommandArgs, parsePositiveInt } from "../args.js";
+import { interruptAction, type InterruptSignal } from "../interrupts.js";
 import { writeLine, type CliIo } from "../io.js";
 
 export const runUsage = `Usage: actbatch run <job.yaml...> [options]
@@ -113,6 +114,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   );
   const maxTasks = parsePositiveInt("--max-tasks", values["max-tasks"], runUsage);
   const shard = values.shard === undefined ? undefined : parseShard(values.shard, runUsage);
+  if (values.junit === "") throw new UsageError("--junit expects a file", runUsage);
 
   // Every job file is checked before anything is submitted: a typo in the third file must not
   // surface after the first two have been paid for.
@@ -135,32 +137,28 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   // Set while no job's engine runs (its summary and reports are being written): a second Ctrl-C is
   // then told that nothing is cancelled, rather than promised a cancel no one will carry out.
   let ended = false;
-  const onSignal = (signal: "SIGINT" | "SIGTERM"): void => {
-    signals++;
-    if (signals === 1) {
-      emit({ kind: "interrupted", signal, cancelling: false });
-      stop.abort(signal);
-    } else if (signals === 2) {
-      if (ended) {
-        writeLine(
-          io.stderr,
-          `${signal} again: the job's run has already ended, so nothing is cancelled; tasks still in flight stay resumable`,
-        );
+  const onSignal = (signal: InterruptSignal): void => {
+    const action = interruptAction(signal, ++signals, ended);
+    switch (action.kind) {
+      case "stop":
+        emit({ kind: "interrupted", signal, cancelling: false });
+        stop.abort(signal);
         return;
-      }
-      emit({ kind: "interrupted", signal, cancelling: true });
-      cancel.abort(signal);
-    } else {
-      // A third signal: leave now. The journal is consistent at every moment, as after kill -9.
-      process.exit(signal === "SIGTERM" ? ExitCode.terminated : ExitCode.interrupted);
+      case "cancel":
+        emit({ kind: "interrupted", signal, cancelling: true });
+        cancel.abort(signal);
+        return;
+      case "already-ended":
+        writeLine(io.stderr, action.message);
+        return;
+      case "exit":
+        process.exit(action.code);
     }
   };
   const onInt = (): void => onSignal("SIGINT");
   const onTerm = (): void => onSignal("SIGTERM");
   process.on("SIGINT", onInt);
   process.on("SIGTERM", onTerm);
-
-  if (values.junit === "") throw new UsageError("--junit expects a file", runUsage);
 
   const summaries: RunSummary[] = [];
   const manifests: Manifest[] = [];
