@@ -9,12 +9,11 @@
 import { realpath } from "node:fs/promises";
 import type { AccountStopReason, ApiClient, TaskState } from "../api/types.js";
 import { crashPoint } from "../crash-points.js";
-import type { ManifestError, ManifestOutputCheck, ManifestTask } from "../manifest/types.js";
+import type { ManifestOutputCheck, ManifestTask } from "../manifest/types.js";
 import type { LivePhase, RunEvent, RunSnapshot, StopReason, TaskRef } from "./events.js";
 import type { Plan, TaskPlan } from "../spec/types.js";
 import { decideStart, nextAttemptNumber, type DecideOptions, type StartAction } from "./decide.js";
 import type { DownloadOptions, DownloadResult } from "./downloader.js";
-import { attemptsAllowed, classifyFailure, isRetriedByRerun } from "./failure-codes.js";
 import { applyRecord, isInFlight, lastAttempt, type JournalFold, type KeyState } from "../journal/fold.js";
 import { partialPath } from "../journal/paths.js";
 import type { JournalRecord, NewJournalRecord, NotCreatedReason } from "../journal/records.js";
@@ -27,6 +26,13 @@ import {
   verifyRecordedOutputs,
 } from "./output-files.js";
 import { RenderTimeEstimator } from "./poll-policy.js";
+import {
+  ACCOUNT_STOP_CODES,
+  accountStopMessage,
+  moderationStopMessage,
+  retriedInRun,
+  terminalOutcome,
+} from "./transitions.js";
 import { MISSING_CONFIRMATIONS, pollTask, type PollResult, type TerminalTaskState } from "./poller.js";
 import { HashCache } from "./hash-cache.js";
 import { createDownloadSlots, createTaskSlots, type Limiter, type SlotLimiter } from "./scheduler.js";
@@ -108,8 +114,10 @@ export interface ExecuteResult {
   orphans: ManifestTask[];
   /** Why submission stopped early, if it did. */
   stop: { reason: StopReason; message: string } | null;
-  /** 0 every task of this run succeeded, 1 some did not, 3 account or moderation stop (130/143 are the caller's). */
-  exitCode: number;
+  /** Every task of this run (its shard) SUCCEEDED. */
+  allSucceeded: boolean;
+  /** No output of this run's tasks failed its checks (a render that did stays SUCCEEDED: it was paid). */
+  allChecked: boolean;
   /** Keys of this run (its shard). */
   runKeys: string[];
   /** Succeeded before this run, verified on disk: no API call. */
@@ -318,17 +326,12 @@ class Engine {
     const allSucceeded = runKeys.every((key) => byKey.get(key)?.status === "SUCCEEDED");
     // A render whose file failed a check stays SUCCEEDED (it exists and was paid) but is not a pass.
     const allChecked = runKeys.every((key) => !hasFailedCheck(byKey.get(key)));
-    const exitCode =
-      this.stop?.reason === "account" || this.stop?.reason === "moderation" || this.stop?.reason === "budget"
-        ? 3
-        : allSucceeded && allChecked
-          ? 0
-          : 1;
     return {
       tasks,
       orphans,
       stop: this.stop,
-      exitCode,
+      allSucceeded,
+      allChecked,
       runKeys,
       alreadyDone: [...actions.values()].filter((a) => a.kind === "skip").length,
       fetchedAgain: [...actions.values()].filter((a) => a.kind === "download").length,
@@ -468,74 +471,34 @@ class Engine {
     const { ctx, options } = this;
     const ref = refOf(task);
     this.finished++;
-    if (state.status === "succeeded" && state.outputs.length > 0) {
-      // The task is terminal at the service and no longer counts against the account: the next create
-      // need not wait for this record's fsync (which the download, acting on it, still waits for).
-      release();
-      await this.append({
-        t: "terminal",
-        key: task.key,
-        attempt,
-        taskId,
-        status: "SUCCEEDED",
-        error: null,
-        outputs: state.outputs.length,
-      });
-      ctx.emit({
-        kind: "task-finished",
-        task: ref,
-        taskId,
-        attempt,
-        status: "SUCCEEDED",
-        error: null,
-        retrying: false,
-      });
-      const all = state.outputs.map((_, index) => index);
-      this.queueDownload(task, attempt, taskId, state.outputs.length, state.outputs, all, createdAtMs);
-      return false;
-    }
-    if (state.status === "cancelled") {
-      release();
-      await this.append({
-        t: "terminal",
-        key: task.key,
-        attempt,
-        taskId,
-        status: "CANCELLED",
-        error: null,
-        outputs: 0,
-      });
-      ctx.emit({
-        kind: "task-finished",
-        task: ref,
-        taskId,
-        attempt,
-        status: "CANCELLED",
-        error: null,
-        retrying: false,
-      });
-      this.setPhase(task.key, "failed");
-      return false;
-    }
-    const failure = failureOf(state);
-    const kind = classifyFailure(failure.code);
-    const error: ManifestError = {
-      code: failure.code,
-      message: failure.message,
-      retryable: isRetriedByRerun(kind),
-    };
-    await this.append({ t: "terminal", key: task.key, attempt, taskId, status: "FAILED", error, outputs: 0 });
-    if (kind === "moderation") this.moderationFailures++;
-    const retrying =
-      attemptsThisRun < attemptsAllowed(kind, options.maxAttempts) && !this.submissionStopped();
-    ctx.emit({ kind: "task-finished", task: ref, taskId, attempt, status: "FAILED", error, retrying });
-    if (kind === "moderation" && this.moderationFailures >= options.maxModerationFailures)
+    const outcome = terminalOutcome(state);
+    const { status, error } = outcome;
+    // Terminal at the service, the task no longer counts against the account: the next create need not
+    // wait for this record's fsync (a download still does). A failure keeps its slot until the stop
+    // rules below are applied, so that no create slips in past a moderation stop.
+    if (status !== "FAILED") release();
+    await this.append({
+      t: "terminal",
+      key: task.key,
+      attempt,
+      taskId,
+      status,
+      error,
+      outputs: outcome.outputs,
+    });
+    if (outcome.failure === "moderation") this.moderationFailures++;
+    const retrying = retriedInRun(outcome, attemptsThisRun, options.maxAttempts, this.submissionStopped());
+    ctx.emit({ kind: "task-finished", task: ref, taskId, attempt, status, error, retrying });
+    if (outcome.failure === "moderation" && this.moderationFailures >= options.maxModerationFailures)
       this.stopSubmission(
         "moderation",
-        `stopped submitting: ${this.moderationFailures} tasks failed moderation in this run ` +
-          `(limit --max-moderation-failures ${options.maxModerationFailures}); repeated moderation failures ` +
-          `are paid and can get an account suspended. Review the inputs, then rerun.`,
+        moderationStopMessage(this.moderationFailures, options.maxModerationFailures),
       );
+    if (status === "SUCCEEDED" && state.status === "succeeded") {
+      const all = state.outputs.map((_, index) => index);
+      this.queueDownload(task, attempt, taskId, outcome.outputs, state.outputs, all, createdAtMs);
+      return false;
+    }
     if (!retrying) this.setPhase(task.key, "failed");
     return retrying;
   }
@@ -611,45 +574,15 @@ class Engine {
     if (result.kind !== "terminal") return this.afterUnfinishedPoll(state.key, result);
     // Terminal at the service: it no longer counts against the account's concurrency.
     release();
-    const s = result.state;
-    if (s.status === "succeeded" && s.outputs.length > 0) {
-      await this.append({
-        t: "terminal",
-        key: state.key,
-        attempt: attempt.attempt,
-        taskId: attempt.taskId,
-        status: "SUCCEEDED",
-        error: null,
-        outputs: s.outputs.length,
-      });
-      return;
-    }
-    if (s.status === "cancelled") {
-      await this.append({
-        t: "terminal",
-        key: state.key,
-        attempt: attempt.attempt,
-        taskId: attempt.taskId,
-        status: "CANCELLED",
-        error: null,
-        outputs: 0,
-      });
-      return;
-    }
-    const failure = failureOf(s);
-    const error = {
-      code: failure.code,
-      message: failure.message,
-      retryable: isRetriedByRerun(classifyFailure(failure.code)),
-    };
+    const { status, error, outputs } = terminalOutcome(result.state);
     await this.append({
       t: "terminal",
       key: state.key,
       attempt: attempt.attempt,
       taskId: attempt.taskId,
-      status: "FAILED",
+      status,
       error,
-      outputs: 0,
+      outputs,
     });
   }
 
@@ -1128,23 +1061,6 @@ class Engine {
 /** Output files hashed at once when a run starts. */
 const VERIFY_CONCURRENCY = 4;
 
-const ACCOUNT_STOP_CODES: Record<AccountStopReason, string> = {
-  "bad-key": "UNAUTHORIZED",
-  "no-credits": "NO_CREDITS",
-  "daily-limit": "DAILY_LIMIT",
-};
-
-export function accountStopMessage(reason: AccountStopReason, status: number, keyVariable: string): string {
-  switch (reason) {
-    case "bad-key":
-      return `stopped: the API refused the key (HTTP ${status}); check ${keyVariable}, then rerun (tasks in flight are kept)`;
-    case "no-credits":
-      return `stopped submitting: the account has no credits left (HTTP ${status}); add credits, then rerun to submit the rest`;
-    case "daily-limit":
-      return `stopped submitting: the account's daily task limit is reached (HTTP ${status}); rerun later to submit the rest`;
-  }
-}
-
 function refOf(task: TaskPlan): TaskRef {
   return { key: task.key, pair: task.pair, params: task.params };
 }
@@ -1161,19 +1077,6 @@ function initialPhase(action: StartAction, state: KeyState | undefined): LivePha
       return "queued";
     case "hold":
       return lastAttempt(state)?.phase === "terminal" ? "failed" : "held";
-  }
-}
-
-function failureOf(state: TerminalTaskState): { code: string; message: string } {
-  switch (state.status) {
-    case "failed":
-      return { code: state.code ?? "NO_FAILURE_CODE", message: state.message };
-    case "missing":
-      return { code: "TASK_MISSING", message: state.message };
-    case "succeeded":
-      return { code: "NO_OUTPUT", message: "the task succeeded without an output URL" };
-    case "cancelled":
-      return { code: "CANCELLED", message: "the task was cancelled" };
   }
 }
 

@@ -21,6 +21,7 @@ import { loadPlan } from "../spec/index.js";
 import type { BudgetSpec, LoadedPlan, Plan, PlanReport, ProviderName, TaskPlan } from "../spec/types.js";
 import { downloadOutput } from "./downloader.js";
 import { executePlan } from "./execute.js";
+import { exitCodeOf } from "./transitions.js";
 import { foldJournal } from "../journal/fold.js";
 import { JournalCorruptError } from "../journal/records.js";
 import { journalPath, partialPath } from "../journal/paths.js";
@@ -275,12 +276,12 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       );
       const stoppedBy = stopSignal.aborted ? stopSignal : cancelSignal.aborted ? cancelSignal : null;
       const interrupted = stoppedBy ? (stoppedBy.reason === "SIGTERM" ? "SIGTERM" : "SIGINT") : null;
-      const exitCode =
-        interrupted === "SIGTERM"
-          ? ExitCode.terminated
-          : interrupted
-            ? ExitCode.interrupted
-            : result.exitCode;
+      const exitCode = exitCodeOf({
+        stop: result.stop?.reason ?? null,
+        allSucceeded: result.allSucceeded,
+        allChecked: result.allChecked,
+        interrupted,
+      });
       const counts = api.counts();
       const summary = buildRunSummary({
         job: plan.job,

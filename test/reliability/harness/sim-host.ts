@@ -13,8 +13,8 @@ import { Agent, createServer, request, type IncomingMessage, type ServerResponse
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { taskKeyOf } from "../../../dist/canonical.js";
-import { foldJournal, lastAttempt } from "../../../dist/run/fold.js";
-import { parseJournal } from "../../../dist/run/journal.js";
+import { foldJournal, lastAttempt } from "../../../dist/journal/fold.js";
+import { parseJournal } from "../../../dist/journal/writer.js";
 import { startSimulator, type Simulator, type SimulatorOptions } from "../../../dist/sim/index.js";
 import type { CannedAnswer, EchoMode, HostOptions, IntentCheck, ProxyRecord } from "./host-protocol.js";
 

@@ -1,0 +1,106 @@
+// What happens next, as pure functions of what the service answered: the journal record a terminal
+// state becomes (for tasks of the plan and orphans alike), whether a failure is tried again, what an
+// account stop is called and says, and the exit code of the facts a run ends with. Tested as data.
+import type { AccountStopReason } from "../api/types.js";
+import { ExitCode } from "../errors.js";
+import type { TaskError, TerminalStatus } from "../journal/records.js";
+import { attemptsAllowed, classifyFailure, isRetriedByRerun, type FailureClass } from "./failure-codes.js";
+import type { TerminalTaskState } from "./poller.js";
+import type { StopReason } from "./events.js";
+
+/** What the journal records of a task the service says is over. */
+export interface TerminalOutcome {
+  status: TerminalStatus;
+  error: TaskError | null;
+  /** Output URLs the service returned (SUCCEEDED only). */
+  outputs: number;
+  /** How a failure is treated (FAILED only). */
+  failure: FailureClass | null;
+}
+
+export function terminalOutcome(state: TerminalTaskState): TerminalOutcome {
+  if (state.status === "succeeded" && state.outputs.length > 0)
+    return { status: "SUCCEEDED", error: null, outputs: state.outputs.length, failure: null };
+  if (state.status === "cancelled") return { status: "CANCELLED", error: null, outputs: 0, failure: null };
+  const { code, message } = failureOf(state);
+  const failure = classifyFailure(code);
+  return {
+    status: "FAILED",
+    error: { code, message, retryable: isRetriedByRerun(failure) },
+    outputs: 0,
+    failure,
+  };
+}
+
+/** Whether a failed task is submitted again within this run (each attempt is paid). */
+export function retriedInRun(
+  outcome: TerminalOutcome,
+  attemptsThisRun: number,
+  maxAttempts: number,
+  submissionStopped: boolean,
+): boolean {
+  return (
+    outcome.failure !== null &&
+    attemptsThisRun < attemptsAllowed(outcome.failure, maxAttempts) &&
+    !submissionStopped
+  );
+}
+
+/** A FAILED task's code and text; actbatch's own codes where the service gave none. */
+function failureOf(state: TerminalTaskState): { code: string; message: string } {
+  switch (state.status) {
+    case "failed":
+      return { code: state.code ?? "NO_FAILURE_CODE", message: state.message };
+    case "missing":
+      return { code: "TASK_MISSING", message: state.message };
+    case "succeeded":
+      return { code: "NO_OUTPUT", message: "the task succeeded without an output URL" };
+    case "cancelled":
+      return { code: "CANCELLED", message: "the task was cancelled" };
+  }
+}
+
+/** The code a create refused by an account condition is recorded with. */
+export const ACCOUNT_STOP_CODES: Record<AccountStopReason, string> = {
+  "bad-key": "UNAUTHORIZED",
+  "no-credits": "NO_CREDITS",
+  "daily-limit": "DAILY_LIMIT",
+};
+
+export function accountStopMessage(reason: AccountStopReason, status: number, keyVariable: string): string {
+  switch (reason) {
+    case "bad-key":
+      return `stopped: the API refused the key (HTTP ${status}); check ${keyVariable}, then rerun (tasks in flight are kept)`;
+    case "no-credits":
+      return `stopped submitting: the account has no credits left (HTTP ${status}); add credits, then rerun to submit the rest`;
+    case "daily-limit":
+      return `stopped submitting: the account's daily task limit is reached (HTTP ${status}); rerun later to submit the rest`;
+  }
+}
+
+export function moderationStopMessage(failures: number, limit: number): string {
+  return (
+    `stopped submitting: ${failures} tasks failed moderation in this run ` +
+    `(limit --max-moderation-failures ${limit}); repeated moderation failures ` +
+    `are paid and can get an account suspended. Review the inputs, then rerun.`
+  );
+}
+
+/** The facts a run ends with, and the signal that stopped it if one did. */
+export interface EndFacts {
+  stop: StopReason | null;
+  /** Every task of this run (its shard) SUCCEEDED. */
+  allSucceeded: boolean;
+  /** No output of this run's tasks failed its checks. */
+  allChecked: boolean;
+  interrupted: "SIGINT" | "SIGTERM" | null;
+}
+
+/** README's exit codes: 143/130 interrupted, 3 stopped by the account, budget or moderation, 1 unfinished, 0 done. */
+export function exitCodeOf(facts: EndFacts): ExitCode {
+  if (facts.interrupted === "SIGTERM") return ExitCode.terminated;
+  if (facts.interrupted === "SIGINT") return ExitCode.interrupted;
+  if (facts.stop === "account" || facts.stop === "moderation" || facts.stop === "budget")
+    return ExitCode.accountStop;
+  return facts.allSucceeded && facts.allChecked ? ExitCode.ok : ExitCode.taskFailed;
+}

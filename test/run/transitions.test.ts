@@ -1,0 +1,58 @@
+// What happens after the service's answer, as data.
+import { describe, expect, it } from "vitest";
+import { exitCodeOf, retriedInRun, terminalOutcome } from "../../src/run/transitions.js";
+
+describe("a terminal state becomes a journal record", () => {
+  it("records a success with its output count, a cancel, and each failure with its class", () => {
+    expect(terminalOutcome({ status: "succeeded", outputs: ["https://a/1.mp4"] })).toEqual({
+      status: "SUCCEEDED",
+      error: null,
+      outputs: 1,
+      failure: null,
+    });
+    expect(terminalOutcome({ status: "cancelled" })).toMatchObject({ status: "CANCELLED", error: null });
+    expect(terminalOutcome({ status: "failed", code: "SAFETY.INPUT.IMAGE", message: "flagged" })).toEqual({
+      status: "FAILED",
+      error: { code: "SAFETY.INPUT.IMAGE", message: "flagged", retryable: false },
+      outputs: 0,
+      failure: "moderation",
+    });
+    // actbatch's own codes where the service gave none: each is retried by a rerun.
+    expect(terminalOutcome({ status: "failed", code: null, message: "gateway timeout" }).error).toEqual({
+      code: "NO_FAILURE_CODE",
+      message: "gateway timeout",
+      retryable: true,
+    });
+    expect(terminalOutcome({ status: "missing", message: "404" }).error?.code).toBe("TASK_MISSING");
+    expect(terminalOutcome({ status: "succeeded", outputs: [] })).toMatchObject({
+      status: "FAILED",
+      error: { code: "NO_OUTPUT", retryable: true },
+    });
+  });
+
+  it("tries a failure again within the run only while its class allows and submission goes on", () => {
+    const internal = terminalOutcome({ status: "failed", code: "INTERNAL", message: "x" });
+    const badOutput = terminalOutcome({ status: "failed", code: "INTERNAL.BAD_OUTPUT.CODE01", message: "x" });
+    const moderation = terminalOutcome({ status: "failed", code: "SAFETY.INPUT.TEXT", message: "x" });
+    expect(retriedInRun(internal, 1, 3, false)).toBe(true);
+    expect(retriedInRun(internal, 3, 3, false)).toBe(false);
+    expect(retriedInRun(internal, 1, 3, true)).toBe(false);
+    expect(retriedInRun(badOutput, 1, 3, false)).toBe(true);
+    expect(retriedInRun(badOutput, 2, 3, false)).toBe(false);
+    expect(retriedInRun(moderation, 1, 3, false)).toBe(false);
+    expect(retriedInRun(terminalOutcome({ status: "cancelled" }), 1, 3, false)).toBe(false);
+  });
+});
+
+describe("the exit code of a run's end", () => {
+  const done = { stop: null, allSucceeded: true, allChecked: true, interrupted: null } as const;
+  it("follows the README's table, a signal first", () => {
+    expect(exitCodeOf(done)).toBe(0);
+    expect(exitCodeOf({ ...done, allChecked: false })).toBe(1);
+    expect(exitCodeOf({ ...done, allSucceeded: false })).toBe(1);
+    for (const stop of ["account", "moderation", "budget"] as const)
+      expect(exitCodeOf({ ...done, stop })).toBe(3);
+    expect(exitCodeOf({ ...done, stop: "account", interrupted: "SIGINT" })).toBe(130);
+    expect(exitCodeOf({ ...done, interrupted: "SIGTERM" })).toBe(143);
+  });
+});
