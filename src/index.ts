@@ -3,7 +3,7 @@ export type { Plan, TaskPlan, RequestBody, LoadedPlan, PlanReport, Diagnostic } 
 export { loadPlan, SpecError } from "./spec/index.js";
 export { UserError } from "./errors.js";
 export { taskKeyOf } from "./canonical.js";
-export { runJob, type RunJobOptions, type RunJobResult, type SimulateSettings } from "./run/run-job.js";
+export { runJob, type RunJobOptions, type RunJobResult, type SimulateSettings } from "./simulated-run.js";
 export type { Shard } from "./run/shard.js";
 export type { RunSummary } from "./run/run-summary.js";
 export type { RunEvent } from "./run/events.js";

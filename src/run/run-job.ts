@@ -16,7 +16,6 @@ import type { RunEvent } from "./events.js";
 import { buildRunSummary, type RunSummary } from "./run-summary.js";
 import { assessOrganization, gateRun, outputCheckOptions, type RunGate } from "../preflight/index.js";
 import { LocalFileSender, sendingLocalFiles } from "./local-files.js";
-import { startSimulator, type SimShape, type Simulator } from "../sim/index.js";
 import { loadPlan } from "../spec/index.js";
 import type { BudgetSpec, LoadedPlan, Plan, PlanReport, ProviderName, TaskPlan } from "../spec/types.js";
 import { downloadOutput } from "./downloader.js";
@@ -32,16 +31,14 @@ import { inShard, type Shard } from "./shard.js";
 import { sleep } from "./sleep.js";
 import { scaleTiming } from "./timing.js";
 
-/** Settings of the in-process simulator started by `simulate`. */
-export interface SimulateSettings {
-  /** Speed factor of the simulator, and the run's time scale. @defaultValue 20 */
-  speed?: number;
-  /** @defaultValue "bare" */
-  shape?: SimShape;
-  /** A fault spec (see `actbatch simulate --help`). */
-  faults?: string;
-  /** @defaultValue 1 */
-  seed?: number;
+/** A simulator of the service, listening already (started by the caller: see src/simulated-run.ts). */
+export interface SimulatorEndpoint {
+  /** CometAPI's routes. */
+  baseUrl: string;
+  /** Runway's routes. */
+  origin: string;
+  /** Its speed factor: the run's time scale unless `timeScale` is given. */
+  speed: number;
 }
 
 export interface RunJobOptions {
@@ -66,8 +63,8 @@ export interface RunJobOptions {
   concurrency?: number;
   baseUrl?: string;
   provider?: ProviderName;
-  /** Run against a simulator started in this process: no key, no network. */
-  simulate?: boolean | SimulateSettings;
+  /** Run against this simulator: no key, no network. */
+  simulator?: SimulatorEndpoint;
   /** Re-render every task (in-flight tasks are polled, not resubmitted). */
   force?: boolean;
   /** Resubmit tasks that ended with a final failure (each attempt is paid). */
@@ -109,7 +106,6 @@ export interface RunJobResult {
 
 export const DEFAULT_MAX_ATTEMPTS = 2;
 export const DEFAULT_MAX_MODERATION_FAILURES = 3;
-export const DEFAULT_SIMULATE_SPEED = 20;
 
 /** Runs one job to the end (or to a stop) and writes its manifest. Throws UserError before submitting anything on a bad spec or setup. */
 export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
@@ -124,202 +120,185 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
   const plan = options.plan ?? (loaded as LoadedPlan).plan;
   const concurrency = options.concurrency ?? plan.concurrency;
   const envScale = parseTimeScale(env.ACTBATCH_TIME_SCALE);
-  const simulate = options.simulate === true ? {} : options.simulate || null;
-  const speed = simulate ? (simulate.speed ?? options.timeScale ?? envScale ?? DEFAULT_SIMULATE_SPEED) : null;
-  const timeScale = options.timeScale ?? speed ?? envScale ?? 1;
-
-  let simulator: Simulator | null = null;
+  const simulator = options.simulator ?? null;
+  const timeScale = options.timeScale ?? simulator?.speed ?? envScale ?? 1;
   const stopSignal = options.signal ?? new AbortController().signal;
   const cancelSignal = options.cancelSignal ?? new AbortController().signal;
+  const connection = resolveConnection({
+    provider: options.provider,
+    jobProvider: plan.provider,
+    baseUrlFlag: options.baseUrl,
+    env,
+    // The simulator serves CometAPI's routes under /runwayml and Runway's at its root.
+    simulateBaseUrl: simulator
+      ? (options.provider ?? plan.provider.name) === "runway"
+        ? simulator.origin
+        : simulator.baseUrl
+      : undefined,
+  });
+  const outputDir = resolve(cwd, plan.outputDir);
+  const lock = await acquireRunLock(outputDir, { command: `run ${plan.spec.file}` });
+  if (lock.note) emit({ kind: "note", message: lock.note });
+  // Temporary download files are never continued across runs (downloader.ts): under the lock,
+  // whatever an interrupted run left there is garbage, possibly of keys the job no longer has.
+  await rm(dirname(partialPath(outputDir, "", 0)), { recursive: true, force: true });
+  const timing = scaleTiming(timeScale);
+  const startedAt = Date.now();
+  let journal: JournalWriter | null = null;
+  let api: ApiClient | null = null;
   try {
-    if (simulate)
-      simulator = await startSimulator({
-        port: 0,
-        speed: speed ?? DEFAULT_SIMULATE_SPEED,
-        shape: simulate.shape ?? "bare",
-        concurrency,
-        seed: simulate.seed ?? 1,
-        ...(simulate.faults ? { faults: simulate.faults } : {}),
-      });
-    const connection = resolveConnection({
-      provider: options.provider,
-      jobProvider: plan.provider,
-      baseUrlFlag: options.baseUrl,
-      env,
-      // The simulator serves CometAPI's routes under /runwayml and Runway's at its root.
-      simulateBaseUrl: simulator
-        ? (options.provider ?? plan.provider.name) === "runway"
-          ? simulator.origin
-          : simulator.baseUrl
-        : undefined,
+    api = createApiClient({
+      provider: connection.provider,
+      baseUrl: connection.baseUrl,
+      apiKey: connection.apiKey,
+      runwayVersion: connection.runwayVersion,
+      concurrency: concurrency + Math.min(4, concurrency),
+      timeScale,
+      visibilityGraceMs: timing.visibilityGraceMs,
     });
-    const outputDir = resolve(cwd, plan.outputDir);
-    const lock = await acquireRunLock(outputDir, { command: `run ${plan.spec.file}` });
-    if (lock.note) emit({ kind: "note", message: lock.note });
-    // Temporary download files are never continued across runs (downloader.ts): under the lock,
-    // whatever an interrupted run left there is garbage, possibly of keys the job no longer has.
-    await rm(dirname(partialPath(outputDir, "", 0)), { recursive: true, force: true });
-    const timing = scaleTiming(timeScale);
-    const startedAt = Date.now();
-    let journal: JournalWriter | null = null;
-    let api: ApiClient | null = null;
-    try {
-      api = createApiClient({
-        provider: connection.provider,
-        baseUrl: connection.baseUrl,
-        apiKey: connection.apiKey,
-        runwayVersion: connection.runwayVersion,
-        concurrency: concurrency + Math.min(4, concurrency),
-        timeScale,
-        visibilityGraceMs: timing.visibilityGraceMs,
-      });
-      const sender =
-        plan.localFiles !== undefined && plan.localFiles.length > 0
-          ? new LocalFileSender(plan.localFiles, {
-              provider: connection.provider,
-              upload: { api },
-              uploadCacheFile: resolve(outputDir, ".actbatch", "uploads.json"),
-            })
-          : null;
-      const existing = await readJournal(outputDir);
-      const fold = foldOrExplain(existing.records, outputDir);
-      journal = new JournalWriter(outputDir, existing);
-      // A folder that travelled without its journal (an artifact, a merge, a cache) resumes from its manifest.
-      const resumed = await resumeFromManifest(
+    const sender =
+      plan.localFiles !== undefined && plan.localFiles.length > 0
+        ? new LocalFileSender(plan.localFiles, {
+            provider: connection.provider,
+            upload: { api },
+            uploadCacheFile: resolve(outputDir, ".actbatch", "uploads.json"),
+          })
+        : null;
+    const existing = await readJournal(outputDir);
+    const fold = foldOrExplain(existing.records, outputDir);
+    journal = new JournalWriter(outputDir, existing);
+    // A folder that travelled without its journal (an artifact, a merge, a cache) resumes from its manifest.
+    const resumed = await resumeFromManifest(
+      outputDir,
+      fold,
+      journal,
+      new Map(plan.tasks.map((task) => [task.key, task.output])),
+    );
+    for (const message of resumed.notes) emit({ kind: "note", message });
+    let manifest: Manifest | null = null;
+    // Filled by the gate; empty (durations unknown, not checked) when it did not run.
+    let referenceDurations = new Map<string, number>();
+    let manifestPath = resolve(outputDir, "manifest.json");
+    // Checkpoints rewrite the whole file: only the tasks changed since the last one are serialised again.
+    const manifestCache = createManifestCache();
+    const result = await executePlan(
+      {
+        plan,
         outputDir,
-        fold,
+        api: sender ? sendingLocalFiles(api, sender) : api,
+        download: downloadOutput,
         journal,
-        new Map(plan.tasks.map((task) => [task.key, task.output])),
-      );
-      for (const message of resumed.notes) emit({ kind: "note", message });
-      let manifest: Manifest | null = null;
-      // Filled by the gate; empty (durations unknown, not checked) when it did not run.
-      let referenceDurations = new Map<string, number>();
-      let manifestPath = resolve(outputDir, "manifest.json");
-      // Checkpoints rewrite the whole file: only the tasks changed since the last one are serialised again.
-      const manifestCache = createManifestCache();
-      const result = await executePlan(
-        {
-          plan,
-          outputDir,
-          api: sender ? sendingLocalFiles(api, sender) : api,
-          download: downloadOutput,
-          journal,
-          fold,
-          timing,
-          timeScale,
-          clock: Date.now,
-          sleep,
-          emit,
-          stopSignal,
-          cancelSignal,
-          beforeSubmit: async (tasks) => {
-            if (loaded === null) {
-              await sender?.prepare(tasks.map((task) => task.request));
-              return { budget: null };
-            }
-            const gate = await gateTasks(loaded, tasks, {
-              outputDir,
-              preflight: options.preflight ?? true,
-              // The simulator fetches no asset: against it (in process, or any API on loopback),
-              // only loopback asset URLs are probed; https://assets.example.com stays offline.
-              loopbackOnly: simulator !== null || isLoopbackHost(new URL(connection.baseUrl).hostname),
-              provider: connection.provider,
-              budget: options.budget,
-              allowUnknownCost: options.allowUnknownCost ?? false,
-              emit,
-            });
-            referenceDurations = gate.referenceDurations;
-            // Data URIs built and uploads made now: a file that cannot be sent stops the run here.
+        fold,
+        timing,
+        timeScale,
+        clock: Date.now,
+        sleep,
+        emit,
+        stopSignal,
+        cancelSignal,
+        beforeSubmit: async (tasks) => {
+          if (loaded === null) {
             await sender?.prepare(tasks.map((task) => task.request));
-            const tier =
-              connection.provider === "runway" && tasks.length > 0
-                ? await checkAccount(api!, tasks.length, gate.estimate, emit)
-                : null;
-            // The tier sizes the concurrency only where nobody chose one.
-            const sized =
-              tier !== null && options.concurrency === undefined && plan.concurrencyIsDefault === true;
-            if (sized)
-              emit({ kind: "note", message: `concurrency ${tier}: the account's limit for act_two` });
-            else if (tier !== null && concurrency > tier)
-              emit({
-                kind: "note",
-                message: `concurrency ${concurrency} is above the account's limit of ${tier} for act_two: the extra tasks wait THROTTLED at the service`,
-              });
-            return { budget: gate.ledger, ...(sized && { concurrency: tier }) };
-          },
-          ...(options.outputChecks !== false && {
-            checkOutput: (task: TaskPlan, file: string) =>
-              checkOutputFile(file, outputCheckOptions(task, { referenceDurations })),
-          }),
-          writeManifest: async (tasks, orphans, final) => {
-            // The bytes writeManifest(assembleManifest(...)) would write, from the records not serialised
-            // before (the final write too: the engine hands over the kept records it re-derived equal).
-            manifestPath = await writeManifestCheckpoint(outputDir, { plan, tasks, orphans }, manifestCache);
-            if (!final) return;
-            const assembled = assembleManifest({ plan, tasks, orphans });
-            // Only the final manifest is returned: holding each checkpoint's copy of every record until
-            // the next one would keep a large job's heap (and its GC limit) twice as big for nothing.
-            if (final) manifest = assembled;
-          },
+            return { budget: null };
+          }
+          const gate = await gateTasks(loaded, tasks, {
+            outputDir,
+            preflight: options.preflight ?? true,
+            // The simulator fetches no asset: against it (in process, or any API on loopback),
+            // only loopback asset URLs are probed; https://assets.example.com stays offline.
+            loopbackOnly: simulator !== null || isLoopbackHost(new URL(connection.baseUrl).hostname),
+            provider: connection.provider,
+            budget: options.budget,
+            allowUnknownCost: options.allowUnknownCost ?? false,
+            emit,
+          });
+          referenceDurations = gate.referenceDurations;
+          // Data URIs built and uploads made now: a file that cannot be sent stops the run here.
+          await sender?.prepare(tasks.map((task) => task.request));
+          const tier =
+            connection.provider === "runway" && tasks.length > 0
+              ? await checkAccount(api!, tasks.length, gate.estimate, emit)
+              : null;
+          // The tier sizes the concurrency only where nobody chose one.
+          const sized =
+            tier !== null && options.concurrency === undefined && plan.concurrencyIsDefault === true;
+          if (sized) emit({ kind: "note", message: `concurrency ${tier}: the account's limit for act_two` });
+          else if (tier !== null && concurrency > tier)
+            emit({
+              kind: "note",
+              message: `concurrency ${concurrency} is above the account's limit of ${tier} for act_two: the extra tasks wait THROTTLED at the service`,
+            });
+          return { budget: gate.ledger, ...(sized && { concurrency: tier }) };
         },
-        {
-          concurrency,
-          maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-          maxModerationFailures: options.maxModerationFailures ?? DEFAULT_MAX_MODERATION_FAILURES,
-          force: options.force ?? false,
-          retryFailed: options.retryFailed ?? false,
-          resubmitAmbiguous: options.resubmitAmbiguous ?? true,
-          inShard: options.shard ? (key) => inShard(key, options.shard as Shard) : () => true,
-          keyVariable: PROVIDERS[connection.provider].keyVariable,
+        ...(options.outputChecks !== false && {
+          checkOutput: (task: TaskPlan, file: string) =>
+            checkOutputFile(file, outputCheckOptions(task, { referenceDurations })),
+        }),
+        writeManifest: async (tasks, orphans, final) => {
+          // The bytes writeManifest(assembleManifest(...)) would write, from the records not serialised
+          // before (the final write too: the engine hands over the kept records it re-derived equal).
+          manifestPath = await writeManifestCheckpoint(outputDir, { plan, tasks, orphans }, manifestCache);
+          if (!final) return;
+          const assembled = assembleManifest({ plan, tasks, orphans });
+          // Only the final manifest is returned: holding each checkpoint's copy of every record until
+          // the next one would keep a large job's heap (and its GC limit) twice as big for nothing.
+          if (final) manifest = assembled;
         },
-      );
-      const stoppedBy = stopSignal.aborted ? stopSignal : cancelSignal.aborted ? cancelSignal : null;
-      const interrupted = stoppedBy ? (stoppedBy.reason === "SIGTERM" ? "SIGTERM" : "SIGINT") : null;
-      const exitCode = exitCodeOf({
-        stop: result.stop?.reason ?? null,
-        allSucceeded: result.allSucceeded,
-        allChecked: result.allChecked,
-        interrupted,
-      });
-      const counts = api.counts();
-      const summary = buildRunSummary({
-        job: plan.job,
-        specFile: plan.spec.file,
-        outputDir,
-        manifest: manifestPath,
-        tasks: result.tasks,
-        orphans: result.orphans,
-        runKeys: result.runKeys,
-        alreadyDone: result.alreadyDone,
-        fetchedAgain: result.fetchedAgain,
-        renderedAgain: result.renderedAgain,
-        exitCode,
-        stop: result.stop,
-        interrupted,
-        requests: {
-          create: counts.create,
-          get: counts.get,
-          cancel: counts.cancel,
-          download: counts.download,
-          retries: counts.retries,
-        },
-        polledTasks: result.polledTasks,
-        taskGets: result.taskGets,
-        touchedTasks: result.touchedTasks,
-        elapsedMs: Date.now() - startedAt,
-        meanRenderMs: result.meanRenderMs,
-      });
-      emit({ kind: "run-finished", job: plan.job, exitCode });
-      if (!manifest) throw new Error("the run ended without writing its manifest");
-      return { exitCode, summary, manifest, manifestPath, cancelHandled: result.cancelHandled };
-    } finally {
-      await journal?.close().catch(() => undefined);
-      await api?.close();
-      await lock.release();
-    }
+      },
+      {
+        concurrency,
+        maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+        maxModerationFailures: options.maxModerationFailures ?? DEFAULT_MAX_MODERATION_FAILURES,
+        force: options.force ?? false,
+        retryFailed: options.retryFailed ?? false,
+        resubmitAmbiguous: options.resubmitAmbiguous ?? true,
+        inShard: options.shard ? (key) => inShard(key, options.shard as Shard) : () => true,
+        keyVariable: PROVIDERS[connection.provider].keyVariable,
+      },
+    );
+    const stoppedBy = stopSignal.aborted ? stopSignal : cancelSignal.aborted ? cancelSignal : null;
+    const interrupted = stoppedBy ? (stoppedBy.reason === "SIGTERM" ? "SIGTERM" : "SIGINT") : null;
+    const exitCode = exitCodeOf({
+      stop: result.stop?.reason ?? null,
+      allSucceeded: result.allSucceeded,
+      allChecked: result.allChecked,
+      interrupted,
+    });
+    const counts = api.counts();
+    const summary = buildRunSummary({
+      job: plan.job,
+      specFile: plan.spec.file,
+      outputDir,
+      manifest: manifestPath,
+      tasks: result.tasks,
+      orphans: result.orphans,
+      runKeys: result.runKeys,
+      alreadyDone: result.alreadyDone,
+      fetchedAgain: result.fetchedAgain,
+      renderedAgain: result.renderedAgain,
+      exitCode,
+      stop: result.stop,
+      interrupted,
+      requests: {
+        create: counts.create,
+        get: counts.get,
+        cancel: counts.cancel,
+        download: counts.download,
+        retries: counts.retries,
+      },
+      polledTasks: result.polledTasks,
+      taskGets: result.taskGets,
+      touchedTasks: result.touchedTasks,
+      elapsedMs: Date.now() - startedAt,
+      meanRenderMs: result.meanRenderMs,
+    });
+    emit({ kind: "run-finished", job: plan.job, exitCode });
+    if (!manifest) throw new Error("the run ended without writing its manifest");
+    return { exitCode, summary, manifest, manifestPath, cancelHandled: result.cancelHandled };
   } finally {
-    await simulator?.close();
+    await journal?.close().catch(() => undefined);
+    await api?.close();
+    await lock.release();
   }
 }
 

@@ -7,7 +7,7 @@ import { join, relative } from "node:path";
 import { readManifest } from "../../src/manifest/manifest.js";
 import type { Manifest } from "../../src/manifest/types.js";
 import type { RunEvent } from "../../src/run/events.js";
-import { runJob, type RunJobOptions, type RunJobResult } from "../../src/run/run-job.js";
+import { runJob, type RunJobOptions, type RunJobResult } from "../../src/simulated-run.js";
 import { startSimulator, type Simulator, type SimulatorOptions } from "../../src/sim/index.js";
 
 /** A key that must never show up anywhere: output, files, journal, manifest. */

@@ -8,13 +8,8 @@ import type { RunEvent } from "../../run/events.js";
 import { chooseProgressMode, createProgressReporter } from "../../report/progress.js";
 import { formatRunSummary } from "../../report/summary.js";
 import type { RunSummary } from "../../run/run-summary.js";
-import {
-  DEFAULT_MAX_ATTEMPTS,
-  DEFAULT_MAX_MODERATION_FAILURES,
-  DEFAULT_SIMULATE_SPEED,
-  runJob,
-  type RunJobOptions,
-} from "../../run/run-job.js";
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_MODERATION_FAILURES } from "../../run/run-job.js";
+import { DEFAULT_SIMULATE_SPEED, runJob, type RunJobOptions } from "../../simulated-run.js";
 import { parseShard } from "../../run/shard.js";
 import { loadPlan, type Plan } from "../../spec/index.js";
 import type { BudgetSpec, LoadedPlan, ProviderName } from "../../spec/types.js";

@@ -1,0 +1,72 @@
+// A run, as the CLI and the programmatic API start it: with `simulate`, the simulator of the service
+// is started in this process for the run (no key, no network, real HTTP on loopback) and handed to
+// the engine as an endpoint; the engine itself knows nothing of the simulator.
+import {
+  parseTimeScale,
+  runJob as runEngine,
+  type RunJobOptions as EngineOptions,
+  type RunJobResult,
+} from "./run/run-job.js";
+import { startSimulator, type SimShape } from "./sim/index.js";
+import { loadPlan } from "./spec/index.js";
+
+/** Settings of the in-process simulator started by `simulate`. */
+export interface SimulateSettings {
+  /** Speed factor of the simulator, and the run's time scale. @defaultValue 20 */
+  speed?: number;
+  /** @defaultValue "bare" */
+  shape?: SimShape;
+  /** A fault spec (see `actbatch simulate --help`). */
+  faults?: string;
+  /** @defaultValue 1 */
+  seed?: number;
+}
+
+export const DEFAULT_SIMULATE_SPEED = 20;
+
+export interface RunJobOptions extends Omit<EngineOptions, "simulator"> {
+  /** Run against a simulator started in this process: no key, no network. */
+  simulate?: boolean | SimulateSettings;
+}
+
+export type { RunJobResult };
+
+/** Runs one job to the end (or to a stop) and writes its manifest. Throws UserError before submitting anything on a bad spec or setup. */
+export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
+  const { simulate: setting, ...engineOptions } = options;
+  const simulate = setting === true ? {} : setting || null;
+  if (simulate === null || (options.plan === undefined && options.file === undefined))
+    return runEngine(engineOptions);
+  // The simulator takes the run's concurrency as the account's: the plan is read first.
+  const loaded =
+    options.plan === undefined
+      ? await loadPlan(options.file as string, {
+          maxTasks: options.maxTasks,
+          outDir: options.outDir,
+          cwd: options.cwd ?? process.cwd(),
+        })
+      : null;
+  const plan = options.plan ?? loaded?.plan;
+  const speed =
+    simulate.speed ??
+    options.timeScale ??
+    parseTimeScale((options.env ?? process.env).ACTBATCH_TIME_SCALE) ??
+    DEFAULT_SIMULATE_SPEED;
+  const simulator = await startSimulator({
+    port: 0,
+    speed,
+    shape: simulate.shape ?? "bare",
+    ...(plan && { concurrency: options.concurrency ?? plan.concurrency }),
+    seed: simulate.seed ?? 1,
+    ...(simulate.faults ? { faults: simulate.faults } : {}),
+  });
+  try {
+    return await runEngine({
+      ...engineOptions,
+      ...(loaded && { plan: loaded.plan, report: loaded.report }),
+      simulator: { baseUrl: simulator.baseUrl, origin: simulator.origin, speed },
+    });
+  } finally {
+    await simulator.close();
+  }
+}
