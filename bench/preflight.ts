@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { formatTable, writeJson } from "./lib/report.ts";
 import type { BenchRow } from "./lib/report.ts";
 import { startSimulator } from "../dist/sim/index.js";
-import { loadPlan } from "../dist/spec/index.js";
+import { loadPlan } from "../dist/job/index.js";
 import { preflightPlan, probeCachePath } from "../dist/preflight/index.js";
 
 const started = Date.now();

@@ -1,7 +1,7 @@
 // --shard I/N balance over a 10,000-task plan: tasks per shard, spread against the spread a
 // uniform random split would have (the baseline), and stability when tasks are added.
 import { inShard } from "../dist/run/shard.js";
-import { planFromBytes } from "../dist/spec/index.js";
+import { planFromBytes } from "../dist/job/index.js";
 
 const job = (seeds: number): string => `version: 1
 name: big

@@ -1,6 +1,6 @@
 // The programmatic API. Kept small on purpose: every export here is a promise to users.
-export type { Plan, TaskPlan, RequestBody, LoadedPlan, PlanReport, Diagnostic } from "./spec/types.js";
-export { loadPlan, SpecError } from "./spec/index.js";
+export type { Plan, TaskPlan, RequestBody, LoadedPlan, PlanReport, Diagnostic } from "./job/types.js";
+export { loadPlan, SpecError } from "./job/index.js";
 export { UserError } from "./errors.js";
 export { taskKeyOf } from "./canonical.js";
 export { runJob, type RunJobOptions, type RunJobResult, type SimulateSettings } from "./simulated-run.js";

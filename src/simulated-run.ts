@@ -8,7 +8,7 @@ import {
   type RunJobResult,
 } from "./run/run-job.js";
 import { startSimulator, type SimShape } from "./sim/index.js";
-import { loadPlan } from "./spec/index.js";
+import { loadPlan } from "./job/index.js";
 
 /** Settings of the in-process simulator started by `simulate`. */
 export interface SimulateSettings {

@@ -13,7 +13,7 @@ export const PROVIDERS: Record<ProviderName, { baseUrl: string; keyVariable: str
 /** The key sent to the in-process simulator: the real key (if any) never leaves for a fake service. */
 export const SIMULATOR_KEY = "actbatch-simulator-key";
 
-/** What a job file says about its provider, as far as the connection reads it (src/spec's ProviderSettings). */
+/** What a job file says about its provider, as far as the connection reads it (src/job's ProviderSettings). */
 export interface JobProviderSettings {
   name: ProviderName;
   baseUrl?: string;

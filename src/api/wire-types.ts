@@ -1,5 +1,5 @@
 // What travels on the wire to the service: the create body and the values its fields may take. The
-// API layer owns these; src/spec/types.ts re-exports them for the planner, which builds the bodies.
+// API layer owns these; src/job/types.ts re-exports them for the planner, which builds the bodies.
 
 /** Which service (and so which dialect of answers) a run talks to. */
 export type ProviderName = "cometapi" | "runway";

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { ExitCode, UsageError, UserError } from "../errors.js";
-import { escapeControlCharacters } from "../spec/diagnostics.js";
+import { escapeControlCharacters } from "../job/diagnostics.js";
 import { processIo, writeLine, type CliIo } from "./io.js";
 
 type CommandModule = { runCommand(args: string[], io: CliIo): Promise<number> };

@@ -2,7 +2,7 @@
 // unknown estimate needs an explicit --allow-unknown-cost; while running, a task is submitted only
 // if what has been submitted so far plus this task still fits.
 import { ExitCode, UserError } from "../errors.js";
-import type { BudgetSpec } from "../spec/types.js";
+import type { BudgetSpec } from "../job/types.js";
 import { formatUsd, type CostEstimate, type TaskCost } from "./estimate.js";
 
 export type Budget = BudgetSpec;

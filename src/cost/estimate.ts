@@ -2,7 +2,7 @@
 // credits (US$0.05) per second of output, which is as long as the reference video; at CometAPI a
 // flat price per task. A duration that is not known is reported as unknown, never guessed.
 import { Mp4Error, parseMp4 } from "../media/index.js";
-import type { Plan, PlanReport, ProviderName } from "../spec/types.js";
+import type { Plan, PlanReport, ProviderName } from "../job/types.js";
 
 /** CometAPI's price per Act-Two task at the time of writing; the job file's provider.pricePerTaskUsd replaces it. */
 export const COMETAPI_PRICE_PER_TASK_USD = 0.4;

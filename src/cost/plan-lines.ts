@@ -1,5 +1,5 @@
 // The cost lines `actbatch plan` prints under its header.
-import type { LoadedPlan } from "../spec/types.js";
+import type { LoadedPlan } from "../job/types.js";
 import { checkBudget } from "./budget.js";
 import { estimateCost, formatCost, formatUsd, knownDurations } from "./estimate.js";
 

@@ -1,6 +1,6 @@
 // The run state is a pure fold over the journal: records in, per-key state out. The engine keeps the
 // fold current by applying each record once it is on disk, so memory never knows more than the disk.
-import type { ParamValue, RequestBody } from "../spec/types.js";
+import type { ParamValue, RequestBody } from "../job/types.js";
 import {
   JournalCorruptError,
   type OutputCheck,

@@ -16,7 +16,7 @@
 // reused by the next intent for the same key, so attempt n is always the n-th possibly paid create.
 // Each line ends with a `crc` field (CRC-32 of the line without it) so a damaged record is detected.
 import { crc32 } from "node:zlib";
-import type { ParamValue, RequestBody } from "../spec/types.js";
+import type { ParamValue, RequestBody } from "../job/types.js";
 
 /** Why a task failed: the provider's failureCode, or an HTTP/actbatch code such as "HTTP_400" or "DOWNLOAD_FAILED". */
 export interface TaskError {

@@ -1,7 +1,7 @@
 // The order in which the manifest's fields are written (DESIGN.md section 5). Each list is checked
 // at compile time to name every field of its type, so a field added to src/manifest/types.ts
 // without being added here fails the typecheck instead of silently vanishing from the file.
-import type { MediaRef, RequestBody } from "../spec/types.js";
+import type { MediaRef, RequestBody } from "../job/types.js";
 import type {
   Manifest,
   ManifestAttempt,

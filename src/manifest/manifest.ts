@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { UserError } from "../errors.js";
 import { removeAtomicLeftovers, writeFileAtomic } from "../fs/atomic-write.js";
 import { hasErrnoCode } from "../fs/errno.js";
-import type { Plan, TaskPlan } from "../spec/types.js";
+import type { Plan, TaskPlan } from "../job/types.js";
 import {
   ATTEMPT_FIELDS,
   CONTENT_MODERATION_FIELDS,

@@ -2,7 +2,7 @@
 // Contract between the run engine (which fills ManifestTask values) and src/manifest (which orders,
 // summarises, validates against schemas/manifest.schema.json and writes it atomically).
 import type { OutputCheck, TaskError } from "../journal/records.js";
-import type { ParamValue, RequestBody } from "../spec/types.js";
+import type { ParamValue, RequestBody } from "../job/types.js";
 
 /** A task's error: the provider's failure code where there is one (the journal records it as is). */
 export type ManifestError = TaskError;

@@ -12,8 +12,8 @@ import {
   type CostEstimate,
 } from "../cost/index.js";
 import type { VerifyOutputOptions } from "../media/index.js";
-import { formatDiagnostic } from "../spec/diagnostics.js";
-import type { LoadedPlan, ProviderName, TaskPlan } from "../spec/types.js";
+import { formatDiagnostic } from "../job/diagnostics.js";
+import type { LoadedPlan, ProviderName, TaskPlan } from "../job/types.js";
 import {
   assertPreflightPassed,
   preflightPlan,

@@ -3,7 +3,7 @@
 // same probe rules as for URLs (media type, size, a reference's 3-30 s), with no network.
 import { open } from "node:fs/promises";
 import { Mp4Error, probeMp4 } from "../media/index.js";
-import type { PlanAsset, ProviderName } from "../spec/types.js";
+import type { PlanAsset, ProviderName } from "../job/types.js";
 import { formatMegabytes, MAX_DATA_URI_BYTES, REFERENCE_SECONDS, UPLOAD_BYTES } from "../service-limits.js";
 import { describeFsError } from "../fs/errno.js";
 

@@ -2,8 +2,8 @@
 // problem reported at every line where the asset is written, before anything is submitted.
 import { join } from "node:path";
 import pLimit from "p-limit";
-import { diagnosticAt, SpecError, sortDiagnostics } from "../spec/diagnostics.js";
-import type { Diagnostic, LoadedPlan, PlanAsset, ProviderName } from "../spec/types.js";
+import { diagnosticAt, SpecError, sortDiagnostics } from "../job/diagnostics.js";
+import type { Diagnostic, LoadedPlan, PlanAsset, ProviderName } from "../job/types.js";
 import { PROBE_CACHE_FILE, readProbeCache, writeProbeCache, type ProbeCache } from "./cache.js";
 import { checkAsset, type AssetProbe } from "./check-asset.js";
 import { ProbeHttp, type ProbeHttpOptions } from "./http.js";

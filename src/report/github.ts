@@ -3,8 +3,8 @@
 import { appendFile } from "node:fs/promises";
 import { relative } from "node:path";
 import type { Manifest } from "../manifest/types.js";
-import type { Diagnostic, ProviderName } from "../spec/types.js";
-import { SpecError } from "../spec/diagnostics.js";
+import type { Diagnostic, ProviderName } from "../job/types.js";
+import { SpecError } from "../job/diagnostics.js";
 import { formatCost } from "./html/cost.js";
 import { estimateManifestCost } from "./html/write.js";
 import { cell, code } from "./plan-diff.js";

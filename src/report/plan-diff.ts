@@ -18,7 +18,7 @@ import type {
   ProviderName,
   RequestBody,
   TaskPlan,
-} from "../spec/types.js";
+} from "../job/types.js";
 import { estimateCost, formatCost, type CostEstimate } from "./html/cost.js";
 
 export interface FieldChange {

@@ -2,7 +2,7 @@
 // succeed with its pair, params and error, and every possible double charge.
 import type { ManifestOutputCheck } from "../manifest/types.js";
 import type { RunSummary } from "../run/run-summary.js";
-import type { ParamValue } from "../spec/types.js";
+import type { ParamValue } from "../job/types.js";
 
 /** Listed by name up to this many; the rest are counted (the manifest has them all). */
 const MAX_LISTED = 20;

@@ -1,7 +1,7 @@
 // What a run reports while it works: a union on `kind`, consumed by the progress view (live on a
 // terminal, plain lines in CI) and by tests. Events carry keys, pairs and params, never the API key.
 import type { ManifestError } from "../manifest/types.js";
-import type { ParamValue } from "../spec/types.js";
+import type { ParamValue } from "../job/types.js";
 
 export interface TaskRef {
   key: string;

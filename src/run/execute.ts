@@ -11,7 +11,7 @@ import type { AccountStopReason, ApiClient, TaskState } from "../api/types.js";
 import { crashPoint } from "../crash-points.js";
 import type { ManifestOutputCheck, ManifestTask } from "../manifest/types.js";
 import type { LivePhase, RunEvent, RunSnapshot, StopReason, TaskRef } from "./events.js";
-import type { Plan, TaskPlan } from "../spec/types.js";
+import type { Plan, TaskPlan } from "../job/types.js";
 import { decideStart, nextAttemptNumber, type DecideOptions, type StartAction } from "./decide.js";
 import type { DownloadOptions, DownloadResult } from "./downloader.js";
 import { applyRecord, isInFlight, lastAttempt, type JournalFold, type KeyState } from "../journal/fold.js";

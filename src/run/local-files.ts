@@ -1,5 +1,5 @@
 // Local files on the wire. Request bodies name a local file by its placeholder URI (local:sha256:...,
-// see src/spec/local-files.ts); at each create the placeholder becomes what the service can fetch: a
+// see src/job/local-files.ts); at each create the placeholder becomes what the service can fetch: a
 // data: URI while the file is small enough, else (provider runway) the runway:// URI of an upload made
 // once and reused. The journal, the manifest and the task key keep the placeholder.
 import { createHash } from "node:crypto";
@@ -9,8 +9,8 @@ import type { ApiClient, CreateOutcome } from "../api/types.js";
 import { ExitCode, UserError } from "../errors.js";
 import { routeLocalFile, sniffMediaType, toDataUri, type LocalRoute } from "../preflight/local-files.js";
 import { uploadOnce, UploadError, type UploadOptions } from "../preflight/uploads.js";
-import { isLocalUri } from "../spec/local-files.js";
-import type { LocalFile, ProviderName, RequestBody } from "../spec/types.js";
+import { isLocalUri } from "../job/local-files.js";
+import type { LocalFile, ProviderName, RequestBody } from "../job/types.js";
 
 export interface LocalFileSenderOptions {
   provider: ProviderName;

@@ -9,7 +9,7 @@ import type {
   ManifestTask,
   ManifestTaskStatus,
 } from "../manifest/types.js";
-import type { ParamValue, RequestBody } from "../spec/types.js";
+import type { ParamValue, RequestBody } from "../job/types.js";
 import {
   isPossiblyChargedTwice,
   lastAttempt,

@@ -8,7 +8,7 @@ import type {
   ManifestTask,
   ManifestTaskStatus,
 } from "../manifest/types.js";
-import type { ParamValue } from "../spec/types.js";
+import type { ParamValue } from "../job/types.js";
 import type { RequestCounts, StopReason } from "./events.js";
 
 export interface SummaryTask {

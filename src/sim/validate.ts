@@ -5,7 +5,7 @@
 //   simFail=CODE       (character uri) the task ends FAILED with CODE ("none": without a code)
 //   simRenderMs=N      (character uri) the render takes N ms (before the speed divisor)
 import { parseMp4 } from "../media/mp4.js";
-import { RATIOS } from "../spec/types.js";
+import { RATIOS } from "../job/types.js";
 import type { ValidationIssue } from "./wire.js";
 
 export interface CreateHints {

@@ -6,7 +6,7 @@ import {
   type RequestKind,
 } from "../../src/api/classify.js";
 import { describeErrorBody } from "../../src/api/error-body.js";
-import type { ProviderName } from "../../src/spec/types.js";
+import type { ProviderName } from "../../src/job/types.js";
 
 const NOW = Date.parse("2026-11-26T12:00:00Z");
 

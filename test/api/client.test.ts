@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createApiClient } from "../../src/api/client.js";
 import { createRetryBudget } from "../../src/api/retry-budget.js";
 import type { ApiClient, ApiClientOptions } from "../../src/api/types.js";
-import type { RequestBody } from "../../src/spec/types.js";
+import type { RequestBody } from "../../src/job/types.js";
 import {
   freePort,
   sendJson,

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiClient } from "../../src/api/client.js";
 import type { ApiClient } from "../../src/api/types.js";
-import type { RequestBody } from "../../src/spec/types.js";
+import type { RequestBody } from "../../src/job/types.js";
 import { startScriptedServer, type ScriptedServer } from "./scripted-server.js";
 
 const KEY = `key_${"9f8e7d6c5b4a3210".repeat(8)}`;

@@ -10,7 +10,7 @@ import type { ApiClient, ApiClientOptions, TaskState } from "../../src/api/types
 import { taskKeyOf } from "../../src/canonical.js";
 import { downloadOutput } from "../../src/run/downloader.js";
 import { startSimulator, type Simulator, type SimulatorOptions } from "../../src/sim/index.js";
-import type { RequestBody } from "../../src/spec/types.js";
+import type { RequestBody } from "../../src/job/types.js";
 
 const SPEED = 200;
 

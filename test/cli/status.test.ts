@@ -7,7 +7,7 @@ import { main } from "../../src/cli/main.js";
 import { assembleManifest, writeManifest } from "../../src/manifest/manifest.js";
 import type { StatusReport } from "../../src/manifest/status-report.js";
 import type { ManifestTask } from "../../src/manifest/types.js";
-import type { TaskPlan } from "../../src/spec/types.js";
+import type { TaskPlan } from "../../src/job/types.js";
 import { runCli } from "../helpers/cli.js";
 import {
   failedTask,

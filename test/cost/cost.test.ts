@@ -12,7 +12,7 @@ import {
   knownDurations,
 } from "../../src/cost/index.js";
 import { buildMp4 } from "../../src/media/index.js";
-import { loadPlan, type LoadedPlan } from "../../src/spec/index.js";
+import { loadPlan, type LoadedPlan } from "../../src/job/index.js";
 import { runCli } from "../helpers/cli.js";
 
 let dir: string;

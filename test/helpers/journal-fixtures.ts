@@ -3,7 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { sha256Hex as sha256 } from "../../src/canonical.js";
 import { encodeRecord, type JournalRecord } from "../../src/journal/records.js";
-import type { TaskPlan } from "../../src/spec/types.js";
+import type { TaskPlan } from "../../src/job/types.js";
 
 type Distribute<T> = T extends JournalRecord ? Omit<T, "at"> : never;
 export type RecordInput = Distribute<JournalRecord>;

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sha256Hex, taskKeyOf } from "../../src/canonical.js";
 import type { ManifestTask } from "../../src/manifest/types.js";
-import type { Plan, RequestBody, TaskPlan } from "../../src/spec/types.js";
+import type { Plan, RequestBody, TaskPlan } from "../../src/job/types.js";
 
 export function requestFor(seed: number, expressionIntensity = 3, pair = "hero-take1"): RequestBody {
   return {

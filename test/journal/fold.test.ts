@@ -3,7 +3,7 @@ import { decideStart, nextAttemptNumber, type DecideOptions } from "../../src/ru
 import { foldJournal, isPossiblyChargedTwice, lastAttempt } from "../../src/journal/fold.js";
 import type { JournalRecord } from "../../src/journal/records.js";
 import { deriveManifestTask } from "../../src/run/manifest-tasks.js";
-import type { RequestBody } from "../../src/spec/types.js";
+import type { RequestBody } from "../../src/job/types.js";
 
 const request: RequestBody = {
   model: "act_two",

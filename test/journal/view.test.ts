@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { TaskPlan } from "../../src/spec/types.js";
+import type { TaskPlan } from "../../src/job/types.js";
 import { journalTasks, parseJournalLeniently } from "../../src/journal/view.js";
 import { planOf } from "../helpers/manifest-fixtures.js";
 import {

@@ -24,8 +24,8 @@ import type {
   ManifestSummary,
   ManifestTask,
 } from "../../src/manifest/types.js";
-import type { MediaRef, RequestBody } from "../../src/spec/types.js";
-import { RATIOS } from "../../src/spec/types.js";
+import type { MediaRef, RequestBody } from "../../src/job/types.js";
+import { RATIOS } from "../../src/job/types.js";
 
 const error = { code: "INTERNAL", message: "render failed", retryable: true } satisfies ManifestError;
 const check = {

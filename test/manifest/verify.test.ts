@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { assembleManifest } from "../../src/manifest/manifest.js";
 import { verifyOutputs } from "../../src/manifest/verify.js";
-import type { TaskPlan } from "../../src/spec/types.js";
+import type { TaskPlan } from "../../src/job/types.js";
 import { failedTask, planOf, succeededTask, withTempDir } from "../helpers/manifest-fixtures.js";
 
 const plan = planOf(5);

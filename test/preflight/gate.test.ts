@@ -5,7 +5,7 @@ import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gateRun, outputCheckOptions } from "../../src/preflight/index.js";
 import { startSimulator, type Simulator } from "../../src/sim/index.js";
-import { loadPlan, SpecError } from "../../src/spec/index.js";
+import { loadPlan, SpecError } from "../../src/job/index.js";
 
 let sim: Simulator;
 let dir: string;

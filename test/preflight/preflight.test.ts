@@ -11,7 +11,7 @@ import {
   probedDurations,
 } from "../../src/preflight/index.js";
 import { startSimulator, type Simulator } from "../../src/sim/index.js";
-import { loadPlan, SpecError } from "../../src/spec/index.js";
+import { loadPlan, SpecError } from "../../src/job/index.js";
 
 let sim: Simulator;
 let dir: string;

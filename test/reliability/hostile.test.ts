@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { planFromBytes, SpecError } from "../../src/spec/index.js";
+import { planFromBytes, SpecError } from "../../src/job/index.js";
 import { count, figures, FULL, seedFor } from "./harness/mode.js";
 import { createScenario, jobYaml, listTree, type Scenario } from "./harness/workspace.js";
 
@@ -122,7 +122,7 @@ describe("hostile job files", () => {
   });
 
   // The bound is 100 ms per hostile file. A timed check, so full mode only; quick mode checks
-  // the mechanisms (size cap, pre-scan, one-walk alias resolution) in test/spec/hostile-limits.test.ts.
+  // the mechanisms (size cap, pre-scan, one-walk alias resolution) in test/job/hostile-limits.test.ts.
   // Replay: ACTBATCH_RELIABILITY=full npx vitest run test/reliability/hostile.test.ts -t "100 ms"
   it.runIf(FULL)(
     "each is refused in process in under 100 ms",

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/canonical.js";
 import { assembleManifest, writeManifest } from "../../src/manifest/manifest.js";
 import type { ManifestTask } from "../../src/manifest/types.js";
-import type { TaskPlan } from "../../src/spec/types.js";
+import type { TaskPlan } from "../../src/job/types.js";
 import { failedTask, planOf, succeededTask, withTempDir } from "../helpers/manifest-fixtures.js";
 import {
   ambiguous,

@@ -9,7 +9,7 @@ import {
   githubAnnotationsForError,
 } from "../../src/report/github.js";
 import { formatJunitReport, writeJunitReport } from "../../src/report/junit.js";
-import { SpecError } from "../../src/spec/index.js";
+import { SpecError } from "../../src/job/index.js";
 import { parseXml, type XmlElement } from "./xml.js";
 
 function task(index: number, pair: string, overrides: Partial<ManifestTask> = {}): ManifestTask {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseDocument } from "yaml";
 import { main } from "../../src/cli/main.js";
-import { loadPlan } from "../../src/spec/index.js";
+import { loadPlan } from "../../src/job/index.js";
 import { repoRoot } from "../helpers/cli.js";
 import { captureIo } from "./capture-io.js";
 

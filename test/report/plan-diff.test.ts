@@ -7,8 +7,8 @@ import { assembleManifest, writeManifest } from "../../src/manifest/manifest.js"
 import type { Manifest, ManifestTask } from "../../src/manifest/types.js";
 import { sha256Hex } from "../../src/canonical.js";
 import { cell, code, diffPlan, type PlanDiff } from "../../src/report/plan-diff.js";
-import { planFromBytes } from "../../src/spec/index.js";
-import type { Plan } from "../../src/spec/types.js";
+import { planFromBytes } from "../../src/job/index.js";
+import type { Plan } from "../../src/job/types.js";
 import { captureIo } from "./capture-io.js";
 
 const job = (intensities: string, extra = ""): string => `version: 1

@@ -7,7 +7,7 @@ import { decideStart, type DecideOptions } from "../../src/run/decide.js";
 import { foldJournal, type KeyState } from "../../src/journal/fold.js";
 import type { JournalRecord } from "../../src/journal/records.js";
 import { deriveManifestTask, type KeyOverlay } from "../../src/run/manifest-tasks.js";
-import type { TaskPlan } from "../../src/spec/types.js";
+import type { TaskPlan } from "../../src/job/types.js";
 import { planOf } from "../helpers/manifest-fixtures.js";
 import {
   ambiguous,

@@ -1,5 +1,5 @@
 import { request as httpRequest } from "node:http";
-import type { RequestBody } from "../../src/spec/types.js";
+import type { RequestBody } from "../../src/job/types.js";
 import { startSimulator, type Simulator, type SimulatorOptions } from "../../src/sim/index.js";
 
 export const KEY = "key_test";

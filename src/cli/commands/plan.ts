@@ -8,7 +8,7 @@ import {
   type LoadedPlan,
   type ParamValue,
   type TaskPlan,
-} from "../../spec/index.js";
+} from "../../job/index.js";
 import { parseCommandArgs, parsePositiveInt } from "../args.js";
 import { writeLine, type CliIo } from "../io.js";
 import { formatWarning } from "./validate.js";

@@ -4,7 +4,7 @@ import { readManifest, resolveManifestPath } from "../../manifest/manifest.js";
 import { appendGithubStepSummary } from "../../report/github.js";
 import { writeHtmlReport } from "../../report/html/index.js";
 import { writeJunitReport } from "../../report/junit.js";
-import { PROVIDER_NAMES, SWEEP_FIELDS, type ProviderName } from "../../spec/types.js";
+import { PROVIDER_NAMES, SWEEP_FIELDS, type ProviderName } from "../../job/types.js";
 import { parseCommandArgs } from "../args.js";
 import { writeLine, type CliIo } from "../io.js";
 

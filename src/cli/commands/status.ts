@@ -10,7 +10,7 @@ import { buildStatusReport, type ActiveRun, type JobComparison } from "../../man
 import type { Manifest } from "../../manifest/types.js";
 import { diffPlan } from "../../report/plan-diff.js";
 import { HashCache } from "../../run/hash-cache.js";
-import { loadPlan, type Plan } from "../../spec/index.js";
+import { loadPlan, type Plan } from "../../job/index.js";
 import { formatStatusText } from "../../report/status-text.js";
 import { verifyOutputs } from "../../manifest/verify.js";
 import { lockPath } from "../../journal/paths.js";

@@ -7,7 +7,7 @@ import {
   loadPlan,
   SpecError,
   type Diagnostic,
-} from "../../spec/index.js";
+} from "../../job/index.js";
 import { parseCommandArgs, parsePositiveInt } from "../args.js";
 import { writeLine, type CliIo } from "../io.js";
 

@@ -1,6 +1,6 @@
 // Cost estimates (DESIGN.md section 1): CometAPI charges a flat price per task; Runway charges
 // credits per second of output, and the output is as long as the reference video.
-import type { ProviderName } from "../../spec/types.js";
+import type { ProviderName } from "../../job/types.js";
 
 // One source for the prices: the run's cost gate (src/cost) and the reports must never disagree.
 export {

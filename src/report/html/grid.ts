@@ -1,7 +1,7 @@
 // The contact sheet's layout, pure: per pair, two swept fields span a grid and every other field
 // that varies splits the pair into sections.
 import type { ManifestTask } from "../../manifest/types.js";
-import { SWEEP_FIELDS, type ParamValue, type SweepField } from "../../spec/types.js";
+import { SWEEP_FIELDS, type ParamValue, type SweepField } from "../../job/types.js";
 
 export interface GridAxes {
   rows?: string;

@@ -2,7 +2,7 @@
 // the output files, no request to anywhere else (a Content-Security-Policy says so to the browser).
 import { createHash } from "node:crypto";
 import type { Manifest, ManifestTask } from "../../manifest/types.js";
-import type { ParamValue, ProviderName } from "../../spec/types.js";
+import type { ParamValue, ProviderName } from "../../job/types.js";
 import { formatCost, type CostEstimate } from "./cost.js";
 import { escapeHtml, relativeFileUrl } from "./escape.js";
 import { layoutPairs, type GridAxes, type GridSection, type PairGrid } from "./grid.js";

@@ -4,7 +4,7 @@ import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "../../fs/atomic-write.js";
 import type { Manifest, ManifestTask } from "../../manifest/types.js";
-import type { ProviderName } from "../../spec/types.js";
+import type { ProviderName } from "../../job/types.js";
 import { estimateCost, type CostEstimate } from "./cost.js";
 import { relativeFileUrl } from "./escape.js";
 import type { GridAxes } from "./grid.js";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTaskJson } from "../../src/cli/commands/plan.js";
-import { loadPlan, type TaskPlan } from "../../src/spec/index.js";
+import { loadPlan, type TaskPlan } from "../../src/job/index.js";
 import { repoRoot, runCli } from "../helpers/cli.js";
 
 let dir = "";

@@ -1,12 +1,12 @@
-// schemas/job.schema.json and the JobFile types in src/spec/types.ts describe the same file format.
+// schemas/job.schema.json and the JobFile types in src/job/types.ts describe the same file format.
 // Each `Shape<T>` table below must name every property of T, and only those, with its optionality:
 // `npm run typecheck` fails when a type changes without its table. The tests then check each table
 // against the schema, so neither side can change alone.
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
-import { jobSchema, requestBodyProblems } from "../../src/spec/index.js";
-import { validateJobSchema } from "../../src/spec/schema.js";
-import { readYaml } from "../../src/spec/read-yaml.js";
+import { jobSchema, requestBodyProblems } from "../../src/job/index.js";
+import { validateJobSchema } from "../../src/job/schema.js";
+import { readYaml } from "../../src/job/read-yaml.js";
 import {
   PROVIDER_NAMES,
   PUBLIC_FIGURE_THRESHOLDS,
@@ -29,7 +29,7 @@ import {
   type RequestFieldsSpec,
   type SweepField,
   type SweepSpec,
-} from "../../src/spec/types.js";
+} from "../../src/job/types.js";
 
 type Shape<T> = { [K in keyof Required<T>]: undefined extends T[K] ? "optional" : "required" };
 
@@ -124,7 +124,7 @@ function definition(name: string): JsonSchema {
   return found;
 }
 
-describe("schemas/job.schema.json and src/spec/types.ts agree", () => {
+describe("schemas/job.schema.json and src/job/types.ts agree", () => {
   const objects: [string, JsonSchema, Record<string, "optional" | "required">][] = [
     ["the job file", schema, jobFile],
     ["provider", definition("provider"), provider],

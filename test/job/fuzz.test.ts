@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { planFromBytes, SpecError } from "../../src/spec/index.js";
+import { planFromBytes, SpecError } from "../../src/job/index.js";
 import { repoRoot, runCli } from "../helpers/cli.js";
 
 const SNIPPETS = [

@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { loadPlan, SpecError } from "../../src/spec/index.js";
+import { loadPlan, SpecError } from "../../src/job/index.js";
 
 const fixtures = fileURLToPath(new URL("../fixtures/jobs/", import.meta.url));
 

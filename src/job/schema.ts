@@ -23,7 +23,7 @@ function compileSchemas(): CompiledSchemas {
   // verbose: errors carry the failing value and schema, which the plain-words messages need.
   // ownProperties: a key such as "constructor" must never be read through the prototype.
   // validateSchema and optimize off: they cost every command two thirds of its 150 ms of compiling,
-  // for a schema that never changes at run time (test/spec/schema-drift.test.ts checks it is valid).
+  // for a schema that never changes at run time (test/job/schema-drift.test.ts checks it is valid).
   const ajv = new Ajv2020({
     allErrors: true,
     verbose: true,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { planFromBytes, SpecError, type LoadedPlan, type LoadPlanOptions } from "../../src/spec/index.js";
+import { planFromBytes, SpecError, type LoadedPlan, type LoadPlanOptions } from "../../src/job/index.js";
 
 const HEADER = `version: 1
 name: t

@@ -6,10 +6,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Alias } from "yaml";
-import { formatDiagnostic, loadPlan, planFromBytes, SpecError } from "../../src/spec/index.js";
-import { MAX_JOB_FILE_BYTES } from "../../src/spec/load.js";
-import { ALIAS_NODE_BUDGET, MAX_ALIASES } from "../../src/spec/read-yaml.js";
-import { findExcessShape } from "../../src/spec/yaml-prescan.js";
+import { formatDiagnostic, loadPlan, planFromBytes, SpecError } from "../../src/job/index.js";
+import { MAX_JOB_FILE_BYTES } from "../../src/job/load.js";
+import { ALIAS_NODE_BUDGET, MAX_ALIASES } from "../../src/job/read-yaml.js";
+import { findExcessShape } from "../../src/job/yaml-prescan.js";
 
 const HEAD = "version: 1\nname: hostile\n";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));

@@ -2,8 +2,8 @@ import * as fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { taskKeyOf } from "../../src/canonical.js";
-import { planFromBytes, requestBodyProblems, type LoadedPlan } from "../../src/spec/index.js";
-import { RATIOS, type SweepField } from "../../src/spec/types.js";
+import { planFromBytes, requestBodyProblems, type LoadedPlan } from "../../src/job/index.js";
+import { RATIOS, type SweepField } from "../../src/job/types.js";
 
 type Values = Partial<Record<SweepField, (string | number | boolean)[]>>;
 type Entry = Partial<Record<SweepField, string | number | boolean>>;

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { formatDiagnostic, loadPlan, SpecError } from "../../src/spec/index.js";
+import { formatDiagnostic, loadPlan, SpecError } from "../../src/job/index.js";
 
 let dir: string;
 beforeAll(async () => {

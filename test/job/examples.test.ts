@@ -2,7 +2,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadPlan } from "../../src/spec/index.js";
+import { loadPlan } from "../../src/job/index.js";
 import { repoRoot } from "../helpers/cli.js";
 
 const files = (await readdir(join(repoRoot, "jobs"))).filter((file) => file.endsWith(".yaml")).toSorted();

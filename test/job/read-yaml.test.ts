@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { planFromBytes, SpecError } from "../../src/spec/index.js";
-import { ALIAS_NODE_BUDGET, MAX_NESTING_DEPTH, readYaml } from "../../src/spec/read-yaml.js";
+import { planFromBytes, SpecError } from "../../src/job/index.js";
+import { ALIAS_NODE_BUDGET, MAX_NESTING_DEPTH, readYaml } from "../../src/job/read-yaml.js";
 
 const PAIR = `pairs:
   - id: a

@@ -90,7 +90,7 @@ export interface LocalFile {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The job file as written (mirrors schemas/job.schema.json; test/spec/schema-drift.test.ts keeps them equal).
+// The job file as written (mirrors schemas/job.schema.json; test/job/schema-drift.test.ts keeps them equal).
 
 /** Request fields that can vary per task: swept, zipped, included or excluded. */
 export const SWEEP_FIELDS = ["ratio", "bodyControl", "expressionIntensity", "seed"] as const;
