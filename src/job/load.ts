@@ -5,7 +5,7 @@ import { ExitCode, UserError } from "../errors.js";
 import { checkTaskCount, DEFAULT_MAX_TASKS } from "./count.js";
 import { diagnosticAt, SpecError, sortDiagnostics } from "./diagnostics.js";
 import { expandJob } from "./expand.js";
-import { localizeJob } from "./local-files.js";
+import { localizeJob } from "./read-local-files.js";
 import { collectPlanAssets } from "./plan-assets.js";
 import { readYaml } from "./read-yaml.js";
 import { resolveJob } from "./resolve.js";

@@ -6,7 +6,7 @@ import { describeUrl, isLoopbackHost } from "../api/url-policy.js";
 import { Mp4Error, parseMp4, probeMp4 } from "../media/index.js";
 import { assetUriProblem } from "../job/uris.js";
 import type { PlanAsset, ProviderName } from "../job/types.js";
-import { checkLocalFile } from "./local-files.js";
+import { checkLocalFile } from "./check-local-files.js";
 import { formatMegabytes, MAX_URL_ASSET_BYTES, REFERENCE_SECONDS } from "../service-limits.js";
 import { lookupProbe, rememberProbe, type ProbeCache } from "./cache.js";
 import { ProbeHttpError, type ProbeCounters, type ProbeHttp } from "./http.js";

@@ -21,7 +21,7 @@ import {
   probedDurations,
   type PreflightReport,
 } from "./preflight.js";
-import { formatPreflightSummary } from "./summary.js";
+import { formatPreflightSummary } from "./preflight-summary-text.js";
 
 export interface RunGateOptions {
   /** The run's output folder, absolute (the probe cache goes in its .actbatch/). */

@@ -8,7 +8,7 @@ export {
   type PreflightReport,
 } from "./preflight.js";
 export { MAX_URL_ASSET_BYTES, REFERENCE_SECONDS, type AssetProbe } from "./check-asset.js";
-export { formatPreflightSummary } from "./summary.js";
+export { formatPreflightSummary } from "./preflight-summary-text.js";
 export { gateRun, outputCheckOptions, type RunGate, type RunGateOptions } from "./gate.js";
 export {
   assessOrganization,
@@ -23,7 +23,7 @@ export {
   UPLOAD_LIFETIME_MS,
   type UploadFile,
   type UploadOptions,
-} from "./uploads.js";
+} from "./upload-cache.js";
 export {
   checkLocalFile,
   routeLocalFile,
@@ -33,4 +33,4 @@ export {
   UPLOAD_BYTES,
   type LocalFileCheck,
   type LocalRoute,
-} from "./local-files.js";
+} from "./check-local-files.js";

@@ -5,7 +5,7 @@
 import type { Writable } from "node:stream";
 import { Listr, ListrLogger, ProcessOutput, type ListrTaskWrapper } from "listr2";
 import type { RunEvent, RunEventKind, RunEventOf, RunSnapshot } from "../run/events.js";
-import { describeTask, formatDuration } from "./summary.js";
+import { describeTask, formatDuration } from "./run-summary-text.js";
 
 export type ProgressMode = "live" | "plain" | "silent";
 

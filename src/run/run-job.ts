@@ -15,7 +15,7 @@ import { verifyRenderedOutput, type VerifyOutputOptions } from "../media/verify-
 import type { RunEvent } from "./events.js";
 import { buildRunSummary, type RunSummary } from "./run-summary.js";
 import { assessOrganization, gateRun, outputCheckOptions, type RunGate } from "../preflight/index.js";
-import { LocalFileSender, sendingLocalFiles } from "./local-files.js";
+import { LocalFileSender, sendingLocalFiles } from "./send-local-files.js";
 import { loadPlan } from "../job/index.js";
 import type { BudgetSpec, LoadedPlan, Plan, PlanReport, ProviderName, TaskPlan } from "../job/types.js";
 import { downloadOutput } from "./downloader.js";

@@ -1,4 +1,4 @@
-// The end of a run as data (the --json result, and what report/summary.ts words for humans): counts,
+// The end of a run as data (the --json result, and what report/run-summary-text.ts words for humans): counts,
 // requests per task, every task that did not succeed with its pair, params and error, and every
 // possible double charge.
 import { OUTPUT_LOST } from "../manifest/codes.js";

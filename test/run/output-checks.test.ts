@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Manifest } from "../../src/manifest/types.js";
-import { formatRunSummary } from "../../src/report/summary.js";
+import { formatRunSummary } from "../../src/report/run-summary-text.js";
 import { createWorkspace, totalRequests, type Workspace } from "../e2e/harness.js";
 
 let ws: Workspace | null = null;

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { ManifestTask } from "../../src/manifest/types.js";
 import type { RunEvent, RunSnapshot } from "../../src/run/events.js";
 import { createProgressReporter, formatEvent, formatSnapshot } from "../../src/report/progress.js";
-import { formatRunSummary } from "../../src/report/summary.js";
+import { formatRunSummary } from "../../src/report/run-summary-text.js";
 import { buildRunSummary, type SummaryInput } from "../../src/run/run-summary.js";
 
 class Collect extends Writable {

@@ -16,7 +16,7 @@ import { comparePlan } from "../../report/plan-diff.js";
 import { resolveManifestPath } from "../../manifest/manifest.js";
 import { HashCache } from "../../run/hash-cache.js";
 import { planCostLines } from "../../cost/index.js";
-import { localReferenceDurations } from "../../preflight/local-files.js";
+import { localReferenceDurations } from "../../preflight/check-local-files.js";
 
 export const planUsage = `Usage: actbatch plan <job.yaml> [--json] [--out DIR] [--max-tasks N] [--against OUT [--markdown] [--exit-code]]
 

@@ -6,7 +6,7 @@ import { writeHtmlReport } from "../../report/html/index.js";
 import { writeJunitReport } from "../../report/junit.js";
 import type { RunEvent } from "../../run/events.js";
 import { chooseProgressMode, createProgressReporter } from "../../report/progress.js";
-import { formatRunSummary } from "../../report/summary.js";
+import { formatRunSummary } from "../../report/run-summary-text.js";
 import type { RunSummary } from "../../run/run-summary.js";
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_MODERATION_FAILURES } from "../../run/run-job.js";
 import { DEFAULT_SIMULATE_SPEED, runJob, type RunJobOptions } from "../../simulated-run.js";

@@ -1,5 +1,5 @@
 // Local files on the wire. Request bodies name a local file by its placeholder URI (local:sha256:...,
-// see src/job/local-files.ts); at each create the placeholder becomes what the service can fetch: a
+// see src/job/read-local-files.ts); at each create the placeholder becomes what the service can fetch: a
 // data: URI while the file is small enough, else (provider runway) the runway:// URI of an upload made
 // once and reused. The journal, the manifest and the task key keep the placeholder.
 import { createHash } from "node:crypto";
@@ -7,9 +7,14 @@ import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import type { ApiClient, CreateOutcome } from "../api/types.js";
 import { ExitCode, UserError } from "../errors.js";
-import { routeLocalFile, sniffMediaType, toDataUri, type LocalRoute } from "../preflight/local-files.js";
-import { uploadOnce, UploadError, type UploadOptions } from "../preflight/uploads.js";
-import { isLocalUri } from "../job/local-files.js";
+import {
+  routeLocalFile,
+  sniffMediaType,
+  toDataUri,
+  type LocalRoute,
+} from "../preflight/check-local-files.js";
+import { uploadOnce, UploadError, type UploadOptions } from "../preflight/upload-cache.js";
+import { isLocalUri } from "../job/read-local-files.js";
 import type { LocalFile, ProviderName, RequestBody } from "../job/types.js";
 
 export interface LocalFileSenderOptions {
