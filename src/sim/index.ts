@@ -1,12 +1,15 @@
 // The simulator of the Act-Two API (DESIGN.md section 6): a real HTTP server on loopback.
+import type { AccountSettings } from "./account.js";
+import type { SimRequestRecord } from "./exchange.js";
 import type { FaultSpec } from "./faults.js";
 import { resolveOptions, type SimShape, type SimulatorOptions } from "./options.js";
-import { SimServer, type AccountSettings, type SimRequestRecord } from "./server.js";
+import { SimServer } from "./server.js";
 import type { SimStats } from "./stats.js";
 
 export type { SimulatorOptions, SimShape, DeleteMode } from "./options.js";
 export type { SimStats, SimTaskRecord } from "./stats.js";
-export type { AccountSettings, SimRequestRecord } from "./server.js";
+export type { AccountSettings } from "./account.js";
+export type { SimRequestRecord } from "./exchange.js";
 export type { FaultSpec, FaultTable, RequestFault, FaultScope } from "./faults.js";
 export type { TaskStatus } from "./tasks.js";
 export { parseFaultSpec, FAULT_GRAMMAR } from "./faults.js";

@@ -1,3 +1,7 @@
+// What stats() reports (also GET /__sim/stats): the task ledger read at an instant, and the counters
+// the server keeps as it answers.
+import type { Account } from "./account.js";
+import type { FaultScope } from "./faults.js";
 import { finishedAt, isTerminal, snapshotAt, startedAt, type SimTask, type TaskStatus } from "./tasks.js";
 
 /** One line of the task ledger. Times are epoch ms on the simulator clock; null until it happened. */
@@ -87,4 +91,76 @@ export function peakOverlap(intervals: [number, number][], now: number): number 
     if (current > peak) peak = current;
   }
   return peak;
+}
+
+/** What the server counts as it answers. */
+export class Counters {
+  /** Per route template, per status. */
+  readonly requests = new Map<string, Map<string, number>>();
+  readonly getsByTaskId = new Map<string, number>();
+  /** Per "scope:fault". */
+  readonly faults = new Map<string, number>();
+  bytesServed = 0;
+  downloadsCompleted = 0;
+  assetBytesServed = 0;
+
+  request(template: string, status: string): void {
+    let byStatus = this.requests.get(template);
+    if (!byStatus) {
+      byStatus = new Map();
+      this.requests.set(template, byStatus);
+    }
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+  }
+
+  fault(scope: FaultScope | "task", fault: string): void {
+    bump(this.faults, `${scope}:${fault}`);
+  }
+
+  taskGet(taskId: string): void {
+    bump(this.getsByTaskId, taskId);
+  }
+}
+
+function bump(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}
+
+/** The stats snapshot at `now`: the ledger (every task created, in order), the counters, the account. */
+export function statsOf(
+  now: number,
+  ledger: readonly SimTask[],
+  counters: Counters,
+  account: Account,
+): SimStats {
+  const tasks = ledger.map((task) => taskRecordOf(task, now));
+  const tasksByStatus: Record<string, number> = {};
+  for (const record of tasks) tasksByStatus[record.status] = (tasksByStatus[record.status] ?? 0) + 1;
+  const createsByKey: Record<string, number> = {};
+  for (const task of ledger) createsByKey[task.key] = (createsByKey[task.key] ?? 0) + 1;
+  const active: [number, number][] = [];
+  const running: [number, number][] = [];
+  for (const task of ledger) {
+    const end = task.cancelledAt === null ? task.endAt : Math.min(task.endAt, task.cancelledAt);
+    active.push([task.createdAt, end]);
+    running.push([task.runningAt, end]);
+  }
+  const requests: Record<string, Record<string, number>> = {};
+  for (const [route, byStatus] of counters.requests) requests[route] = Object.fromEntries(byStatus);
+  return {
+    now,
+    requests,
+    creates: ledger.length,
+    createsByKey,
+    tasks,
+    tasksByStatus,
+    peakActive: peakOverlap(active, now),
+    peakRunning: peakOverlap(running, now),
+    bytesServed: counters.bytesServed,
+    downloadsCompleted: counters.downloadsCompleted,
+    assetBytesServed: counters.assetBytesServed,
+    getsByTaskId: Object.fromEntries(counters.getsByTaskId),
+    faults: Object.fromEntries(counters.faults),
+    account: account.summary(),
+  };
 }
