@@ -49,12 +49,14 @@ export interface ManifestInput {
  * once. Records given with a cache are taken as frozen: a changed task must be a new object.
  */
 export interface ManifestCache {
-  /** A caller's record -> its bytes as an item of the manifest's task list, schema-checked. */
+  /** A caller's record -> its bytes as an item of the manifest's task list. */
   readonly items: WeakMap<ManifestTask, Uint8Array>;
+  /** Records checked against the schema (only before a write: bytes the file holds were checked when written). */
+  readonly checked: WeakSet<ManifestTask>;
 }
 
 export function createManifestCache(): ManifestCache {
-  return { items: new WeakMap() };
+  return { items: new WeakMap(), checked: new WeakSet() };
 }
 
 /**
@@ -196,42 +198,61 @@ export async function writeManifestCheckpoint(
   const head = JSON.stringify(orderManifest(frame), null, 2);
   const tail = `,\n  "tasks": [],\n  "orphans": []\n}`;
   if (!head.endsWith(tail)) return writeManifest(outputDir, whole());
-  let checked = false;
-  const itemOf = (list: "tasks" | "orphans", record: ManifestTask): Uint8Array => {
+  const itemOf = (record: ManifestTask): Uint8Array => {
     let item = cache.items.get(record);
     if (item === undefined) {
-      const task = normaliseTask(record);
-      // An invalid task is a bug: the whole manifest's check names it in place, and throws.
-      if (manifestSchemaProblems({ ...frame, [list]: [task] }).length > 0) serializeChecked(whole());
-      checked = true;
-      item = itemBytes(JSON.stringify(task, null, 2));
+      item = itemBytes(JSON.stringify(normaliseTask(record), null, 2));
       cache.items.set(record, item);
     }
     return item;
   };
+  // Before a write, each record not checked yet is checked inside the manifest's frame; an invalid
+  // one is a bug, and the whole manifest's check names it in place, and throws.
+  const check = (): void => {
+    let checked = false;
+    for (const [list, records] of [
+      ["tasks", tasks],
+      ["orphans", orphans],
+    ] as const)
+      for (const record of records) {
+        if (cache.checked.has(record)) continue;
+        if (manifestSchemaProblems({ ...frame, [list]: [normaliseTask(record)] }).length > 0)
+          serializeChecked(whole());
+        cache.checked.add(record);
+        checked = true;
+      }
+    if (!checked) serializeChecked(frame);
+  };
   const chunks: Uint8Array[] = [Buffer.from(`${head.slice(0, -tail.length)},\n  "tasks": `, "utf8")];
-  const addList = (list: "tasks" | "orphans", records: readonly ManifestTask[]): void => {
+  const addList = (records: readonly ManifestTask[]): void => {
     if (records.length === 0) {
       chunks.push(EMPTY_LIST);
       return;
     }
     records.forEach((record, index) => {
-      chunks.push(index === 0 ? LIST_START : ITEM_SEPARATOR, itemOf(list, record));
+      chunks.push(index === 0 ? LIST_START : ITEM_SEPARATOR, itemOf(record));
     });
     chunks.push(LIST_END);
   };
-  addList("tasks", tasks);
+  addList(tasks);
   chunks.push(ORPHANS_FIELD);
-  addList("orphans", orphans);
+  addList(orphans);
   chunks.push(MANIFEST_END);
-  if (!checked) serializeChecked(frame);
-  return writeManifestBytes(outputDir, chunks);
+  return writeManifestBytes(outputDir, chunks, check);
 }
 
-/** Writes manifest.json unless it already holds exactly these bytes; returns its path. */
-async function writeManifestBytes(outputDir: string, chunks: readonly Uint8Array[]): Promise<string> {
+/**
+ * Writes manifest.json unless it already holds exactly these bytes (then `checkFirst` is not needed:
+ * those bytes were checked when they were written); returns its path.
+ */
+async function writeManifestBytes(
+  outputDir: string,
+  chunks: readonly Uint8Array[],
+  checkFirst: () => void = () => undefined,
+): Promise<string> {
   const path = join(outputDir, MANIFEST_FILE);
   if (!(await fileHolds(path, chunks))) {
+    checkFirst();
     await mkdir(outputDir, { recursive: true });
     await writeFileAtomic(path, chunks, { crashPointName: "mid-manifest" });
   }

@@ -2,8 +2,7 @@
 // inside the output folder, with the recorded size and sha256. Used by `status --verify`, and
 // usable by anything that must not trust a folder it did not just write.
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { lstat } from "node:fs/promises";
+import { createReadStream, lstatSync } from "node:fs";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { hasErrnoCode } from "../fs/errno.js";
 import type { Manifest, ManifestOutput } from "./types.js";
@@ -73,8 +72,9 @@ export async function checkOutput(
     return "the recorded path leaves the output folder";
   let stats;
   try {
-    // Taken before reading: a write during the hashing moves the change time past this stamp.
-    stats = await lstat(path, { bigint: true });
+    // Taken before reading: a write during the hashing moves the change time past this stamp. Sync:
+    // a metadata lookup costs less than the hop to the thread pool, and a rerun makes one per output.
+    stats = lstatSync(path, { bigint: true });
   } catch (error) {
     if (hasErrnoCode(error, "ENOENT", "ENOTDIR")) return "missing";
     throw error;

@@ -24,6 +24,9 @@ export async function resumeFromManifest(
   plannedOutputs: ReadonlyMap<string, string>,
 ): Promise<ResumedFromManifest> {
   const notes: string[] = [];
+  // A journal that knows every task of the plan is the folder's own story: the manifest was derived
+  // from it (reading and checking a large one would only slow every rerun down).
+  if (fold.size > 0 && [...plannedOutputs.keys()].every((key) => fold.has(key))) return { adopted: 0, notes };
   const manifest = await readManifestIfAny(outputDir, fold.size > 0, notes);
   if (manifest === null) return { adopted: 0, notes };
   const records = [];
