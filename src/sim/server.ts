@@ -133,7 +133,7 @@ export class SimServer implements SimContext {
   }
 
   stats(): SimStats {
-    return statsOf(this.now(), this.ledger, this.counters, this.account);
+    return statsOf(this.now(), this.ledger, this.counters, this.account.summary());
   }
 
   later(ms: number, action: () => void): void {

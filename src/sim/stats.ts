@@ -1,6 +1,5 @@
 // What stats() reports (also GET /__sim/stats): the task ledger read at an instant, and the counters
 // the server keeps as it answers.
-import type { Account } from "./account.js";
 import type { FaultScope } from "./faults.js";
 import { finishedAt, isTerminal, snapshotAt, startedAt, type SimTask, type TaskStatus } from "./tasks.js";
 
@@ -131,7 +130,7 @@ export function statsOf(
   now: number,
   ledger: readonly SimTask[],
   counters: Counters,
-  account: Account,
+  account: SimStats["account"],
 ): SimStats {
   const tasks = ledger.map((task) => taskRecordOf(task, now));
   const tasksByStatus: Record<string, number> = {};
@@ -161,6 +160,6 @@ export function statsOf(
     assetBytesServed: counters.assetBytesServed,
     getsByTaskId: Object.fromEntries(counters.getsByTaskId),
     faults: Object.fromEntries(counters.faults),
-    account: account.summary(),
+    account,
   };
 }
