@@ -18,7 +18,7 @@ import { applyRecord, isInFlight, lastAttempt, type JournalFold, type KeyState }
 import { partialPath } from "../journal/paths.js";
 import type { JournalRecord, NewJournalRecord, NotCreatedReason } from "../journal/records.js";
 import { JournalWriteError, type JournalWriter } from "../journal/writer.js";
-import { deriveManifestTask, type KeyOverlay } from "./manifest-tasks.js";
+import { ManifestRecordCache, type KeyOverlay } from "./manifest-tasks.js";
 import {
   outputFileName,
   prepareOutputFolder,
@@ -38,6 +38,9 @@ import { HashCache } from "./hash-cache.js";
 import { createDownloadSlots, createTaskSlots, type Limiter, type SlotLimiter } from "./scheduler.js";
 import type { RunTiming } from "./timing.js";
 import { TokenBucket } from "./token-bucket.js";
+import { CheckpointScheduler } from "./checkpoints.js";
+import { snapshotOf } from "./snapshot.js";
+import { SYSTEM_TIMERS, type RunTimers } from "./timers.js";
 
 type OutputUrls =
   | { kind: "urls"; urls: readonly string[] }
@@ -45,8 +48,8 @@ type OutputUrls =
   | { kind: "gone"; message: string }
   | { kind: "unavailable"; message: string };
 
-/** Checkpoints are spaced by at least this many times their own duration (at most ~5% of the time). */
-const CHECKPOINT_COST_SHARE = 20;
+/** How often the live view gets a snapshot of the run. */
+const SNAPSHOT_INTERVAL_MS = 500;
 
 export interface ExecuteOptions extends DecideOptions {
   concurrency: number;
@@ -98,6 +101,8 @@ export interface ExecuteContext {
   timing: RunTiming;
   timeScale: number;
   clock: () => number;
+  /** The timers of checkpoints and snapshots. @defaultValue the process's own */
+  timers?: RunTimers;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   emit: (event: RunEvent) => void;
   /** First Ctrl-C: stop submitting, stop polling, keep every record. */
@@ -171,20 +176,13 @@ class Engine {
   private finished = 0;
   private readonly downloads: Promise<void>[] = [];
   private readonly startedAt: number;
-  private checkpointTimer: NodeJS.Timeout | null = null;
-  private checkpointWriting: Promise<void> | null = null;
-  private checkpointDirty = false;
-  private lastCheckpointAt = 0;
-  /** How long the last checkpoint took (building, serialising, writing), for spacing the next. */
-  private lastCheckpointMs = 0;
-  private closed = false;
+  private readonly checkpoints: CheckpointScheduler;
   /**
    * Each key's manifest record as the last checkpoint derived it, and the keys whose journal state,
    * overlay or verified outputs changed since: a checkpoint derives only those again (and the
    * manifest writer serialises only the records that are new objects).
    */
-  private readonly manifestRecords = new Map<string, ManifestTask>();
-  private readonly manifestChanged = new Set<string>();
+  private readonly manifestRecords = new ManifestRecordCache();
   /** The output folder's real path, looked up once (outputs are checked against it, see prepareOutputFolder). */
   private outputRoot: Promise<string> | null = null;
 
@@ -198,6 +196,18 @@ class Engine {
     this.slots = createTaskSlots(options.concurrency);
     this.downloadSlots = createDownloadSlots(options.concurrency);
     this.startedAt = ctx.clock();
+    this.checkpoints = new CheckpointScheduler(
+      ctx.timing.checkpointIntervalMs,
+      () => {
+        const { tasks, orphans } = this.manifestTasks(true);
+        return ctx.writeManifest(tasks, orphans, false);
+      },
+      this.timers,
+    );
+  }
+
+  private get timers(): RunTimers {
+    return this.ctx.timers ?? SYSTEM_TIMERS;
   }
 
   async run(): Promise<ExecuteResult> {
@@ -263,7 +273,10 @@ class Engine {
     const onCancel = (): void => void cancels.push(this.cancelInFlight(cancelKeys));
     if (ctx.cancelSignal.aborted) onCancel();
     else ctx.cancelSignal.addEventListener("abort", onCancel, { once: true });
-    const snapshotTimer = setInterval(() => ctx.emit({ kind: "snapshot", snapshot: this.snapshot() }), 500);
+    const snapshotTimer = this.timers.setInterval(
+      () => ctx.emit({ kind: "snapshot", snapshot: this.snapshot() }),
+      SNAPSHOT_INTERVAL_MS,
+    );
 
     try {
       const work: Promise<void>[] = [];
@@ -296,12 +309,10 @@ class Engine {
       // Again once the work has ended: a create answered after the cancel began is in flight too.
       if (ctx.cancelSignal.aborted) await Promise.all([...cancels, this.cancelInFlight(cancelKeys)]);
     } finally {
-      clearInterval(snapshotTimer);
+      this.timers.clearInterval(snapshotTimer);
       ctx.stopSignal.removeEventListener("abort", onStop);
       ctx.cancelSignal.removeEventListener("abort", onStop);
-      this.closed = true;
-      if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
-      await this.checkpointWriting;
+      await this.checkpoints.close();
       await ctx.journal.settle().catch(() => undefined);
     }
 
@@ -531,14 +542,14 @@ class Engine {
     const overlay = this.overlayOf(key);
     const changed = overlay.live !== live;
     overlay.live = live;
-    if (changed) this.manifestChanged.add(key);
+    if (changed) this.manifestRecords.markChanged(key);
     const tracked = this.tracked.get(key);
     if (tracked) tracked.phase = live === "RUNNING" ? "running" : "pending";
     if (changed) {
       const task = tracked?.task ?? this.orphanRef(key);
       const progress = state.status === "running" ? state.progress : null;
       this.ctx.emit({ kind: "task-state", task, taskId, status: live, progress });
-      this.requestCheckpoint();
+      this.checkpoints.request();
     }
   }
 
@@ -606,15 +617,15 @@ class Engine {
   ): void {
     this.setPhase(task.key, "downloading");
     this.overlayOf(task.key).downloading = true;
-    this.manifestChanged.add(task.key);
+    this.manifestRecords.markChanged(task.key);
     const job = this.downloadSlots(() =>
       this.downloadOutputs(task, attempt, taskId, outputCount, urls, indexes, createdAtMs),
     )
       .catch((error: unknown) => this.onWorkError(error))
       .finally(() => {
         this.overlayOf(task.key).downloading = false;
-        this.manifestChanged.add(task.key);
-        this.requestCheckpoint();
+        this.manifestRecords.markChanged(task.key);
+        this.checkpoints.request();
       });
     this.downloads.push(job);
   }
@@ -633,7 +644,7 @@ class Engine {
     const overlay = this.overlayOf(task.key);
     const fail = (file: string, message: string): void => {
       overlay.downloadError = message;
-      this.manifestChanged.add(task.key);
+      this.manifestRecords.markChanged(task.key);
       ctx.emit({ kind: "download-failed", task: ref, file, message });
     };
     if (this.halt.signal.aborted) return;
@@ -699,11 +710,11 @@ class Engine {
         ...(checks && { checks }),
       });
       this.verifiedOf(task.key).add(index);
-      this.manifestChanged.add(task.key);
+      this.manifestRecords.markChanged(task.key);
       ctx.emit({ kind: "download-finished", task: ref, file, bytes: result.bytes });
     }
     if (!failed) delete overlay.downloadError;
-    this.manifestChanged.add(task.key);
+    this.manifestRecords.markChanged(task.key);
     const complete = Array.from({ length: outputCount }, (_, i) => i).every((i) =>
       this.verifiedOf(task.key).has(i),
     );
@@ -871,8 +882,8 @@ class Engine {
     }
     applyRecord(this.ctx.fold, written);
     if (written.t === "intent") this.verified.set(written.key, new Set());
-    this.manifestChanged.add(written.key);
-    this.requestCheckpoint();
+    this.manifestRecords.markChanged(written.key);
+    this.checkpoints.request();
     return written;
   }
 
@@ -886,78 +897,15 @@ class Engine {
     throw error;
   }
 
-  private requestCheckpoint(): void {
-    if (this.closed) return;
-    this.checkpointDirty = true;
-    if (this.checkpointTimer || this.checkpointWriting) return;
-    // A checkpoint rebuilds the whole manifest, so its cost grows with the job: space them by their own
-    // cost too, keeping them under 1/CHECKPOINT_COST_SHARE of the run's time whatever the job's size.
-    const interval = Math.max(
-      this.ctx.timing.checkpointIntervalMs,
-      this.lastCheckpointMs * CHECKPOINT_COST_SHARE,
-    );
-    const wait = Math.max(0, this.lastCheckpointAt + interval - Date.now());
-    this.checkpointTimer = setTimeout(() => {
-      this.checkpointTimer = null;
-      if (this.closed) return;
-      this.checkpointDirty = false;
-      const started = performance.now();
-      this.lastCheckpointAt = Date.now();
-      const { tasks, orphans } = this.manifestTasks(true);
-      this.checkpointWriting = this.ctx
-        .writeManifest(tasks, orphans, false)
-        .catch(() => undefined)
-        .finally(() => {
-          this.lastCheckpointMs = performance.now() - started;
-          this.checkpointWriting = null;
-          if (this.checkpointDirty) this.requestCheckpoint();
-        });
-    }, wait);
-  }
-
-  /**
-   * Every key's manifest record. With `reuse`, the last checkpoint's record of each key unchanged
-   * since; without, every record is derived again and the kept one is used only if it is equal.
-   */
+  /** Every key's manifest record (see ManifestRecordCache). */
   private manifestTasks(reuse: boolean): { tasks: ManifestTask[]; orphans: ManifestTask[] } {
-    const { ctx } = this;
-    const recordOf = (key: string, derive: () => ManifestTask): ManifestTask => {
-      const kept = this.manifestRecords.get(key);
-      if (reuse && kept && !this.manifestChanged.has(key)) return kept;
-      const record = derive();
-      if (kept && sameJson(kept, record)) return kept;
-      this.manifestRecords.set(key, record);
-      return record;
-    };
-    const tasks = ctx.plan.tasks.map((task) =>
-      recordOf(task.key, () =>
-        deriveManifestTask(
-          task,
-          task.output,
-          ctx.fold.get(task.key),
-          this.verifiedOf(task.key),
-          this.overlay.get(task.key),
-        ),
-      ),
+    return this.manifestRecords.records(
+      this.ctx.plan.tasks,
+      this.ctx.fold,
+      (key) => this.verifiedOf(key),
+      (key) => this.overlay.get(key),
+      reuse,
     );
-    const orphans = [...ctx.fold.values()]
-      .filter((state) => !this.planByKey.has(state.key))
-      .map((state) =>
-        recordOf(state.key, () =>
-          deriveManifestTask(
-            state,
-            state.output,
-            state,
-            this.verifiedOf(state.key),
-            this.overlay.get(state.key),
-            {
-              downloads: false,
-            },
-          ),
-        ),
-      );
-    this.manifestChanged.clear();
-    return { tasks, orphans };
   }
 
   /**
@@ -974,7 +922,7 @@ class Engine {
       for (let state = pending.pop(); state; state = pending.pop()) {
         const outputs = lastAttempt(state)?.outputs ?? [];
         this.verified.set(state.key, await verifyRecordedOutputs(this.ctx.outputDir, outputs, cache));
-        this.manifestChanged.add(state.key);
+        this.manifestRecords.markChanged(state.key);
       }
     };
     await Promise.all(Array.from({ length: VERIFY_CONCURRENCY }, worker));
@@ -1025,26 +973,11 @@ class Engine {
   }
 
   private snapshot(): RunSnapshot {
-    const phases: Record<LivePhase, number> = {
-      queued: 0,
-      submitting: 0,
-      pending: 0,
-      running: 0,
-      downloading: 0,
-      succeeded: 0,
-      failed: 0,
-      held: 0,
-      "not-submitted": 0,
-    };
-    for (const tracked of this.tracked.values()) phases[tracked.phase]++;
     const counts = this.ctx.api.counts();
-    const mean = this.estimator.meanMs();
-    const remaining = phases.queued + phases.submitting + phases.pending + phases.running;
-    return {
+    return snapshotOf({
       job: this.ctx.plan.job,
       elapsedMs: this.ctx.clock() - this.startedAt,
-      phases,
-      total: this.tracked.size,
+      phases: [...this.tracked.values()].map((tracked) => tracked.phase),
       requests: {
         create: counts.create,
         get: counts.get,
@@ -1052,9 +985,12 @@ class Engine {
         download: counts.download,
         retries: counts.retries,
       },
-      getsPerTask: this.polled.size > 0 ? this.taskGets / this.polled.size : null,
-      etaMs: mean === null || this.stop !== null ? null : Math.round((remaining / this.slots.limit) * mean),
-    };
+      polledTasks: this.polled.size,
+      taskGets: this.taskGets,
+      meanRenderMs: this.estimator.meanMs(),
+      slots: this.slots.limit,
+      stopped: this.stop !== null,
+    });
   }
 }
 
@@ -1084,18 +1020,6 @@ function parseTime(iso: string | null, fallback: number): number {
   if (!iso) return fallback;
   const ms = Date.parse(iso);
   return Number.isFinite(ms) ? ms : fallback;
-}
-
-/** Deep equality of two JSON-shaped values (the manifest records this engine derives). */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const left = a as Record<string, unknown>;
-  const right = b as Record<string, unknown>;
-  const keys = Object.keys(left);
-  if (keys.length !== Object.keys(right).length) return false;
-  return keys.every((key) => Object.hasOwn(right, key) && sameJson(left[key], right[key]));
 }
 
 function hasFailedCheck(task: ManifestTask | undefined): boolean {

@@ -15,6 +15,7 @@ import {
   lastAttempt,
   paidAttempts,
   type AttemptState,
+  type JournalFold,
   type KeyState,
 } from "../journal/fold.js";
 import { missingOutputs } from "./decide.js";
@@ -144,4 +145,67 @@ function describeAttempt(
     case "terminal":
       return { status: attempt.terminal?.status ?? "PENDING", error: attempt.terminal?.error ?? null };
   }
+}
+
+/**
+ * Each key's manifest record as last derived, and the keys whose journal state, overlay or verified
+ * outputs changed since: a checkpoint derives only those again (and the manifest writer serialises
+ * only the records that are new objects); the final manifest derives every record afresh and keeps
+ * the earlier object where it is equal (its bytes are then reused).
+ */
+export class ManifestRecordCache {
+  private readonly kept = new Map<string, ManifestTask>();
+  private readonly changed = new Set<string>();
+
+  markChanged(key: string): void {
+    this.changed.add(key);
+  }
+
+  /** The plan's tasks in plan order, and the fold's keys that left the plan (orphans, not downloaded). */
+  records(
+    planTasks: readonly (TaskIdentity & { output: string })[],
+    fold: JournalFold,
+    verifiedOf: (key: string) => ReadonlySet<number>,
+    overlayOf: (key: string) => KeyOverlay | undefined,
+    reuse: boolean,
+  ): { tasks: ManifestTask[]; orphans: ManifestTask[] } {
+    const recordOf = (key: string, derive: () => ManifestTask): ManifestTask => {
+      const kept = this.kept.get(key);
+      if (reuse && kept && !this.changed.has(key)) return kept;
+      const record = derive();
+      if (kept && sameJson(kept, record)) return kept;
+      this.kept.set(key, record);
+      return record;
+    };
+    const planned = new Set<string>();
+    const tasks = planTasks.map((task) => {
+      planned.add(task.key);
+      return recordOf(task.key, () =>
+        deriveManifestTask(task, task.output, fold.get(task.key), verifiedOf(task.key), overlayOf(task.key)),
+      );
+    });
+    const orphans = [...fold.values()]
+      .filter((state) => !planned.has(state.key))
+      .map((state) =>
+        recordOf(state.key, () =>
+          deriveManifestTask(state, state.output, state, verifiedOf(state.key), overlayOf(state.key), {
+            downloads: false,
+          }),
+        ),
+      );
+    this.changed.clear();
+    return { tasks, orphans };
+  }
+}
+
+/** Deep equality of two JSON-shaped values (the manifest records derived here). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  const keys = Object.keys(left);
+  if (keys.length !== Object.keys(right).length) return false;
+  return keys.every((key) => Object.hasOwn(right, key) && sameJson(left[key], right[key]));
 }
