@@ -1,35 +1,16 @@
 // The manifest (DESIGN.md section 5): assembled from the run engine's task records, written
 // atomically and byte-for-byte deterministic, read back with schema validation.
-import { mkdir, open, readFile, stat, type FileHandle } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../errors.js";
 import { removeAtomicLeftovers, writeFileAtomic } from "../fs/atomic-write.js";
 import { hasErrnoCode } from "../fs/errno.js";
+import { compareStrings, normaliseTask, orderTask } from "./normalise.js";
+import { fileHolds } from "../fs/file-holds.js";
 import type { Plan, TaskPlan } from "../job/types.js";
-import {
-  ATTEMPT_FIELDS,
-  CONTENT_MODERATION_FIELDS,
-  ERROR_FIELDS,
-  MANIFEST_FIELDS,
-  MEDIA_REF_FIELDS,
-  CHECK_FIELDS,
-  OUTPUT_FIELDS,
-  REQUEST_FIELDS,
-  SPEC_FIELDS,
-  SUMMARY_FIELDS,
-  TASK_FIELDS,
-  pickFields,
-} from "./fields.js";
+import { MANIFEST_FIELDS, SPEC_FIELDS, SUMMARY_FIELDS, pickFields } from "./fields.js";
 import { manifestSchemaProblems } from "./schema.js";
-import {
-  MANIFEST_VERSION,
-  type Manifest,
-  type ManifestAttempt,
-  type ManifestError,
-  type ManifestOutput,
-  type ManifestSummary,
-  type ManifestTask,
-} from "./types.js";
+import { MANIFEST_VERSION, type Manifest, type ManifestSummary, type ManifestTask } from "./types.js";
 
 export const MANIFEST_FILE = "manifest.json";
 
@@ -291,54 +272,6 @@ function itemBytes(json: string): Buffer {
   return bytes;
 }
 
-/** Whether the file holds exactly these bytes (false when it is missing): compared a piece at a time. */
-async function fileHolds(path: string, chunks: readonly Uint8Array[]): Promise<boolean> {
-  const size = chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
-  let handle: FileHandle;
-  try {
-    handle = await open(path, "r");
-  } catch (error) {
-    if (hasErrnoCode(error, "ENOENT", "EISDIR", "ENOTDIR")) return false;
-    throw error;
-  }
-  try {
-    const info = await handle.stat();
-    if (!info.isFile() || info.size !== size) return false;
-    const buffer = Buffer.allocUnsafe(Math.min(COMPARE_BUFFER_BYTES, Math.max(1, size)));
-    let chunkIndex = 0;
-    let chunkOffset = 0;
-    for (let position = 0; position < size;) {
-      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - position), position);
-      if (bytesRead === 0) return false;
-      // Compare what was read with the same stretch of the pieces.
-      for (let at = 0; at < bytesRead;) {
-        const chunk = chunks[chunkIndex] as Uint8Array;
-        const length = Math.min(chunk.byteLength - chunkOffset, bytesRead - at);
-        if (
-          Buffer.compare(
-            buffer.subarray(at, at + length),
-            chunk.subarray(chunkOffset, chunkOffset + length),
-          ) !== 0
-        )
-          return false;
-        at += length;
-        chunkOffset += length;
-        if (chunkOffset === chunk.byteLength) {
-          chunkIndex++;
-          chunkOffset = 0;
-        }
-      }
-      position += bytesRead;
-    }
-    return true;
-  } finally {
-    await handle.close();
-  }
-}
-
-/** How much of an existing manifest is read at a time to compare it with the new bytes. */
-const COMPARE_BUFFER_BYTES = 1024 * 1024;
-
 /** Where the manifest of `pathOrDir` is: the folder's manifest.json, or the file itself. */
 export async function resolveManifestPath(pathOrDir: string): Promise<string> {
   try {
@@ -422,49 +355,4 @@ function listProblems(problems: string[]): string {
   if (problems.length > MAX_LISTED_PROBLEMS)
     listed.push(`  … and ${problems.length - MAX_LISTED_PROBLEMS} more`);
   return listed.join("\n");
-}
-
-// --- normalisation: copies with fields in file order and lists in a stable order ---
-
-function normaliseTask(task: ManifestTask): ManifestTask {
-  return {
-    ...orderTask(task),
-    outputs: task.outputs.map(orderOutput).toSorted((a, b) => compareStrings(a.file, b.file)),
-    history: task.history.map(orderAttempt).toSorted((a, b) => a.attempt - b.attempt),
-  };
-}
-
-function orderTask(task: ManifestTask): ManifestTask {
-  return {
-    ...pickFields(task, TASK_FIELDS),
-    params: Object.fromEntries(Object.entries(task.params).toSorted(([a], [b]) => compareStrings(a, b))),
-    request: {
-      ...pickFields(task.request, REQUEST_FIELDS),
-      character: pickFields(task.request.character, MEDIA_REF_FIELDS),
-      reference: pickFields(task.request.reference, MEDIA_REF_FIELDS),
-      contentModeration: pickFields(task.request.contentModeration, CONTENT_MODERATION_FIELDS),
-    },
-    outputs: task.outputs.map(orderOutput),
-    error: orderError(task.error),
-    history: task.history.map(orderAttempt),
-  };
-}
-
-function orderOutput(output: ManifestOutput): ManifestOutput {
-  const ordered = pickFields(output, OUTPUT_FIELDS);
-  if (output.checks) ordered.checks = output.checks.map((check) => pickFields(check, CHECK_FIELDS));
-  return ordered;
-}
-
-function orderAttempt(attempt: ManifestAttempt): ManifestAttempt {
-  return { ...pickFields(attempt, ATTEMPT_FIELDS), error: orderError(attempt.error) };
-}
-
-function orderError(error: ManifestError | null): ManifestError | null {
-  return error === null ? null : pickFields(error, ERROR_FIELDS);
-}
-
-/** Code-unit order, independent of the locale the run happens to use. */
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -7,7 +7,7 @@ import type { Diagnostic, ProviderName } from "../job/types.js";
 import { SpecError } from "../job/diagnostics.js";
 import { formatCost } from "./html/cost.js";
 import { estimateManifestCost } from "./html/write.js";
-import { cell, code } from "./plan-diff.js";
+import { cell, code } from "./markdown.js";
 
 export interface StepSummaryInfo {
   outputDir: string;

@@ -12,7 +12,7 @@ import {
 import { parseCommandArgs, parsePositiveInt } from "../args.js";
 import { writeLine, type CliIo } from "../io.js";
 import { formatWarning } from "./validate.js";
-import { comparePlan } from "../../report/plan-diff.js";
+import { comparePlan } from "../../report/plan-diff-text.js";
 import { resolveManifestPath } from "../../manifest/manifest.js";
 import { HashCache } from "../../run/hash-cache.js";
 import { planCostLines } from "../../cost/index.js";
