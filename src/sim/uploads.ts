@@ -4,9 +4,10 @@
 // (scaled by speed) and only once the file arrived. URIs this simulator did not issue stay accepted.
 import { createHash } from "node:crypto";
 import { parseMp4 } from "../media/mp4.js";
+import { UPLOAD_BYTES } from "../service-limits.js";
 
-export const MIN_UPLOAD_BYTES = 512;
-export const MAX_UPLOAD_BYTES = 200 * 1024 * 1024;
+export const MIN_UPLOAD_BYTES = UPLOAD_BYTES.min;
+export const MAX_UPLOAD_BYTES = UPLOAD_BYTES.max;
 const RUNWAY_URI_PREFIX = "runway://sim-uploads/";
 
 interface Upload {

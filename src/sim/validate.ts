@@ -7,6 +7,7 @@
 import { parseMp4 } from "../media/mp4.js";
 import { RATIOS } from "../job/types.js";
 import type { ValidationIssue } from "./wire.js";
+import { MAX_DATA_URI_BYTES, REFERENCE_SECONDS } from "../service-limits.js";
 
 export interface CreateHints {
   referenceSeconds: number;
@@ -152,17 +153,17 @@ function checkDataUriDuration(uri: string, issues: ValidationIssue[], hints: Cre
 
 /** Runway's 3-30 s rule for a reference; records the length for the cost and the render. */
 export function checkReferenceSeconds(seconds: number, issues: ValidationIssue[], hints: CreateHints): void {
-  if (seconds > 30)
+  if (seconds > REFERENCE_SECONDS.max)
     issues.push({
       code: "too_big",
       path: ["reference"],
-      message: "Asset duration must be at most 30 seconds",
+      message: `Asset duration must be at most ${REFERENCE_SECONDS.max} seconds`,
     });
-  else if (seconds < 3)
+  else if (seconds < REFERENCE_SECONDS.min)
     issues.push({
       code: "too_small",
       path: ["reference"],
-      message: "Asset duration must be at least 3 seconds",
+      message: `Asset duration must be at least ${REFERENCE_SECONDS.min} seconds`,
     });
   else hints.referenceSeconds = seconds;
 }
@@ -175,7 +176,7 @@ function checkUri(uri: string, type: string, ownOrigin: string): string | null {
     const mediaType = match[1]?.toLowerCase();
     if (mediaType !== type) return "Unsupported asset type";
     const bytes = Math.floor(((uri.length - match[0].length) * 3) / 4);
-    const limit = type === "image" ? 5 * MB : 16 * MB;
+    const limit = type === "image" ? MAX_DATA_URI_BYTES.image : MAX_DATA_URI_BYTES.video;
     if (bytes > limit) return `Data URI assets must be at most ${limit / MB} MB`;
     return null;
   }
@@ -216,17 +217,7 @@ function applyHooks(
   const duration = params.get("simDuration");
   if (duration !== null && Number.isFinite(Number(duration))) {
     const seconds = Number(duration);
-    if (field === "reference") {
-      if (seconds > 30)
-        issues.push({ code: "too_big", path: [field], message: "Asset duration must be at most 30 seconds" });
-      else if (seconds < 3)
-        issues.push({
-          code: "too_small",
-          path: [field],
-          message: "Asset duration must be at least 3 seconds",
-        });
-      else hints.referenceSeconds = seconds;
-    }
+    if (field === "reference") checkReferenceSeconds(seconds, issues, hints);
   }
   if (field === "character") {
     const fail = params.get("simFail");
