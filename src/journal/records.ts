@@ -16,6 +16,7 @@
 // reused by the next intent for the same key, so attempt n is always the n-th possibly paid create.
 // Each line ends with a `crc` field (CRC-32 of the line without it) so a damaged record is detected.
 import { crc32 } from "node:zlib";
+import type { OutputCheck } from "../media/verify-output.js";
 import type { ParamValue, RequestBody } from "../job/types.js";
 
 /** Why a task failed: the provider's failureCode, or an HTTP/actbatch code such as "HTTP_400" or "DOWNLOAD_FAILED". */
@@ -25,15 +26,8 @@ export interface TaskError {
   retryable: boolean;
 }
 
-/** One check of a rendered file against its request: mp4 (parses), ratio, duration (vs the reference). */
-export interface OutputCheck {
-  name: "mp4" | "ratio" | "duration";
-  ok: boolean;
-  expected?: string;
-  actual?: string;
-  /** Why it failed, or why it was not checked. */
-  message?: string;
-}
+/** One check of a rendered file against its request (media/verify-output.ts), recorded with the output. */
+export type { OutputCheck };
 
 interface RecordBase {
   key: string;
