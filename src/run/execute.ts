@@ -23,7 +23,7 @@ import {
   outputFileName,
   prepareOutputFolder,
   resolveRecordedFile,
-  verifyRecordedOutputs,
+  verifySucceededOutputs,
 } from "./output-files.js";
 import { RenderTimeEstimator } from "./poll-policy.js";
 import {
@@ -33,20 +33,15 @@ import {
   retriedInRun,
   terminalOutcome,
 } from "./transitions.js";
-import { MISSING_CONFIRMATIONS, pollTask, type PollResult, type TerminalTaskState } from "./poller.js";
-import { HashCache } from "./hash-cache.js";
+import { pollTask, type PollResult, type TerminalTaskState } from "./poller.js";
+import { fetchOutputUrls, type OutputUrls } from "./fetch-outputs.js";
 import { createDownloadSlots, createTaskSlots, type Limiter, type SlotLimiter } from "./scheduler.js";
 import type { RunTiming } from "./timing.js";
 import { TokenBucket } from "./token-bucket.js";
+import { InFlightCanceller } from "./cancel.js";
 import { CheckpointScheduler } from "./checkpoints.js";
 import { snapshotOf } from "./snapshot.js";
 import { SYSTEM_TIMERS, type RunTimers } from "./timers.js";
-
-type OutputUrls =
-  | { kind: "urls"; urls: readonly string[] }
-  /** The provider no longer has the task (confirmed): its outputs can only be rendered again. */
-  | { kind: "gone"; message: string }
-  | { kind: "unavailable"; message: string };
 
 /** How often the live view gets a snapshot of the run. */
 const SNAPSHOT_INTERVAL_MS = 500;
@@ -177,6 +172,8 @@ class Engine {
   private readonly downloads: Promise<void>[] = [];
   private readonly startedAt: number;
   private readonly checkpoints: CheckpointScheduler;
+  /** Second Ctrl-C: DELETE every task still in flight, recording each cancel the API confirmed. */
+  private readonly canceller: InFlightCanceller;
   /**
    * Each key's manifest record as the last checkpoint derived it, and the keys whose journal state,
    * overlay or verified outputs changed since: a checkpoint derives only those again (and the
@@ -204,6 +201,18 @@ class Engine {
       },
       this.timers,
     );
+    this.canceller = new InFlightCanceller({
+      api: ctx.api,
+      fold: ctx.fold,
+      append: (record) => this.append(record),
+      onAppendError: (error) => this.onWorkError(error),
+      refOf: (key) => this.tracked.get(key)?.task ?? this.orphanRef(key),
+      onCancelled: (key) => {
+        const tracked = this.tracked.get(key);
+        if (tracked) tracked.phase = "not-submitted";
+      },
+      emit: ctx.emit,
+    });
   }
 
   private get timers(): RunTimers {
@@ -270,7 +279,7 @@ class Engine {
     // came before the work ended (the shutdown after the first one is quick, but not instant).
     const cancelKeys = new Set([...runTasks.map((t) => t.key), ...orphanPolls.map((s) => s.key)]);
     const cancels: Promise<void>[] = [];
-    const onCancel = (): void => void cancels.push(this.cancelInFlight(cancelKeys));
+    const onCancel = (): void => void cancels.push(this.canceller.cancel(cancelKeys));
     if (ctx.cancelSignal.aborted) onCancel();
     else ctx.cancelSignal.addEventListener("abort", onCancel, { once: true });
     const snapshotTimer = this.timers.setInterval(
@@ -307,7 +316,7 @@ class Engine {
       await Promise.all(work);
       await Promise.all(this.downloads);
       // Again once the work has ended: a create answered after the cancel began is in flight too.
-      if (ctx.cancelSignal.aborted) await Promise.all([...cancels, this.cancelInFlight(cancelKeys)]);
+      if (ctx.cancelSignal.aborted) await Promise.all([...cancels, this.canceller.cancel(cancelKeys)]);
     } finally {
       this.timers.clearInterval(snapshotTimer);
       ctx.stopSignal.removeEventListener("abort", onStop);
@@ -355,7 +364,7 @@ class Engine {
       finishedTasks: this.finished,
       meanRenderMs: this.estimator.meanMs(),
       appended: ctx.journal.count,
-      cancelHandled: this.cancelHandled,
+      cancelHandled: this.canceller.handled,
     };
   }
 
@@ -757,81 +766,16 @@ class Engine {
   }
 
   /** GETs a succeeded task for its (fresh, signed) output URLs, or says why there are none. */
-  private async fetchOutputUrls(taskId: string, createdAtMs: number): Promise<OutputUrls> {
-    // A task we hold the id of that answers "gone" is asked again before it is taken as gone (and paid for again).
-    for (let asked = 1; ; asked++) {
-      await this.bucket.take(this.halt.signal);
-      this.taskGets++;
-      const outcome = await this.ctx.api.getTask(taskId, createdAtMs, this.halt.signal);
-      if (outcome.kind === "account-stop") {
-        this.accountStop(outcome.reason, outcome.status, true);
-        return { kind: "unavailable", message: outcome.message };
-      }
-      if (outcome.kind === "error")
-        return {
-          kind: "unavailable",
-          message: `could not read the task for fresh output URLs: ${outcome.message}`,
-        };
-      const state = outcome.state;
-      if (state.status === "succeeded") return { kind: "urls", urls: state.outputs };
-      if (state.status !== "missing")
-        return {
-          kind: "unavailable",
-          message: `the task is ${state.status}, not succeeded: cannot download its outputs`,
-        };
-      if (asked >= MISSING_CONFIRMATIONS)
-        return {
-          kind: "gone",
-          message: `output lost and the task is gone at the provider (${state.message})`,
-        };
-      await this.ctx.sleep(this.ctx.timing.pollErrorDelayMs, this.halt.signal);
-      if (this.halt.signal.aborted)
-        return { kind: "unavailable", message: "stopped before the task's outputs were fetched" };
-    }
-  }
-
-  // ---- interruption -----------------------------------------------------------------------------
-
-  /** Second Ctrl-C: DELETE every task still in flight, recording each cancel the API confirmed. */
-  private readonly cancelAsked = new Set<string>();
-
-  private cancelHandled = false;
-
-  private async cancelInFlight(keys: ReadonlySet<string>): Promise<void> {
-    const { ctx } = this;
-    this.cancelHandled = true;
-    // Only this run's tasks: another shard's tasks in flight are that shard's business.
-    const targets = [...ctx.fold.values()].filter(
-      (state) => keys.has(state.key) && isInFlight(lastAttempt(state)),
-    );
-    await Promise.all(
-      targets.map(async (state) => {
-        const attempt = lastAttempt(state);
-        // Once per task: the cancel may be asked for again after the work ends.
-        if (!attempt?.taskId || this.cancelAsked.has(attempt.taskId)) return;
-        this.cancelAsked.add(attempt.taskId);
-        const task = this.tracked.get(state.key)?.task ?? this.orphanRef(state.key);
-        const outcome = await ctx.api.cancelTask(attempt.taskId);
-        if (outcome.kind === "cancelled") {
-          // Only a confirmed cancel is recorded: an unconfirmed one may still be running and be polled next time.
-          await this.append({
-            t: "cancel",
-            key: state.key,
-            attempt: attempt.attempt,
-            taskId: attempt.taskId,
-          }).catch((error: unknown) => this.onWorkError(error));
-          const tracked = this.tracked.get(state.key);
-          if (tracked) tracked.phase = "not-submitted";
-        }
-        ctx.emit({
-          kind: "task-cancelled",
-          task,
-          taskId: attempt.taskId,
-          ok: outcome.kind === "cancelled",
-          message: outcome.kind === "error" ? outcome.message : null,
-        });
-      }),
-    );
+  private fetchOutputUrls(taskId: string, createdAtMs: number): Promise<OutputUrls> {
+    return fetchOutputUrls(taskId, createdAtMs, {
+      api: this.ctx.api,
+      bucket: this.bucket,
+      signal: this.halt.signal,
+      sleep: this.ctx.sleep,
+      retryDelayMs: this.ctx.timing.pollErrorDelayMs,
+      onGet: () => this.taskGets++,
+      onAccountStop: (reason, status) => this.accountStop(reason, status, true),
+    });
   }
 
   /** A create the service provably did not act on: its budget reservation is given back, and it is journalled. */
@@ -908,26 +852,12 @@ class Engine {
     );
   }
 
-  /**
-   * Checks every recorded output of succeeded keys (a few at a time: it is disk-bound), hashing only
-   * the files changed since they were last hashed (hash-cache.ts).
-   */
+  /** Which recorded outputs of succeeded keys are intact on disk (see verifySucceededOutputs). */
   private async verifyExistingOutputs(): Promise<void> {
-    const pending = [...this.ctx.fold.values()].filter((state) => {
-      const last = lastAttempt(state);
-      return last?.terminal?.status === "SUCCEEDED" && last.outputs.length > 0;
-    });
-    const cache = await HashCache.open(this.ctx.outputDir);
-    const worker = async (): Promise<void> => {
-      for (let state = pending.pop(); state; state = pending.pop()) {
-        const outputs = lastAttempt(state)?.outputs ?? [];
-        this.verified.set(state.key, await verifyRecordedOutputs(this.ctx.outputDir, outputs, cache));
-        this.manifestRecords.markChanged(state.key);
-      }
-    };
-    await Promise.all(Array.from({ length: VERIFY_CONCURRENCY }, worker));
-    // Only saves work next time: a cache that cannot be written means hashing again, nothing worse.
-    await cache.save().catch(() => undefined);
+    for (const [key, verified] of await verifySucceededOutputs(this.ctx.outputDir, this.ctx.fold)) {
+      this.verified.set(key, verified);
+      this.manifestRecords.markChanged(key);
+    }
   }
 
   // ---- small helpers ----------------------------------------------------------------------------
@@ -993,9 +923,6 @@ class Engine {
     });
   }
 }
-
-/** Output files hashed at once when a run starts. */
-const VERIFY_CONCURRENCY = 4;
 
 function refOf(task: TaskPlan): TaskRef {
   return { key: task.key, pair: task.pair, params: task.params };

@@ -3,7 +3,8 @@ import { mkdir, realpath } from "node:fs/promises";
 import { dirname, isAbsolute, join, posix, relative, sep } from "node:path";
 import { hasErrnoCode } from "../fs/errno.js";
 import { checkOutput } from "../manifest/verify.js";
-import type { HashCache } from "./hash-cache.js";
+import { lastAttempt, type JournalFold } from "../journal/fold.js";
+import { HashCache } from "./hash-cache.js";
 
 /**
  * The file name of a task's output number `index`. Act-Two returns one output; should the service
@@ -78,5 +79,36 @@ export async function verifyRecordedOutputs(
   for (const output of outputs)
     if (resolveRecordedFile(outputDir, output.file) && (await checkOutput(outputDir, output, cache)) === null)
       verified.add(output.index);
+  return verified;
+}
+
+/** Output files hashed at once when a run starts. */
+const VERIFY_CONCURRENCY = 4;
+
+/**
+ * Checks every recorded output of the succeeded keys of a fold (a few at a time: it is disk-bound),
+ * hashing only the files changed since they were last hashed (hash-cache.ts, saved for next time).
+ * Returns, per key, the indexes of its outputs that are intact.
+ */
+export async function verifySucceededOutputs(
+  outputDir: string,
+  fold: JournalFold,
+): Promise<Map<string, Set<number>>> {
+  const pending = [...fold.values()].filter((state) => {
+    const last = lastAttempt(state);
+    return last?.terminal?.status === "SUCCEEDED" && last.outputs.length > 0;
+  });
+  const cache = await HashCache.open(outputDir);
+  const verified = new Map<string, Set<number>>();
+  const worker = async (): Promise<void> => {
+    for (let state = pending.pop(); state; state = pending.pop())
+      verified.set(
+        state.key,
+        await verifyRecordedOutputs(outputDir, lastAttempt(state)?.outputs ?? [], cache),
+      );
+  };
+  await Promise.all(Array.from({ length: VERIFY_CONCURRENCY }, worker));
+  // Only saves work next time: a cache that cannot be written means hashing again, nothing worse.
+  await cache.save().catch(() => undefined);
   return verified;
 }
