@@ -7,24 +7,17 @@
 // Every transition is on disk (journal, fsync'd) before the engine acts on it, so a kill at any moment
 // leaves a state the next run resumes from without paying twice.
 import { realpath } from "node:fs/promises";
-import type { AccountStopReason, ApiClient, TaskState } from "../api/types.js";
+import type { AccountStopReason, TaskState } from "../api/types.js";
 import { crashPoint } from "../crash-points.js";
-import type { ManifestOutputCheck, ManifestTask } from "../manifest/types.js";
-import type { LivePhase, RunEvent, RunSnapshot, StopReason, TaskRef } from "./events.js";
-import type { Plan, TaskPlan } from "../job/types.js";
-import { decideStart, nextAttemptNumber, type DecideOptions, type StartAction } from "./decide.js";
-import type { DownloadOptions, DownloadResult } from "./downloader.js";
-import { applyRecord, isInFlight, lastAttempt, type JournalFold, type KeyState } from "../journal/fold.js";
-import { partialPath } from "../journal/paths.js";
+import type { ManifestTask } from "../manifest/types.js";
+import type { LivePhase, RunSnapshot, StopReason, TaskRef } from "./events.js";
+import type { TaskPlan } from "../job/types.js";
+import { decideStart, nextAttemptNumber, type StartAction } from "./decide.js";
+import { applyRecord, isInFlight, lastAttempt, type KeyState } from "../journal/fold.js";
 import type { JournalRecord, NewJournalRecord, NotCreatedReason } from "../journal/records.js";
-import { JournalWriteError, type JournalWriter } from "../journal/writer.js";
+import { JournalWriteError } from "../journal/writer.js";
 import { ManifestRecordCache, type KeyOverlay } from "./manifest-tasks.js";
-import {
-  outputFileName,
-  prepareOutputFolder,
-  resolveRecordedFile,
-  verifySucceededOutputs,
-} from "./output-files.js";
+import { verifySucceededOutputs } from "./output-files.js";
 import { RenderTimeEstimator } from "./poll-policy.js";
 import {
   ACCOUNT_STOP_CODES,
@@ -35,110 +28,25 @@ import {
 } from "./transitions.js";
 import { pollTask, type PollResult, type TerminalTaskState } from "./poller.js";
 import { fetchOutputUrls, type OutputUrls } from "./fetch-outputs.js";
+import { downloadTaskOutputs } from "./task-downloads.js";
 import { createDownloadSlots, createTaskSlots, type Limiter, type SlotLimiter } from "./scheduler.js";
-import type { RunTiming } from "./timing.js";
 import { TokenBucket } from "./token-bucket.js";
 import { InFlightCanceller } from "./cancel.js";
 import { CheckpointScheduler } from "./checkpoints.js";
 import { snapshotOf } from "./snapshot.js";
 import { SYSTEM_TIMERS, type RunTimers } from "./timers.js";
+import type { ExecuteContext, ExecuteOptions, ExecuteResult, SubmitBudget } from "./engine-contract.js";
+
+export type {
+  ExecuteContext,
+  ExecuteOptions,
+  ExecuteResult,
+  SubmitBudget,
+  SubmitGate,
+} from "./engine-contract.js";
 
 /** How often the live view gets a snapshot of the run. */
 const SNAPSHOT_INTERVAL_MS = 500;
-
-export interface ExecuteOptions extends DecideOptions {
-  concurrency: number;
-  /** Create attempts per key within this run, the first included (retryable failures, ambiguous creates). */
-  maxAttempts: number;
-  /** Moderation failures in this run after which submission stops. */
-  maxModerationFailures: number;
-  /** Keys this run acts on (a shard); the manifest still lists every task of the plan. */
-  inShard: (key: string) => boolean;
-  /** Names the environment variable of the key in the bad-key message (never the key). */
-  keyVariable: string;
-}
-
-/** What the gate before the first create decided. */
-export interface SubmitGate {
-  budget: SubmitBudget | null;
-  /** Tasks in flight at once from now on, when the account sizes it (Runway's tier). */
-  concurrency?: number;
-}
-
-/** Spending control of a run: a create is sent only if the budget still covers it. */
-export interface SubmitBudget {
-  /** Reserves the task's estimated cost; false when the budget cannot cover it (do not submit). */
-  reserve(key: string): boolean;
-  /** Gives a reservation back: only for a create the service provably did not act on. */
-  release(key: string): void;
-}
-
-export interface ExecuteContext {
-  plan: Plan;
-  /**
-   * Called once, after the start decisions and before the first create, with the tasks this run
-   * will submit: asset preflight and the cost gate. It throws (a UserError) to refuse the run before
-   * anything is spent, and may return a budget that every create must reserve from and a concurrency.
-   */
-  beforeSubmit?: (tasks: TaskPlan[]) => Promise<SubmitGate>;
-  /**
-   * Checks a downloaded, hash-verified output file against its task's request (MP4 header, ratio,
-   * duration); the result is journalled with the output. Never throws for a bad file: it says so.
-   */
-  checkOutput?: (task: TaskPlan, file: string) => Promise<ManifestOutputCheck[]>;
-  /** Absolute. */
-  outputDir: string;
-  api: ApiClient;
-  download: (options: DownloadOptions) => Promise<DownloadResult>;
-  journal: JournalWriter;
-  /** The fold of the journal as read at the start; kept current by the engine. */
-  fold: JournalFold;
-  timing: RunTiming;
-  timeScale: number;
-  clock: () => number;
-  /** The timers of checkpoints and snapshots. @defaultValue the process's own */
-  timers?: RunTimers;
-  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-  emit: (event: RunEvent) => void;
-  /** First Ctrl-C: stop submitting, stop polling, keep every record. */
-  stopSignal: AbortSignal;
-  /** Second Ctrl-C: also cancel (DELETE) the tasks in flight. */
-  cancelSignal: AbortSignal;
-  /** Writes manifest.json (at checkpoints and at the end). */
-  /** `final` marks the last write of the run (a checkpoint need not be kept once it is on disk). */
-  writeManifest: (tasks: ManifestTask[], orphans: ManifestTask[], final: boolean) => Promise<void>;
-}
-
-export interface ExecuteResult {
-  tasks: ManifestTask[];
-  orphans: ManifestTask[];
-  /** Why submission stopped early, if it did. */
-  stop: { reason: StopReason; message: string } | null;
-  /** Every task of this run (its shard) SUCCEEDED. */
-  allSucceeded: boolean;
-  /** No output of this run's tasks failed its checks (a render that did stays SUCCEEDED: it was paid). */
-  allChecked: boolean;
-  /** Keys of this run (its shard). */
-  runKeys: string[];
-  /** Succeeded before this run, verified on disk: no API call. */
-  alreadyDone: number;
-  /** Succeeded before this run, files missing or altered: fetched again from their tasks. */
-  fetchedAgain: number;
-  /** Keys rendered again: their output was lost and their task gone at the provider. */
-  renderedAgain: string[];
-  /** Tasks that made at least one API call in this run. */
-  touchedTasks: number;
-  /** Tasks that were polled in this run, and the GETs they took. */
-  polledTasks: number;
-  taskGets: number;
-  /** Tasks that reached a terminal state in this run, and their mean creation-to-terminal time. */
-  finishedTasks: number;
-  meanRenderMs: number | null;
-  /** Records appended to the journal by this run. */
-  appended: number;
-  /** A cancel (second Ctrl-C) was acted on: the tasks in flight were asked to cancel. */
-  cancelHandled: boolean;
-}
 
 /** Per-task accounting of the engine, kept for counts and the manifest overlay. */
 interface Tracked {
@@ -644,89 +552,43 @@ class Engine {
     attempt: number,
     taskId: string,
     outputCount: number,
-    knownUrls: readonly string[] | null,
+    urls: readonly string[] | null,
     indexes: readonly number[],
     createdAtMs: number,
   ): Promise<void> {
     const { ctx } = this;
-    const ref = refOf(task);
     const overlay = this.overlayOf(task.key);
-    const fail = (file: string, message: string): void => {
-      overlay.downloadError = message;
-      this.manifestRecords.markChanged(task.key);
-      ctx.emit({ kind: "download-failed", task: ref, file, message });
-    };
-    if (this.halt.signal.aborted) return;
-    // Outputs of an earlier run that are missing or damaged: their URLs have expired, get fresh ones
-    // (fetched before the gate for the start's decisions, see fetchAgain).
-    const found = knownUrls
-      ? { kind: "urls" as const, urls: knownUrls }
-      : await this.fetchOutputUrls(taskId, createdAtMs);
-    if (this.halt.signal.aborted) return;
-    if (found.kind !== "urls") {
-      fail(task.output, found.message);
-      this.setPhase(task.key, "failed");
-      return;
-    }
-    const urls = found.urls;
-    let failed = false;
-    for (const index of indexes) {
-      const file = outputFileName(task.output, index);
-      const finalPath = resolveRecordedFile(ctx.outputDir, file);
-      const url = urls[index];
-      if (!finalPath || url === undefined) {
-        fail(
-          file,
-          finalPath ? `the service returned no output number ${index + 1}` : `unsafe output name ${file}`,
-        );
-        failed = true;
-        continue;
-      }
-      const escapes = await prepareOutputFolder(ctx.outputDir, finalPath, await this.outputRootPath());
-      if (escapes) {
-        fail(file, escapes);
-        failed = true;
-        continue;
-      }
-      const result = await ctx.download({
+    const outcome = await downloadTaskOutputs(
+      { task, ref: refOf(task), attempt, taskId, urls, indexes, createdAtMs },
+      {
+        outputDir: ctx.outputDir,
+        outputRoot: () => this.outputRootPath(),
         api: ctx.api,
-        url,
-        refreshUrl: async () => {
-          const fresh = await this.fetchOutputUrls(taskId, createdAtMs);
-          return fresh.kind === "urls" ? (fresh.urls[index] ?? null) : null;
-        },
-        finalPath,
-        tempPath: partialPath(ctx.outputDir, task.key, index),
+        download: ctx.download,
+        ...(ctx.checkOutput && { checkOutput: ctx.checkOutput }),
+        fetchOutputUrls: (id, at) => this.fetchOutputUrls(id, at),
+        append: (record) => this.append(record),
+        emit: ctx.emit,
         signal: this.halt.signal,
         timeScale: ctx.timeScale,
-      });
-      if (this.halt.signal.aborted && result.kind !== "ok") return;
-      if (result.kind === "failed") {
-        fail(file, result.message);
-        failed = true;
-        continue;
-      }
-      const checks = ctx.checkOutput ? await ctx.checkOutput(task, finalPath) : undefined;
-      await this.append({
-        t: "output",
-        key: task.key,
-        attempt,
-        taskId,
-        index,
-        file,
-        bytes: result.bytes,
-        sha256: result.sha256,
-        ...(checks && { checks }),
-      });
-      this.verifiedOf(task.key).add(index);
-      this.manifestRecords.markChanged(task.key);
-      ctx.emit({ kind: "download-finished", task: ref, file, bytes: result.bytes });
-    }
+      },
+      {
+        saved: (index) => {
+          this.verifiedOf(task.key).add(index);
+          this.manifestRecords.markChanged(task.key);
+        },
+        failed: (message) => {
+          overlay.downloadError = message;
+          this.manifestRecords.markChanged(task.key);
+        },
+      },
+    );
+    if (outcome.kind === "stopped") return;
+    const failed = outcome.failures.length > 0;
     if (!failed) delete overlay.downloadError;
     this.manifestRecords.markChanged(task.key);
-    const complete = Array.from({ length: outputCount }, (_, i) => i).every((i) =>
-      this.verifiedOf(task.key).has(i),
-    );
+    const verified = this.verifiedOf(task.key);
+    const complete = Array.from({ length: outputCount }, (_, i) => i).every((i) => verified.has(i));
     this.setPhase(task.key, complete && !failed ? "succeeded" : "failed");
   }
 
