@@ -8,6 +8,7 @@ import {
   type RunJobResult,
 } from "./run/run-job.js";
 import { startSimulator, type SimShape } from "./sim/index.js";
+import { randomUUID } from "node:crypto";
 import { loadPlan } from "./job/index.js";
 
 /** Settings of the in-process simulator started by `simulate`. */
@@ -58,6 +59,9 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     shape: simulate.shape ?? "bare",
     ...(plan && { concurrency: options.concurrency ?? plan.concurrency }),
     seed: simulate.seed ?? 1,
+    // A simulator lives as long as one run: new task ids each time, so that an id a rerun resumes
+    // (from an earlier run's journal or manifest) is never another task of this simulator.
+    idSalt: randomUUID(),
     ...(simulate.faults ? { faults: simulate.faults } : {}),
   });
   try {

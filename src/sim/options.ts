@@ -20,6 +20,12 @@ export interface SimulatorOptions {
   allowRemote?: boolean;
   /** Seed of every random draw. @defaultValue 1 */
   seed?: number;
+  /**
+   * Mixed into the task ids' draw only: simulators with the same seed and different salts give the
+   * same renders under different task ids (a simulator started per run must not reuse an earlier
+   * run's ids, which a resumed run still holds). @defaultValue "" (the seed alone decides)
+   */
+  idSalt?: string;
   /** Time divisor: 100 turns a 90 s render into 0.9 s. @defaultValue 1 */
   speed?: number;
   /** @defaultValue "bare" */
@@ -90,6 +96,7 @@ export interface ResolvedOptions {
   port: number;
   host: string;
   seed: number;
+  idSalt: string;
   speed: number;
   shape: SimShape;
   concurrency: number;
@@ -144,6 +151,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     port,
     host,
     seed: options.seed ?? 1,
+    idSalt: options.idSalt ?? "",
     speed,
     shape: options.shape ?? "bare",
     concurrency: options.concurrency ?? 4,

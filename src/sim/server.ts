@@ -58,7 +58,7 @@ export class SimServer implements SimContext {
       download: seededStream(options.seed, "fault", "download"),
     };
     this.shapeDraw = seededStream(options.seed, "shape");
-    this.idDraw = seededStream(options.seed, "ids");
+    this.idDraw = seededStream(options.seed, `ids${options.idSalt}`);
     if (options.outputBytes === undefined) loadClips();
     this.server = createServer({ keepAliveTimeout: 10_000 }, (req, res) => this.handle(req, res));
     this.server.on("connection", (socket) => {
