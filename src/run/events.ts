@@ -2,6 +2,7 @@
 // terminal, plain lines in CI) and by tests. Events carry keys, pairs and params, never the API key.
 import type { ManifestError } from "../manifest/types.js";
 import type { ParamValue } from "../job/types.js";
+import type { ApiRequestCounts } from "../api/types.js";
 
 export interface TaskRef {
   key: string;
@@ -21,13 +22,8 @@ export type LivePhase =
   | "held"
   | "not-submitted";
 
-export interface RequestCounts {
-  create: number;
-  get: number;
-  cancel: number;
-  download: number;
-  retries: number;
-}
+/** Requests the run made, as the API client counts them. */
+export type RequestCounts = ApiRequestCounts;
 
 /** A periodic snapshot of the whole run. */
 export interface RunSnapshot {

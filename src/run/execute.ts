@@ -765,18 +765,11 @@ class Engine {
   }
 
   private snapshot(): RunSnapshot {
-    const counts = this.ctx.api.counts();
     return snapshotOf({
       job: this.ctx.plan.job,
       elapsedMs: this.ctx.clock() - this.startedAt,
       phases: [...this.tracked.values()].map((tracked) => tracked.phase),
-      requests: {
-        create: counts.create,
-        get: counts.get,
-        cancel: counts.cancel,
-        download: counts.download,
-        retries: counts.retries,
-      },
+      requests: this.ctx.api.counts(),
       polledTasks: this.polled.size,
       taskGets: this.taskGets,
       meanRenderMs: this.estimator.meanMs(),
