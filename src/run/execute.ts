@@ -20,8 +20,9 @@ import { ManifestRecordCache, type KeyOverlay } from "./manifest-tasks.js";
 import { verifySucceededOutputs } from "./output-files.js";
 import { RenderTimeEstimator } from "./poll-policy.js";
 import {
-  ACCOUNT_STOP_CODES,
   accountStopMessage,
+  notCreatedOf,
+  resubmitsAmbiguous,
   moderationStopMessage,
   retriedInRun,
   terminalOutcome,
@@ -340,34 +341,23 @@ class Engine {
           continue;
         }
         case "rejected":
-          await this.recordNotCreated(
-            task,
-            attempt,
-            "rejected",
-            outcome.code ?? `HTTP_${outcome.status}`,
-            outcome.message,
-          );
-          this.setPhase(task.key, "failed");
-          return;
         case "unavailable":
-          await this.recordNotCreated(task, attempt, "unavailable", "UNAVAILABLE", outcome.message);
-          this.setPhase(task.key, "not-submitted");
+        case "account-stop": {
+          const refused = notCreatedOf(outcome);
+          await this.recordNotCreated(task, attempt, refused.reason, refused.code, refused.message);
+          this.setPhase(task.key, refused.phase);
+          if (refused.accountStop)
+            this.accountStop(refused.accountStop.reason, refused.accountStop.status, false);
           return;
-        case "account-stop":
-          await this.recordNotCreated(
-            task,
-            attempt,
-            "account-stop",
-            ACCOUNT_STOP_CODES[outcome.reason],
-            outcome.message,
-          );
-          this.setPhase(task.key, "not-submitted");
-          this.accountStop(outcome.reason, outcome.status, false);
-          return;
+        }
         case "ambiguous": {
           await this.append({ t: "ambiguous", key: task.key, attempt, message: outcome.message });
-          const again =
-            options.resubmitAmbiguous && attemptsThisRun < options.maxAttempts && !this.submissionStopped();
+          const again = resubmitsAmbiguous(
+            options.resubmitAmbiguous,
+            attemptsThisRun,
+            options.maxAttempts,
+            this.submissionStopped(),
+          );
           ctx.emit({
             kind: "task-ambiguous",
             task: ref,

@@ -1,12 +1,65 @@
 // What happens next, as pure functions of what the service answered: the journal record a terminal
 // state becomes (for tasks of the plan and orphans alike), whether a failure is tried again, what an
 // account stop is called and says, and the exit code of the facts a run ends with. Tested as data.
-import type { AccountStopReason } from "../api/types.js";
+import type { AccountStopReason, CreateOutcome } from "../api/types.js";
 import { ExitCode } from "../errors.js";
-import type { TaskError, TerminalStatus } from "../journal/records.js";
+import type { NotCreatedReason, TaskError, TerminalStatus } from "../journal/records.js";
 import { attemptsAllowed, classifyFailure, isRetriedByRerun, type FailureClass } from "./failure-codes.js";
 import type { TerminalTaskState } from "./poller.js";
 import type { StopReason } from "./events.js";
+
+/** What a create's answer leaves when no task id came back: journalled, and what the task is now. */
+export interface NotCreated {
+  reason: NotCreatedReason;
+  code: string;
+  message: string;
+  /** A refused body is a failure; a create the service could not take now is left to a rerun. */
+  phase: "failed" | "not-submitted";
+  /** The account stops every further create. */
+  accountStop: { reason: AccountStopReason; status: number } | null;
+}
+
+/** A create the service provably did not act on (`created` and `ambiguous` may have a task: not these). */
+export function notCreatedOf(
+  outcome: Extract<CreateOutcome, { kind: "rejected" | "unavailable" | "account-stop" }>,
+): NotCreated {
+  switch (outcome.kind) {
+    case "rejected":
+      return {
+        reason: "rejected",
+        code: outcome.code ?? `HTTP_${outcome.status}`,
+        message: outcome.message,
+        phase: "failed",
+        accountStop: null,
+      };
+    case "unavailable":
+      return {
+        reason: "unavailable",
+        code: "UNAVAILABLE",
+        message: outcome.message,
+        phase: "not-submitted",
+        accountStop: null,
+      };
+    case "account-stop":
+      return {
+        reason: "account-stop",
+        code: ACCOUNT_STOP_CODES[outcome.reason],
+        message: outcome.message,
+        phase: "not-submitted",
+        accountStop: { reason: outcome.reason, status: outcome.status },
+      };
+  }
+}
+
+/** Whether a create whose outcome is unknown is sent again within this run (possibly paying twice). */
+export function resubmitsAmbiguous(
+  resubmitAmbiguous: boolean,
+  attemptsThisRun: number,
+  maxAttempts: number,
+  submissionStopped: boolean,
+): boolean {
+  return resubmitAmbiguous && attemptsThisRun < maxAttempts && !submissionStopped;
+}
 
 /** What the journal records of a task the service says is over. */
 export interface TerminalOutcome {

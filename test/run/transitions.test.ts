@@ -1,6 +1,12 @@
 // What happens after the service's answer, as data.
 import { describe, expect, it } from "vitest";
-import { exitCodeOf, retriedInRun, terminalOutcome } from "../../src/run/transitions.js";
+import {
+  exitCodeOf,
+  notCreatedOf,
+  resubmitsAmbiguous,
+  retriedInRun,
+  terminalOutcome,
+} from "../../src/run/transitions.js";
 
 describe("a terminal state becomes a journal record", () => {
   it("records a success with its output count, a cancel, and each failure with its class", () => {
@@ -54,5 +60,39 @@ describe("the exit code of a run's end", () => {
       expect(exitCodeOf({ ...done, stop })).toBe(3);
     expect(exitCodeOf({ ...done, stop: "account", interrupted: "SIGINT" })).toBe(130);
     expect(exitCodeOf({ ...done, interrupted: "SIGTERM" })).toBe(143);
+  });
+});
+
+describe("a create the service did not act on", () => {
+  it("is a failure when the body was refused, left to a rerun otherwise, and stops the account on its stop", () => {
+    expect(notCreatedOf({ kind: "rejected", status: 400, code: null, message: "bad ratio" })).toEqual({
+      reason: "rejected",
+      code: "HTTP_400",
+      message: "bad ratio",
+      phase: "failed",
+      accountStop: null,
+    });
+    expect(notCreatedOf({ kind: "unavailable", message: "503 x4" })).toMatchObject({
+      reason: "unavailable",
+      code: "UNAVAILABLE",
+      phase: "not-submitted",
+      accountStop: null,
+    });
+    expect(
+      notCreatedOf({ kind: "account-stop", reason: "daily-limit", status: 429, message: "limit" }),
+    ).toEqual({
+      reason: "account-stop",
+      code: "DAILY_LIMIT",
+      message: "limit",
+      phase: "not-submitted",
+      accountStop: { reason: "daily-limit", status: 429 },
+    });
+  });
+
+  it("sends an unknown outcome again only when allowed, within the attempts, while submission goes on", () => {
+    expect(resubmitsAmbiguous(true, 1, 2, false)).toBe(true);
+    expect(resubmitsAmbiguous(false, 1, 2, false)).toBe(false);
+    expect(resubmitsAmbiguous(true, 2, 2, false)).toBe(false);
+    expect(resubmitsAmbiguous(true, 1, 2, true)).toBe(false);
   });
 });
