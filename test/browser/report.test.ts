@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { readManifest } from "../../src/manifest/manifest.js";
 import { writeHtmlReport } from "../../src/report/html/index.js";
 import { repoRoot } from "../helpers/cli.js";
-import { renderDemo, withFailureAndHostilePair } from "../report/demo-output.js";
+import { renderDemo, withFailureAndHostilePair } from "../helpers/demo-output.js";
 
 type Playwright = typeof PlaywrightModule;
 

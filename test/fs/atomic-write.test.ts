@@ -10,7 +10,7 @@ import {
   writeFileAtomic,
 } from "../../src/fs/atomic-write.js";
 import { withTempDir } from "../helpers/manifest-fixtures.js";
-import { runNode } from "./node-child.js";
+import { runNode } from "../helpers/node-child.js";
 
 describe("writeFileAtomic", () => {
   it("creates the file, then replaces it, leaving no temporary file behind", async () => {

@@ -9,7 +9,7 @@ import {
   serializeManifest,
   writeManifest,
 } from "../../src/manifest/manifest.js";
-import { startNode, runNode } from "../fs/node-child.js";
+import { startNode, runNode } from "../helpers/node-child.js";
 import { planOf, succeededTask, withTempDir } from "../helpers/manifest-fixtures.js";
 
 const plan = planOf(40);

@@ -5,8 +5,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { readManifest } from "../../src/manifest/manifest.js";
 import { verifyOutputs } from "../../src/manifest/verify.js";
-import { captureIo } from "../report/capture-io.js";
-import { renderDemo } from "../report/demo-output.js";
+import { captureIo } from "../helpers/capture-io.js";
+import { renderDemo } from "../helpers/demo-output.js";
 
 let root: string;
 let shard1: string;

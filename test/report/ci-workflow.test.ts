@@ -7,7 +7,7 @@ import { parseDocument } from "yaml";
 import { main } from "../../src/cli/main.js";
 import { loadPlan } from "../../src/job/index.js";
 import { repoRoot } from "../helpers/cli.js";
-import { captureIo } from "./capture-io.js";
+import { captureIo } from "../helpers/capture-io.js";
 
 interface Step {
   name?: string;

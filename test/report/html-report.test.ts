@@ -9,7 +9,7 @@ import { layoutPair } from "../../src/report/html/grid.js";
 import { readMp4Duration } from "../../src/report/html/mp4-duration.js";
 import { buildHtmlReport, describeReference } from "../../src/report/html/write.js";
 import { runCli } from "../helpers/cli.js";
-import { renderDemo, withFailureAndHostilePair } from "./demo-output.js";
+import { renderDemo, withFailureAndHostilePair } from "../helpers/demo-output.js";
 
 let out: string;
 let manifest: Manifest;

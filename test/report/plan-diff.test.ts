@@ -10,7 +10,7 @@ import { cell, code } from "../../src/report/markdown.js";
 import { diffPlan, type PlanDiff } from "../../src/report/plan-diff.js";
 import { planFromBytes } from "../../src/job/index.js";
 import type { Plan } from "../../src/job/types.js";
-import { captureIo } from "./capture-io.js";
+import { captureIo } from "../helpers/capture-io.js";
 
 const job = (intensities: string, extra = ""): string => `version: 1
 name: sweep

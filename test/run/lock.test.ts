@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { UserError } from "../../src/errors.js";
 import { lockPath } from "../../src/journal/paths.js";
 import { acquireRunLock, parseLockInfo } from "../../src/run/lock.js";
-import { startNode, type RunningChild } from "../fs/node-child.js";
+import { startNode, type RunningChild } from "../helpers/node-child.js";
 import { withTempDir } from "../helpers/manifest-fixtures.js";
 
 /** A child process that takes the lock of `dir` and holds it until killed (or exits at once). */

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
 import type { Manifest, ManifestTask } from "../../src/manifest/types.js";
-import { runCli } from "../helpers/cli.js";
+import { runCli } from "./cli.js";
 
 export async function renderDemo(extraArgs: string[] = [], outDir?: string): Promise<string> {
   const out = outDir ?? join(await mkdtemp(join(tmpdir(), "actbatch-report-")), "out");
