@@ -10,5 +10,11 @@ export const DOWNLOAD_FAILED = "DOWNLOAD_FAILED";
 /** The render succeeded, its output was lost and the provider no longer has the task: rendered (and paid) again. */
 export const OUTPUT_LOST = "OUTPUT_LOST";
 
+/**
+ * The task is still in flight (PENDING), but its GETs gave no valid answer for too long in the last run
+ * (not JSON, an unknown status, no usable output URL, no answer): the message says which. A rerun polls it.
+ */
+export const NO_VALID_ANSWER = "NO_VALID_ANSWER";
+
 /** Codes of a task that succeeded at the provider and whose output is to be fetched from it again. */
 export const FETCH_AGAIN_CODES: ReadonlySet<string> = new Set([OUTPUT_MISSING, DOWNLOAD_FAILED]);

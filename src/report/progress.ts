@@ -68,6 +68,10 @@ const formatters: { [K in RunEventKind]: Formatter<K> } = {
     e.status === "FAILED"
       ? `failed ${describeTask(e.task)}: ${e.error?.code ?? "FAILED"}: ${e.error?.message ?? ""}${e.retrying ? " (submitting again)" : ""}`
       : `${e.status.toLowerCase()} ${describeTask(e.task)}`,
+  "task-unanswered": (e) =>
+    e.leftInFlight
+      ? `left in flight ${describeTask(e.task)} (${e.taskId}): ${e.message}; a rerun polls it again`
+      : `no valid answer for ${describeTask(e.task)} (${e.taskId}): ${e.message}; still polling`,
   "download-finished": (e) => `downloaded ${e.file} (${e.bytes} bytes)`,
   "download-failed": (e) => `download failed ${e.file}: ${e.message}`,
   "task-cancelled": (e) =>
@@ -170,6 +174,7 @@ const NOTABLE = new Set<RunEventKind>([
   "task-finished",
   "task-not-created",
   "task-ambiguous",
+  "task-unanswered",
   "download-failed",
   "task-cancelled",
   "submission-stopped",

@@ -55,7 +55,7 @@ export function formatRunSummary(summary: RunSummary): string[] {
   const ambiguous = summary.unfinished.filter((task) => task.status === "AMBIGUOUS");
   if (ambiguous.length > 0) {
     lines.push(
-      `held (${ambiguous.length}): a create's outcome is unknown, so a task may exist and be paid; rerun without --no-resubmit-ambiguous to submit again:`,
+      `held (${ambiguous.length}): a create's outcome is unknown, so a task may exist and be paid; a rerun submits it again, possibly paying twice (under --no-resubmit-ambiguous it stays held):`,
     );
     for (const task of ambiguous.slice(0, MAX_LISTED)) lines.push(`  ${describeTask(task)}`);
   }
@@ -74,11 +74,18 @@ export function formatRunSummary(summary: RunSummary): string[] {
     if (summary.renderedAgain.length > MAX_LISTED)
       lines.push(`  … and ${summary.renderedAgain.length - MAX_LISTED} more (see the manifest)`);
   }
-  const inFlight = summary.unfinished.filter(
+  const inFlightTasks = summary.unfinished.filter(
     (t) => t.status === "PENDING" || t.status === "RUNNING" || t.status === "THROTTLED",
-  ).length;
+  );
+  const inFlight = inFlightTasks.length;
   if (inFlight > 0)
     lines.push(`${inFlight} tasks are still in flight and resumable: rerun the same command to collect them`);
+  // A task left because its GETs gave no valid answer says why: otherwise every rerun waits in silence again.
+  const unanswered = inFlightTasks.filter((task) => task.error !== null);
+  for (const task of unanswered.slice(0, MAX_LISTED))
+    lines.push(`  ${describeTask(task)}: ${task.error?.code}: ${task.error?.message}`);
+  if (unanswered.length > MAX_LISTED)
+    lines.push(`  … and ${unanswered.length - MAX_LISTED} more (see the manifest)`);
   if (c.notSubmitted > 0) lines.push(`${c.notSubmitted} tasks were not submitted: rerun to submit them`);
   if (c.orphans > 0)
     lines.push(

@@ -28,6 +28,14 @@ export function pollUntilTerminal(
     immediate,
     onGet: () => state.taskGets++,
     onState: (live) => onLiveState(state, key, taskId, live),
+    onProblem: (message) =>
+      state.ctx.emit({
+        kind: "task-unanswered",
+        task: state.refOf(key),
+        taskId,
+        message,
+        leftInFlight: false,
+      }),
   });
 }
 
@@ -35,9 +43,22 @@ export function pollUntilTerminal(
 export function afterUnfinishedPoll(
   state: EngineState,
   key: string,
+  taskId: string,
   result: Exclude<PollResult, { kind: "terminal" }>,
 ): void {
   if (result.kind === "account-stop") state.accountStop(result.reason, result.status, true);
+  if (result.kind === "unreachable") {
+    // Kept for the manifest and the summary: the task stays PENDING, and they say why it was left.
+    state.overlayOf(key).pollProblem = result.message;
+    state.changed(key);
+    state.ctx.emit({
+      kind: "task-unanswered",
+      task: state.refOf(key),
+      taskId,
+      message: result.message,
+      leftInFlight: true,
+    });
+  }
   if (state.phaseOf(key) === "submitting") state.setPhase(key, "pending");
 }
 
@@ -58,8 +79,9 @@ function onLiveState(state: EngineState, key: string, taskId: string, live: Task
   const status =
     live.status === "throttled" ? "THROTTLED" : live.status === "running" ? "RUNNING" : "PENDING";
   const overlay = state.overlayOf(key);
-  const changed = overlay.live !== status;
+  const changed = overlay.live !== status || overlay.pollProblem !== undefined;
   overlay.live = status;
+  delete overlay.pollProblem;
   state.setPhase(key, status === "RUNNING" ? "running" : "pending");
   if (!changed) return;
   state.changed(key);

@@ -71,7 +71,7 @@ export async function submitTask(
         state.setPhase(task.key, "pending");
         ctx.emit({ kind: "task-submitted", task: refOf(task), attempt, taskId: outcome.taskId });
         const result = await pollUntilTerminal(state, task.key, outcome.taskId, createdAtMs, false);
-        if (result.kind !== "terminal") return afterUnfinishedPoll(state, task.key, result);
+        if (result.kind !== "terminal") return afterUnfinishedPoll(state, task.key, outcome.taskId, result);
         state.estimator.record(result.atMs - result.startedAtMs);
         const terminal = { attempt, taskId: outcome.taskId, state: result.state, createdAtMs };
         if (!(await recordTerminal(state, task, terminal, attemptsThisRun, release))) return;
@@ -121,7 +121,7 @@ export async function resumePoll(
 ): Promise<void> {
   const createdAtMs = parseTime(action.createdAt, state.ctx.clock());
   const result = await pollUntilTerminal(state, task.key, action.taskId, createdAtMs, true);
-  if (result.kind !== "terminal") return afterUnfinishedPoll(state, task.key, result);
+  if (result.kind !== "terminal") return afterUnfinishedPoll(state, task.key, action.taskId, result);
   const terminal = { attempt: action.attempt, taskId: action.taskId, state: result.state, createdAtMs };
   // A retryable failure of a resumed task is resubmitted like any other; the resumed attempt counts
   // towards this run's attempts, as if the interrupted run had never stopped.
@@ -134,7 +134,7 @@ export async function resumeOrphan(state: EngineState, key: KeyState, release: (
   if (!attempt?.taskId) return;
   const createdAtMs = parseTime(attempt.createdAt, state.ctx.clock());
   const result = await pollUntilTerminal(state, key.key, attempt.taskId, createdAtMs, true);
-  if (result.kind !== "terminal") return afterUnfinishedPoll(state, key.key, result);
+  if (result.kind !== "terminal") return afterUnfinishedPoll(state, key.key, attempt.taskId, result);
   // Terminal at the service: it no longer counts against the account's concurrency.
   release();
   const { status, error, outputs } = terminalOutcome(result.state);

@@ -82,6 +82,11 @@ export type RunEvent =
       error: ManifestError | null;
       retrying: boolean;
     }
+  /**
+   * A GET for the task gave no valid answer (not JSON, an unknown status, a success without a usable
+   * URL, no answer at all); `leftInFlight`: polling gave up on it for this run (resumable).
+   */
+  | { kind: "task-unanswered"; task: TaskRef; taskId: string; message: string; leftInFlight: boolean }
   | { kind: "download-finished"; task: TaskRef; file: string; bytes: number }
   | { kind: "download-failed"; task: TaskRef; file: string; message: string }
   | { kind: "task-cancelled"; task: TaskRef; taskId: string; ok: boolean; message: string | null }

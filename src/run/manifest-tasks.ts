@@ -1,7 +1,7 @@
 // The manifest's view of each key, derived from the journal fold (plus what this run has verified on
 // disk and, at checkpoints, what is in progress). Deterministic: the same journal and the same files
 // give the same entries, which is what makes a no-op rerun leave manifest.json byte-identical.
-import { DOWNLOAD_FAILED, OUTPUT_LOST, OUTPUT_MISSING } from "../manifest/codes.js";
+import { DOWNLOAD_FAILED, NO_VALID_ANSWER, OUTPUT_LOST, OUTPUT_MISSING } from "../manifest/codes.js";
 import type {
   ManifestAttempt,
   ManifestError,
@@ -26,6 +26,8 @@ export interface KeyOverlay {
   live?: "PENDING" | "THROTTLED" | "RUNNING";
   /** Outputs are being downloaded right now. */
   downloading?: boolean;
+  /** Why polling left the task in flight in this run (no valid answer for too long). */
+  pollProblem?: string;
   /** Why the last download of this run failed. */
   downloadError?: string;
 }
@@ -141,6 +143,11 @@ function describeAttempt(
       };
     case "created":
       if (attempt.cancelled) return { status: "CANCELLED", error: null };
+      if (overlay.pollProblem !== undefined)
+        return {
+          status: overlay.live ?? "PENDING",
+          error: { code: NO_VALID_ANSWER, message: overlay.pollProblem, retryable: true },
+        };
       return { status: overlay.live ?? "PENDING", error: null };
     case "terminal":
       return { status: attempt.terminal?.status ?? "PENDING", error: attempt.terminal?.error ?? null };

@@ -22,7 +22,7 @@ export type PollResult =
   /** The run is stopping (Ctrl-C): the task stays in flight and resumable. */
   | { kind: "stopped" }
   | { kind: "account-stop"; reason: AccountStopReason; status: number; message: string }
-  /** The service kept failing to answer for this task: it stays in flight and resumable. */
+  /** No valid answer for this task for too long (or too many times): it stays in flight and resumable; `message` says why. */
   | { kind: "unreachable"; message: string };
 
 export interface PollTaskInput {
@@ -44,6 +44,8 @@ export interface PollTaskInput {
   /** Consecutive "gone" answers (404 / task_not_exist after the grace period) before the task is taken as gone. */
   missingConfirmations?: number;
   onState?: (state: TaskState) => void;
+  /** A GET gave no valid answer for a reason other than the last one's (said at once, not only when polling gives up). */
+  onProblem?: (message: string) => void;
   onGet?: () => void;
 }
 
@@ -59,6 +61,9 @@ export function isTerminalState(state: TaskState): state is TerminalTaskState {
 export async function pollTask(input: PollTaskInput): Promise<PollResult> {
   const { api, taskId, timing, clock, signal } = input;
   const maxErrors = input.maxConsecutiveErrors ?? 30;
+  // Silence is bounded in time too (one bad answer can take minutes: a server that never sends headers),
+  // counted from the first GET: waiting for it is not silence.
+  let lastValidAtMs: number | null = null;
   const missingConfirmations = input.missingConfirmations ?? MISSING_CONFIRMATIONS;
   let last: TaskState["status"] | "error" | null = null;
   let firstProgress: ProgressSample | null = null;
@@ -90,18 +95,24 @@ export async function pollTask(input: PollTaskInput): Promise<PollResult> {
     await input.bucket.take(signal);
     if (signal.aborted) return { kind: "stopped" };
     input.onGet?.();
+    lastValidAtMs ??= clock();
     const outcome = await api.getTask(taskId, input.createdAtMs, signal);
     // A GET answered while the run was being stopped (or its tasks cancelled) proves nothing about the task.
     if (signal.aborted) return { kind: "stopped" };
     if (outcome.kind === "account-stop") return outcome;
     if (outcome.kind === "error") {
       errors++;
+      if (outcome.message !== lastError) input.onProblem?.(outcome.message);
       lastError = outcome.message;
       last = "error";
-      if (errors >= maxErrors) return { kind: "unreachable", message: lastError };
+      const silentMs = clock() - lastValidAtMs;
+      if (errors >= maxErrors || silentMs >= timing.maxSilenceMs)
+        return { kind: "unreachable", message: gaveUpMessage(errors, silentMs, lastError) };
       continue;
     }
     errors = 0;
+    lastError = "";
+    lastValidAtMs = clock();
     const state = outcome.state;
     if (state.status === "missing" && ++missing < missingConfirmations) {
       // A task we hold the id of has vanished: make sure before it is given up (and resubmitted, paid).
@@ -119,4 +130,10 @@ export async function pollTask(input: PollTaskInput): Promise<PollResult> {
     last = state.status;
     input.onState?.(state);
   }
+}
+
+function gaveUpMessage(errors: number, silentMs: number, lastError: string): string {
+  const seconds = Math.round(silentMs / 1000);
+  const span = seconds >= 120 ? `${Math.round(seconds / 60)} min` : `${seconds} s`;
+  return `no valid answer in ${errors} GET${errors === 1 ? "" : "s"} over ${span}; the last: ${lastError}`;
 }

@@ -25,6 +25,11 @@ export interface RunTiming {
    * CometAPI's view of a task can lag ~15 s, and a task that is really gone is only noticed later.
    */
   visibilityGraceMs: number;
+  /**
+   * Longest time a task may go without a valid answer to its GETs before polling leaves it (in flight,
+   * resumable) and says why: well past a render's length, short of an hour of silence.
+   */
+  maxSilenceMs: number;
 }
 
 export const REAL_TIMING: RunTiming = {
@@ -38,6 +43,7 @@ export const REAL_TIMING: RunTiming = {
   checkpointIntervalMs: 5_000,
   summaryLineIntervalMs: 30_000,
   visibilityGraceMs: 60_000,
+  maxSilenceMs: 10 * 60_000,
 };
 
 /** The timing of a run whose clock goes `timeScale` times faster than real time. */
@@ -58,5 +64,6 @@ export function scaleTiming(timeScale: number, base: RunTiming = REAL_TIMING): R
     checkpointIntervalMs: Math.max(1_000, d(base.checkpointIntervalMs)),
     summaryLineIntervalMs: Math.max(1_000, d(base.summaryLineIntervalMs)),
     visibilityGraceMs: d(base.visibilityGraceMs),
+    maxSilenceMs: d(base.maxSilenceMs),
   };
 }

@@ -107,7 +107,7 @@ describe("pollTask", () => {
     const failing = scripted([() => ({ kind: "error", message: "reset", status: null })]);
     expect(await pollTask(failing.input({ maxConsecutiveErrors: 4 }))).toEqual({
       kind: "unreachable",
-      message: "reset",
+      message: "no valid answer in 4 GETs over 15 s; the last: reset",
     });
     expect(failing.gets).toHaveLength(4);
 
@@ -143,5 +143,60 @@ describe("pollTask", () => {
     await pollTask(input({ bucket, signal: stop.signal, onGet: () => gets.length === 3 && stop.abort() }));
     expect(gets).toHaveLength(4);
     expect(bucket.taken).toBe(4);
+  });
+
+  it("says each new reason for a bad answer at once, not only when it gives up", async () => {
+    const problems: string[] = [];
+    const { input } = scripted([
+      () => ({ kind: "error", message: 'unrecognised task status "EXPLODED"', status: 200 }),
+      () => ({ kind: "error", message: 'unrecognised task status "EXPLODED"', status: 200 }),
+      () => ({ kind: "error", message: "the task answer is not JSON", status: 200 }),
+      state({ status: "running", progress: 0.5 }),
+      () => ({ kind: "error", message: "the task answer is not JSON", status: 200 }),
+      state({ status: "succeeded", outputs: ["u"] }),
+    ]);
+    const result = await pollTask(input({ onProblem: (message) => problems.push(message) }));
+    expect(result).toMatchObject({ kind: "terminal" });
+    // Once per reason in a row; a valid answer in between makes the same reason news again.
+    expect(problems).toEqual([
+      'unrecognised task status "EXPLODED"',
+      "the task answer is not JSON",
+      "the task answer is not JSON",
+    ]);
+  });
+
+  it("bounds the time without a valid answer: GETs that each take minutes give up after the silence limit", async () => {
+    let now = 0;
+    const gets: number[] = [];
+    // A server that accepts the connection and never answers: each GET ends by the client's timeouts.
+    const api = {
+      getTask: async () => {
+        gets.push(now);
+        now += 4 * 60_000;
+        return { kind: "error", message: "no answer: headers timeout", status: null };
+      },
+    } as unknown as ApiClient;
+    const clock = (): number => now;
+    const sleep = async (ms: number): Promise<void> => {
+      now += ms;
+    };
+    const result = await pollTask({
+      api,
+      taskId: "t1",
+      createdAtMs: 0,
+      bucket: new TokenBucket(1_000, 1_000, clock, sleep),
+      timing: REAL_TIMING,
+      clock,
+      sleep,
+      signal: new AbortController().signal,
+      expectedRenderMs: () => 90_000,
+      immediate: true,
+    });
+    expect(result).toEqual({
+      kind: "unreachable",
+      message: "no valid answer in 3 GETs over 12 min; the last: no answer: headers timeout",
+    });
+    // Not 30 GETs (two hours): the limit is REAL_TIMING.maxSilenceMs, 10 minutes.
+    expect(gets).toHaveLength(3);
   });
 });
