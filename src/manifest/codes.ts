@@ -7,6 +7,12 @@ export const OUTPUT_MISSING = "OUTPUT_MISSING";
 /** The render succeeded and the download failed: a rerun downloads it from the task (no new render). */
 export const DOWNLOAD_FAILED = "DOWNLOAD_FAILED";
 
+/**
+ * The render succeeded and its output is larger than the run's --max-output-mb: the download stopped at
+ * the limit and kept nothing. A rerun with a higher limit downloads it from the task (no new render).
+ */
+export const OUTPUT_TOO_LARGE = "OUTPUT_TOO_LARGE";
+
 /** The render succeeded, its output was lost and the provider no longer has the task: rendered (and paid) again. */
 export const OUTPUT_LOST = "OUTPUT_LOST";
 
@@ -17,4 +23,8 @@ export const OUTPUT_LOST = "OUTPUT_LOST";
 export const NO_VALID_ANSWER = "NO_VALID_ANSWER";
 
 /** Codes of a task that succeeded at the provider and whose output is to be fetched from it again. */
-export const FETCH_AGAIN_CODES: ReadonlySet<string> = new Set([OUTPUT_MISSING, DOWNLOAD_FAILED]);
+export const FETCH_AGAIN_CODES: ReadonlySet<string> = new Set([
+  OUTPUT_MISSING,
+  DOWNLOAD_FAILED,
+  OUTPUT_TOO_LARGE,
+]);

@@ -13,6 +13,11 @@ import { backoffDelay } from "../api/backoff.js";
 import type { ApiClient, DownloadOpen } from "../api/types.js";
 import { crashPoint } from "../crash-points.js";
 import { fsyncDirectory, writeFully } from "../fs/durable.js";
+import { OUTPUT_TOO_LARGE } from "../manifest/codes.js";
+
+const MIB = 1024 * 1024;
+/** Largest output file accepted by default: an Act-Two render is tens of MB. */
+export const DEFAULT_MAX_OUTPUT_MB = 1024;
 
 export interface DownloadOptions {
   api: ApiClient;
@@ -27,14 +32,30 @@ export interface DownloadOptions {
   signal?: AbortSignal;
   /** Divides the backoff between attempts (benchmarks and tests at scaled time). Default 1. */
   timeScale?: number;
+  /**
+   * Largest file accepted, in bytes (default DEFAULT_MAX_OUTPUT_MB MiB): a larger announced size is
+   * refused before the body is read, and a body that passes it is cut there; nothing is kept.
+   */
+  maxBytes?: number;
 }
 
 export type DownloadResult =
-  { kind: "ok"; bytes: number; sha256: string } | { kind: "failed"; message: string; retryable: boolean };
+  | { kind: "ok"; bytes: number; sha256: string }
+  /** `code`: actbatch's code for the task's error (manifest/codes.ts); DOWNLOAD_FAILED when absent. */
+  | { kind: "failed"; message: string; retryable: boolean; code?: string };
 
 type Received =
   | { kind: "complete"; bytes: number; sha256: string }
-  | { kind: "incomplete"; message: string; onDisk: number; progressed: boolean };
+  | { kind: "incomplete"; message: string; onDisk: number; progressed: boolean }
+  | { kind: "too-large"; message: string };
+
+/** A body that went past the size limit: the sink refuses the chunk that would cross it. */
+class OutputTooLarge extends Error {}
+
+function describeLimit(maxBytes: number): string {
+  const size = maxBytes % MIB === 0 ? `${maxBytes / MIB} MB` : `${maxBytes.toLocaleString("en-US")} bytes`;
+  return `the limit of ${size} per output (--max-output-mb)`;
+}
 
 /**
  * Bytes a sink buffers while a write is in flight. Network chunks are 16-64 KiB; writing each with its
@@ -79,6 +100,8 @@ class FileSink extends Writable {
     private position: number,
     private readonly hash: Hash,
     private readonly onChunkWritten: () => void,
+    /** The file may not grow past this many bytes. */
+    private readonly maxBytes: number,
   ) {
     super({ highWaterMark: SINK_HIGH_WATER_MARK });
   }
@@ -110,6 +133,9 @@ class FileSink extends Writable {
 
   private async writeAll(chunks: Buffer[]): Promise<void> {
     if (this.syncFailure) throw this.syncFailure;
+    let size = 0;
+    for (const chunk of chunks) size += chunk.length;
+    if (this.position + size > this.maxBytes) throw new OutputTooLarge();
     // The write runs on the thread pool: hash these bytes meanwhile. A failed write leaves the hash
     // unused (the next attempt rehashes the prefix that is on disk).
     const writing = this.writeBuffers(chunks.filter((chunk) => chunk.length > 0));
@@ -213,9 +239,18 @@ async function receive(
   expected: { total: number | null },
   signal: AbortSignal | undefined,
   onChunkWritten: () => void,
+  maxBytes: number,
 ): Promise<Received> {
   const start = opened.status === 206 ? onDisk : 0;
   const total = opened.totalSize ?? (opened.contentLength === null ? null : start + opened.contentLength);
+  if (total !== null && total > maxBytes) {
+    // The same URL will announce the same size: refused before a byte of the body is read.
+    opened.body.on("error", () => {}).destroy();
+    return {
+      kind: "too-large",
+      message: `the server announced ${total.toLocaleString("en-US")} bytes, over ${describeLimit(maxBytes)}; nothing was downloaded`,
+    };
+  }
   if (start > 0 && expected.total !== null && total !== null && total !== expected.total) {
     // The file behind the URL is not the one whose first bytes are on disk: start over.
     opened.body.on("error", () => {}).destroy();
@@ -234,11 +269,16 @@ async function receive(
   let sink: FileSink | null = null;
   try {
     if (start > 0) await hashPrefix(tempPath, start, hash);
-    sink = new FileSink(file, start, hash, onChunkWritten);
+    sink = new FileSink(file, start, hash, onChunkWritten, maxBytes);
     let failure: string | null = null;
     try {
       await pipeline(opened.body, sink, signal ? { signal } : {});
     } catch (error) {
+      if (error instanceof OutputTooLarge)
+        return {
+          kind: "too-large",
+          message: `the output went past ${describeLimit(maxBytes)}; the download was stopped there and nothing was kept`,
+        };
       failure = describeError(error);
     }
     // A failed fsync is not a broken body: the bytes on disk are in doubt, so no attempt continues them.
@@ -277,6 +317,7 @@ async function receive(
 export async function downloadOutput(options: DownloadOptions): Promise<DownloadResult> {
   const { api, tempPath, finalPath, signal } = options;
   const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_OUTPUT_MB * MIB;
   const scale = options.timeScale !== undefined && options.timeScale > 0 ? options.timeScale : 1;
   const policy = { baseMs: 500 / scale, capMs: 10_000 / scale };
   // Opens are bounded too, so a server that trickles a few bytes per connection cannot loop forever.
@@ -322,7 +363,12 @@ export async function downloadOutput(options: DownloadOptions): Promise<Download
         failures++;
       } else {
         if (opened.status === 200) onDisk = 0;
-        const received = await receive(opened, onDisk, tempPath, expected, signal, onChunkWritten);
+        const received = await receive(opened, onDisk, tempPath, expected, signal, onChunkWritten, maxBytes);
+        if (received.kind === "too-large") {
+          // Not retried: the same URL sends the same file.
+          await rm(tempPath, { force: true });
+          return { kind: "failed", code: OUTPUT_TOO_LARGE, message: received.message, retryable: false };
+        }
         if (received.kind === "complete") {
           crashPoint("before-rename");
           await mkdir(dirname(finalPath), { recursive: true });

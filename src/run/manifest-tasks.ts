@@ -1,7 +1,7 @@
 // The manifest's view of each key, derived from the journal fold (plus what this run has verified on
 // disk and, at checkpoints, what is in progress). Deterministic: the same journal and the same files
 // give the same entries, which is what makes a no-op rerun leave manifest.json byte-identical.
-import { DOWNLOAD_FAILED, NO_VALID_ANSWER, OUTPUT_LOST, OUTPUT_MISSING } from "../manifest/codes.js";
+import { NO_VALID_ANSWER, OUTPUT_LOST, OUTPUT_MISSING } from "../manifest/codes.js";
 import type {
   ManifestAttempt,
   ManifestError,
@@ -28,8 +28,8 @@ export interface KeyOverlay {
   downloading?: boolean;
   /** Why polling left the task in flight in this run (no valid answer for too long). */
   pollProblem?: string;
-  /** Why the last download of this run failed. */
-  downloadError?: string;
+  /** Why the last download of this run failed: its code (DOWNLOAD_FAILED, OUTPUT_TOO_LARGE) and words. */
+  downloadError?: { code: string; message: string };
 }
 
 export interface TaskIdentity {
@@ -87,7 +87,8 @@ export function deriveManifestTask(
       taskId: last.taskId,
       status: "FAILED",
       outputs,
-      error: { code: DOWNLOAD_FAILED, message: overlay.downloadError, retryable: true },
+      // Retryable: a rerun downloads it from the task (no new render), as FETCH_AGAIN_CODES says.
+      error: { ...overlay.downloadError, retryable: true },
     };
   // Not downloaded (yet): interrupted, another shard's task, or a file deleted since.
   return notOnDisk(

@@ -15,7 +15,7 @@ import { outputCheckOptions } from "../preflight/index.js";
 import { LocalFileSender, sendingLocalFiles } from "./send-local-files.js";
 import { loadPlan } from "../job/index.js";
 import type { BudgetSpec, LoadedPlan, Plan, PlanReport, ProviderName, TaskPlan } from "../job/types.js";
-import { downloadOutput } from "./downloader.js";
+import { DEFAULT_MAX_OUTPUT_MB, downloadOutput } from "./downloader.js";
 import { executePlan } from "./execute.js";
 import { exitCodeOf } from "./transitions.js";
 import { checkAccount, checkOutputFile, gateTasks } from "./before-submit.js";
@@ -77,6 +77,11 @@ export interface RunJobOptions {
   maxTasks?: number;
   /** Moderation failures after which submission stops. @defaultValue 3 */
   maxModerationFailures?: number;
+  /**
+   * Largest output file accepted, in MiB: a larger one is not kept and its task fails with
+   * OUTPUT_TOO_LARGE (a rerun with a higher limit downloads it, no new render). @defaultValue 1024
+   */
+  maxOutputMb?: number;
   shard?: Shard;
   /**
    * Runs the engine's clock this many times faster (tests and benchmarks against a sped-up
@@ -110,6 +115,10 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
   const emit = options.onEvent ?? ((): void => undefined);
+  const maxOutputMb = options.maxOutputMb ?? DEFAULT_MAX_OUTPUT_MB;
+  if (!Number.isInteger(maxOutputMb) || maxOutputMb < 1)
+    throw new UserError(`maxOutputMb must be a positive integer (MiB), got ${String(options.maxOutputMb)}`);
+  const maxOutputBytes = maxOutputMb * 1024 * 1024;
   const loaded: LoadedPlan | null = options.plan
     ? options.report
       ? { plan: options.plan, report: options.report }
@@ -184,7 +193,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
         plan,
         outputDir,
         api: sender ? sendingLocalFiles(api, sender) : api,
-        download: downloadOutput,
+        download: (download) => downloadOutput({ ...download, maxBytes: maxOutputBytes }),
         journal,
         fold,
         timing,

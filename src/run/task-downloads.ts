@@ -4,6 +4,7 @@ import type { ApiClient } from "../api/types.js";
 import type { TaskPlan } from "../job/types.js";
 import { partialPath } from "../journal/paths.js";
 import type { NewJournalRecord } from "../journal/records.js";
+import { DOWNLOAD_FAILED } from "../manifest/codes.js";
 import type { ManifestOutputCheck } from "../manifest/types.js";
 import type { DownloadOptions, DownloadResult } from "./downloader.js";
 import type { RunEvent, TaskRef } from "./events.js";
@@ -39,6 +40,12 @@ export interface TaskDownload {
   createdAtMs: number;
 }
 
+/** Why an output is not on disk: actbatch's code for the task's error (manifest/codes.ts) and the words. */
+export interface DownloadFailure {
+  code: string;
+  message: string;
+}
+
 export type TaskDownloadOutcome =
   /** Stopped before the end: what was saved is recorded, the rest stays for the next run. */
   { kind: "stopped" } | { kind: "done"; saved: number[]; failures: { file: string; message: string }[] };
@@ -50,15 +57,15 @@ export async function downloadTaskOutputs(
     /** An output is on disk and recorded. */
     saved: (index: number) => void;
     /** An output could not be downloaded (said in an event too). */
-    failed: (message: string) => void;
+    failed: (failure: DownloadFailure) => void;
   },
 ): Promise<TaskDownloadOutcome> {
   const { task, attempt, taskId } = job;
   const saved: number[] = [];
   const failures: { file: string; message: string }[] = [];
-  const fail = (file: string, message: string): void => {
+  const fail = (file: string, message: string, code = DOWNLOAD_FAILED): void => {
     failures.push({ file, message });
-    on.failed(message);
+    on.failed({ code, message });
     ctx.emit({ kind: "download-failed", task: job.ref, file, message });
   };
   if (ctx.signal.aborted) return { kind: "stopped" };
@@ -101,7 +108,7 @@ export async function downloadTaskOutputs(
     });
     if (ctx.signal.aborted && result.kind !== "ok") return { kind: "stopped" };
     if (result.kind === "failed") {
-      fail(file, result.message);
+      fail(file, result.message, result.code);
       continue;
     }
     const checks = ctx.checkOutput ? await ctx.checkOutput(task, finalPath) : undefined;

@@ -10,7 +10,7 @@ import {
   startScriptedServer,
   type ScriptedHandler,
   type ScriptedServer,
-} from "./scripted-server.js";
+} from "../helpers/scripted-server.js";
 
 const KEY = "key_account_5c0ffee5c0ffee5c0ffee5c0ffee5c0f";
 const ORG = {

@@ -10,7 +10,7 @@ import {
   startScriptedServer,
   type ScriptedHandler,
   type ScriptedServer,
-} from "./scripted-server.js";
+} from "../helpers/scripted-server.js";
 
 const KEY = "sk-live-4f1c2a9e8b7d6c5e4f3a2b1c0d9e8f7a";
 

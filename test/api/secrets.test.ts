@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiClient } from "../../src/api/client.js";
 import type { ApiClient } from "../../src/api/types.js";
 import type { RequestBody } from "../../src/job/types.js";
-import { startScriptedServer, type ScriptedServer } from "./scripted-server.js";
+import { startScriptedServer, type ScriptedServer } from "../helpers/scripted-server.js";
 
 const KEY = `key_${"9f8e7d6c5b4a3210".repeat(8)}`;
 const BODY: RequestBody = {

@@ -113,11 +113,14 @@ describe("actbatch run (CLI)", () => {
       ["--shard", "3/2"],
       ["--concurrency", "0"],
       ["--provider", "openai"],
+      ["--max-output-mb", "0"],
+      ["--max-output-mb", "abc"],
     ]) {
       const result = await run(ws, args);
       expect(result.code).toBe(2);
       expect(result.stderr).toContain("Usage: actbatch run");
     }
+    expect(totalRequests(ws.sim)).toBe(0);
     const help = await runCli(["run", "--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("ACTBATCH_TIME_SCALE");

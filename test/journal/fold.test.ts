@@ -222,11 +222,22 @@ describe("journal fold and start decisions", () => {
       "p/s1.mp4",
       fold.get(K),
       new Set(),
-      { downloadError: "truncated 5 times" },
+      { downloadError: { code: "DOWNLOAD_FAILED", message: "truncated 5 times" } },
     );
     expect(failedDownload).toMatchObject({
       status: "FAILED",
       error: { code: "DOWNLOAD_FAILED", message: "truncated 5 times", retryable: true },
+    });
+    const tooLarge = deriveManifestTask(
+      { key: K, pair: "p", params: {}, request },
+      "p/s1.mp4",
+      fold.get(K),
+      new Set(),
+      { downloadError: { code: "OUTPUT_TOO_LARGE", message: "over the limit of 1 MB" } },
+    );
+    expect(tooLarge).toMatchObject({
+      status: "FAILED",
+      error: { code: "OUTPUT_TOO_LARGE", message: "over the limit of 1 MB", retryable: true },
     });
   });
 });

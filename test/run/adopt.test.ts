@@ -88,6 +88,10 @@ const stories: { name: string; records: RecordInput[]; filesPresent?: boolean }[
   { name: "sent, no answer recorded", records: [intent(task)] },
   { name: "ambiguous, held", records: [intent(task), ambiguous(task)] },
   {
+    name: "answered with another key's task id (refused, possibly paid)",
+    records: [intent(task), { ...ambiguous(task), code: "DUPLICATE_TASK_ID" }],
+  },
+  {
     name: "cancelled",
     records: [
       intent(task),

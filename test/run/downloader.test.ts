@@ -11,7 +11,11 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createApiClient } from "../../src/api/client.js";
 import type { ApiClient } from "../../src/api/types.js";
 import { downloadOutput } from "../../src/run/downloader.js";
-import { startScriptedServer, type RecordedRequest, type ScriptedServer } from "../api/scripted-server.js";
+import {
+  startScriptedServer,
+  type RecordedRequest,
+  type ScriptedServer,
+} from "../helpers/scripted-server.js";
 
 const FILE = randomBytes(256 * 1024 + 17);
 const SHA = createHash("sha256").update(FILE).digest("hex");
@@ -322,6 +326,94 @@ describe("downloadOutput", () => {
     });
     expect(result.kind).toBe("ok");
     expect(await readdir(join(dir, "a", "b", "c"))).toEqual(["deep.mp4"]);
+  });
+});
+
+/** Sends 64 KiB chunks for as long as the client reads them: a file with no end and no Content-Length. */
+function sendForever(res: ServerResponse, sent: { bytes: number }): void {
+  res.writeHead(200, { "content-type": "video/mp4" });
+  const chunk = Buffer.alloc(64 * 1024, 7);
+  const pump = (): void => {
+    while (!res.destroyed) {
+      sent.bytes += chunk.length;
+      if (!res.write(chunk)) {
+        res.once("drain", pump);
+        return;
+      }
+    }
+  };
+  pump();
+}
+
+describe("downloadOutput: the size limit (--max-output-mb)", () => {
+  const MB = 1024 * 1024;
+
+  it("a body without Content-Length that runs past the limit is cut there: OUTPUT_TOO_LARGE naming the limit, nothing kept, not retried", async () => {
+    const sent = { bytes: 0 };
+    const cdn = await serve((_req, res) => sendForever(res, sent));
+    const target = paths();
+    const result = await downloadOutput({
+      api: apiClient(),
+      url: `${cdn.origin}/o.mp4`,
+      refreshUrl: async () => null,
+      maxBytes: 2 * MB,
+      timeScale: 1000,
+      ...target,
+    });
+    expect(result).toMatchObject({ kind: "failed", code: "OUTPUT_TOO_LARGE", retryable: false });
+    expect(result.kind === "failed" && result.message).toContain(
+      "the limit of 2 MB per output (--max-output-mb)",
+    );
+    expect(cdn.requests).toHaveLength(1);
+    expect(existsSync(target.finalPath)).toBe(false);
+    expect(existsSync(target.tempPath)).toBe(false);
+    // The server's writes run ahead of what the client reads by its socket buffers, not by the file.
+    expect(sent.bytes).toBeLessThan(64 * MB);
+  });
+
+  it("a Content-Length above the limit is refused before the body is read, with the announced size", async () => {
+    const cdn = await serve((_req, res) => {
+      res.writeHead(200, { "content-type": "video/mp4", "content-length": "3400000000" });
+      res.write(Buffer.alloc(1000, 7)); // and then nothing: only the headers may be waited for
+    });
+    const target = paths();
+    const result = await downloadOutput({
+      api: apiClient(),
+      url: `${cdn.origin}/o.mp4`,
+      refreshUrl: async () => null,
+      maxBytes: 1024 * MB,
+      ...target,
+    });
+    expect(result).toEqual({
+      kind: "failed",
+      code: "OUTPUT_TOO_LARGE",
+      retryable: false,
+      message:
+        "the server announced 3,400,000,000 bytes, over the limit of 1024 MB per output (--max-output-mb); nothing was downloaded",
+    });
+    expect(cdn.requests).toHaveLength(1);
+    expect(existsSync(target.tempPath)).toBe(false);
+  });
+
+  it("a file of exactly the limit is kept, one byte more is not", async () => {
+    const cdn = await serve((req, res) => sendFile(req, res, true));
+    const download = (maxBytes: number, name: string) =>
+      downloadOutput({
+        api: apiClient(),
+        url: `${cdn.origin}/o.mp4`,
+        refreshUrl: async () => null,
+        maxBytes,
+        ...paths(name),
+      });
+    expect(await download(FILE.length, "exact.mp4")).toEqual({ kind: "ok", bytes: FILE.length, sha256: SHA });
+    expect(await download(FILE.length - 1, "over.mp4")).toMatchObject({
+      kind: "failed",
+      code: "OUTPUT_TOO_LARGE",
+      message: expect.stringContaining(
+        `the limit of ${(FILE.length - 1).toLocaleString("en-US")} bytes per output`,
+      ),
+    });
+    expect(existsSync(paths("over.mp4").finalPath)).toBe(false);
   });
 });
 

@@ -8,6 +8,7 @@ import type { RunEvent } from "../../run/events.js";
 import { chooseProgressMode, createProgressReporter } from "../../report/progress.js";
 import { formatRunSummary } from "../../report/run-summary-text.js";
 import type { RunSummary } from "../../run/run-summary.js";
+import { DEFAULT_MAX_OUTPUT_MB } from "../../run/downloader.js";
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_MODERATION_FAILURES } from "../../run/run-job.js";
 import { DEFAULT_SIMULATE_SPEED, runJob, type RunJobOptions } from "../../simulated-run.js";
 import { parseShard } from "../../run/shard.js";
@@ -40,6 +41,9 @@ Options:
                                ambiguous creates (default ${DEFAULT_MAX_ATTEMPTS})
   --max-moderation-failures N  stop submitting after N moderation failures in one run (default ${DEFAULT_MAX_MODERATION_FAILURES})
   --max-tasks N                allow the job to expand to up to N tasks (default 10000)
+  --max-output-mb N            largest output file kept, in MiB (default ${DEFAULT_MAX_OUTPUT_MB}); a larger
+                               one is not kept and its task fails with OUTPUT_TOO_LARGE (a rerun
+                               with a higher limit downloads it from the task, no new render)
   --no-preflight               skip the asset checks before the first create (HEAD, type, size,
                                reference duration read from the MP4 header)
   --max-credits N              refuse to spend more than N credits (replaces the job's budget)
@@ -79,6 +83,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       "max-attempts": { type: "string" },
       "max-moderation-failures": { type: "string" },
       "max-tasks": { type: "string" },
+      "max-output-mb": { type: "string" },
       "no-preflight": { type: "boolean" },
       "max-credits": { type: "string" },
       "max-usd": { type: "string" },
@@ -108,6 +113,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     runUsage,
   );
   const maxTasks = parsePositiveInt("--max-tasks", values["max-tasks"], runUsage);
+  const maxOutputMb = parsePositiveInt("--max-output-mb", values["max-output-mb"], runUsage);
   const shard = values.shard === undefined ? undefined : parseShard(values.shard, runUsage);
   if (values.junit === "") throw new UsageError("--junit expects a file", runUsage);
 
@@ -179,6 +185,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
         outputChecks: !(values["no-output-checks"] ?? false),
         maxAttempts,
         maxModerationFailures,
+        maxOutputMb,
         shard,
         signal: stop.signal,
         cancelSignal: cancel.signal,
