@@ -30,6 +30,8 @@ export interface AttemptState {
   createdAt: string | null;
   notCreated: { reason: NotCreatedReason; code: string; message: string } | null;
   ambiguousMessage: string | null;
+  /** The answer was refused (DUPLICATE_TASK_ID): a final failure that may have been paid. */
+  refusedCode: string | null;
   terminal: { status: TerminalStatus; error: TaskError | null; outputs: number } | null;
   /** Verified outputs by index; a later record for the same index replaces an earlier one. */
   outputs: RecordedOutput[];
@@ -95,6 +97,7 @@ export function applyRecord(fold: JournalFold, record: JournalRecord, line = 0):
       createdAt: null,
       notCreated: null,
       ambiguousMessage: null,
+      refusedCode: null,
       terminal: null,
       outputs: [],
       cancelled: false,
@@ -123,6 +126,7 @@ export function applyRecord(fold: JournalFold, record: JournalRecord, line = 0):
     case "ambiguous":
       attempt.phase = "ambiguous";
       attempt.ambiguousMessage = record.message;
+      attempt.refusedCode = record.code ?? null;
       return;
     case "terminal":
       attempt.phase = "terminal";
@@ -149,6 +153,14 @@ export function applyRecord(fold: JournalFold, record: JournalRecord, line = 0):
       attempt.lost = record.message;
       return;
   }
+}
+
+/** Which key each recorded task id belongs to: one task id is one key's task, never two (see engine-submit). */
+export function taskIdOwners(fold: JournalFold): Map<string, string> {
+  const owners = new Map<string, string>();
+  for (const state of fold.values())
+    for (const attempt of state.attempts) if (attempt.taskId !== null) owners.set(attempt.taskId, state.key);
+  return owners;
 }
 
 export function lastAttempt(state: KeyState | undefined): AttemptState | undefined {

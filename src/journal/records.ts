@@ -5,7 +5,8 @@
 //   intent       written BEFORE the create POST leaves: from here on a task may exist and be paid
 //   created      the service's task id, on disk before anything else uses it
 //   not-created  the service provably did not create it (rejected, unavailable, account stop)
-//   ambiguous    the create's outcome is unknown (timeout after sending, reset mid-request)
+//   ambiguous    the create's outcome is unknown (timeout after sending, reset mid-request), or its
+//                answer could not be taken (`code`: an id already another key's task); a task may be paid
 //   terminal     SUCCEEDED / FAILED / CANCELLED, with the error; output URLs are not kept (they expire)
 //   output       a verified output file, written after it was renamed into place, with its checks
 //   cancel       the task was cancelled at the API (DELETE answered) on a second Ctrl-C
@@ -65,6 +66,11 @@ export interface NotCreatedRecord extends RecordBase {
 export interface AmbiguousRecord extends RecordBase {
   t: "ambiguous";
   message: string;
+  /**
+   * Set when the service answered and the answer could not be taken (DUPLICATE_TASK_ID): the task is
+   * a final failure, not submitted again without --retry-failed. Absent: the outcome is just unknown.
+   */
+  code?: string;
 }
 
 export type TerminalStatus = "SUCCEEDED" | "FAILED" | "CANCELLED";

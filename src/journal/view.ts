@@ -128,7 +128,7 @@ function phaseOf(attempt: AttemptState): JournalTaskPhase {
     case "intent":
       return "unanswered";
     case "ambiguous":
-      return "ambiguous";
+      return attempt.refusedCode === null ? "ambiguous" : "failed";
     case "not-created":
       return "not-created";
     case "created":

@@ -22,6 +22,15 @@ export const OUTPUT_LOST = "OUTPUT_LOST";
  */
 export const NO_VALID_ANSWER = "NO_VALID_ANSWER";
 
+/**
+ * The create was answered with a task id this folder already records for another key: the answer is
+ * not taken (the file would be the other key's render), the task fails, and the create may have been paid.
+ */
+export const DUPLICATE_TASK_ID = "DUPLICATE_TASK_ID";
+
+/** Codes of a task whose create was answered, the answer refused: a final failure that may have been paid. */
+export const REFUSED_ANSWER_CODES: ReadonlySet<string> = new Set([DUPLICATE_TASK_ID]);
+
 /** Codes of a task that succeeded at the provider and whose output is to be fetched from it again. */
 export const FETCH_AGAIN_CODES: ReadonlySet<string> = new Set([
   OUTPUT_MISSING,

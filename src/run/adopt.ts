@@ -5,7 +5,7 @@
 // as if this folder had run it: a succeeded task with intact files is skipped, a lost file is fetched
 // again from its task, a task in flight is polled, and nothing paid for is submitted again.
 import { taskKeyOf } from "../canonical.js";
-import { FETCH_AGAIN_CODES, OUTPUT_LOST } from "../manifest/codes.js";
+import { FETCH_AGAIN_CODES, OUTPUT_LOST, REFUSED_ANSWER_CODES } from "../manifest/codes.js";
 import type { ManifestAttempt, ManifestTask } from "../manifest/types.js";
 import type { NewJournalRecord } from "../journal/records.js";
 import { outputFileName } from "./output-files.js";
@@ -50,6 +50,9 @@ function attemptRecords(
   if (taskId === null) {
     if (status === "AMBIGUOUS")
       return [{ t: "ambiguous", key, attempt, message: error?.message ?? "the create's outcome is unknown" }];
+    // Answered, the answer refused: a failure that may have been paid, not a create the service refused.
+    if (status === "FAILED" && error !== null && REFUSED_ANSWER_CODES.has(error.code))
+      return [{ t: "ambiguous", key, attempt, message: error.message, code: error.code }];
     // Provably not created: refused (FAILED, no id), or not sent on (NOT_SUBMITTED with its reason).
     return [
       {

@@ -66,6 +66,11 @@ export function decideStart(
       return submit("not-created");
     case "intent":
     case "ambiguous":
+      // An answer that was refused is a failure like a FAILED task: submitted again only when asked.
+      if (last.refusedCode !== null)
+        return options.retryFailed || options.force
+          ? submit("retry-failed")
+          : { kind: "hold", reason: "failed" };
       return options.resubmitAmbiguous ? submit("ambiguous") : { kind: "hold", reason: "ambiguous" };
     case "created":
       if (last.cancelled) return submit("cancelled");

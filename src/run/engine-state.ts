@@ -4,7 +4,7 @@
 import { realpath } from "node:fs/promises";
 import type { AccountStopReason } from "../api/types.js";
 import type { TaskPlan } from "../job/types.js";
-import { applyRecord, lastAttempt, type KeyState } from "../journal/fold.js";
+import { applyRecord, lastAttempt, taskIdOwners, type KeyState } from "../journal/fold.js";
 import type { JournalRecord, NewJournalRecord } from "../journal/records.js";
 import { JournalWriteError } from "../journal/writer.js";
 import type { ManifestTask } from "../manifest/types.js";
@@ -51,6 +51,8 @@ export class EngineState {
    * manifest writer serialises only the records that are new objects).
    */
   private readonly manifestRecords = new ManifestRecordCache();
+  /** Which key each task id of the journal belongs to (one task id is one key's task). */
+  private readonly owners: Map<string, string>;
   /** The output folder's real path, looked up once (outputs are checked against it). */
   private outputRoot: Promise<string> | null = null;
 
@@ -59,6 +61,7 @@ export class EngineState {
     readonly options: ExecuteOptions,
   ) {
     for (const task of ctx.plan.tasks) this.planByKey.set(task.key, task);
+    this.owners = taskIdOwners(ctx.fold);
     this.timers = ctx.timers ?? SYSTEM_TIMERS;
     this.estimator = new RenderTimeEstimator(ctx.timing.initialRenderEstimateMs);
     this.bucket = new TokenBucket(ctx.timing.getRatePerSecond, ctx.timing.getBurst, ctx.clock, ctx.sleep);
@@ -90,6 +93,7 @@ export class EngineState {
       throw error;
     }
     applyRecord(this.ctx.fold, written);
+    if (written.t === "created") this.owners.set(written.taskId, written.key);
     if (written.t === "intent") this.verified.set(written.key, new Set());
     this.changed(written.key);
     this.checkpoints.request();
@@ -123,6 +127,12 @@ export class EngineState {
     // A bad key fails every GET too: polling is pointless, the tasks in flight stay resumable.
     if (fromPoll || reason === "bad-key") this.halt.abort();
     this.stopSubmission("account", accountStopMessage(reason, status, this.options.keyVariable));
+  }
+
+  /** The key whose task this id already is, when it is another key than `key`. */
+  otherOwnerOf(taskId: string, key: string): string | undefined {
+    const owner = this.owners.get(taskId);
+    return owner === key ? undefined : owner;
   }
 
   // ---- per-task state ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 // failure within the slot while this run's rules allow it; and the resumed polls of tasks an earlier
 // run created. What each outcome means is decided in transitions.ts; this module only acts on it.
 import { crashPoint } from "../crash-points.js";
+import { DUPLICATE_TASK_ID } from "../manifest/codes.js";
 import type { TaskPlan } from "../job/types.js";
 import { lastAttempt, type KeyState } from "../journal/fold.js";
 import type { NotCreatedReason } from "../journal/records.js";
@@ -65,6 +66,8 @@ export async function submitTask(
     switch (outcome.kind) {
       case "created": {
         crashPoint("after-create-response");
+        const owner = state.otherOwnerOf(outcome.taskId, task.key);
+        if (owner !== undefined) return refuseDuplicateId(state, task, attempt, outcome.taskId, owner);
         await state.append({ t: "created", key: task.key, attempt, taskId: outcome.taskId });
         crashPoint("after-created-record");
         const createdAtMs = ctx.clock();
@@ -202,6 +205,33 @@ async function recordTerminal(
   }
   if (!retrying) state.setPhase(task.key, "failed");
   return retrying;
+}
+
+/**
+ * A create answered with a task id that is already another key's task: taking it would record the
+ * other key's render as this one's. Not taken: the task fails, and the create counts as possibly paid.
+ */
+async function refuseDuplicateId(
+  state: EngineState,
+  task: TaskPlan,
+  attempt: number,
+  taskId: string,
+  owner: string,
+): Promise<void> {
+  const other = state.refOf(owner);
+  const message = `the service answered with task id ${taskId}, which is already the task of ${other.pair} [${owner}]: not taken for this task; the create may have been charged`;
+  await state.append({ t: "ambiguous", key: task.key, attempt, message, code: DUPLICATE_TASK_ID });
+  const error = { code: DUPLICATE_TASK_ID, message, retryable: false };
+  state.ctx.emit({
+    kind: "task-finished",
+    task: refOf(task),
+    taskId,
+    attempt,
+    status: "FAILED",
+    error,
+    retrying: false,
+  });
+  state.setPhase(task.key, "failed");
 }
 
 /** A create the service provably did not act on: its budget reservation is given back, and it is journalled. */

@@ -132,6 +132,11 @@ function describeAttempt(
     }
     case "intent":
     case "ambiguous":
+      if (attempt.refusedCode !== null)
+        return {
+          status: "FAILED",
+          error: { code: attempt.refusedCode, message: attempt.ambiguousMessage ?? "", retryable: false },
+        };
       return {
         status: "AMBIGUOUS",
         error: {

@@ -6,7 +6,7 @@ import { ExitCode, UserError } from "../errors.js";
 import { readManifest, resolveManifestPath } from "../manifest/manifest.js";
 import type { Manifest } from "../manifest/types.js";
 import { recordsFromManifestTask, untrustedRecord } from "./adopt.js";
-import { applyRecord, type JournalFold } from "../journal/fold.js";
+import { applyRecord, taskIdOwners, type JournalFold } from "../journal/fold.js";
 import type { JournalWriter } from "../journal/writer.js";
 
 export interface ResumedFromManifest {
@@ -31,6 +31,7 @@ export async function resumeFromManifest(
   if (manifest === null) return { adopted: 0, notes };
   const records = [];
   let adopted = 0;
+  const owners = taskIdOwners(fold);
   for (const task of [...manifest.tasks, ...manifest.orphans]) {
     if (fold.has(task.key)) continue;
     const distrust = untrustedRecord(task);
@@ -40,6 +41,16 @@ export async function resumeFromManifest(
     }
     const own = recordsFromManifestTask(task, plannedOutputs.get(task.key) ?? null);
     if (own.length === 0) continue;
+    // One task id is one key's task: a second key naming it would take the other's render as its own.
+    const ids = own.flatMap((record) => (record.t === "created" ? [record.taskId] : []));
+    const taken = ids.find((id) => owners.has(id) && owners.get(id) !== task.key);
+    if (taken !== undefined) {
+      notes.push(
+        `manifest.json: task ${task.key} (${task.pair}) is ignored: its task id ${taken} is already the task of ${owners.get(taken)}`,
+      );
+      continue;
+    }
+    for (const id of ids) owners.set(id, task.key);
     adopted++;
     records.push(...own);
   }

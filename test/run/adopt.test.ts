@@ -89,7 +89,10 @@ const stories: { name: string; records: RecordInput[]; filesPresent?: boolean }[
   { name: "ambiguous, held", records: [intent(task), ambiguous(task)] },
   {
     name: "answered with another key's task id (refused, possibly paid)",
-    records: [intent(task), { ...ambiguous(task), code: "DUPLICATE_TASK_ID" }],
+    records: [
+      intent(task),
+      { t: "ambiguous", key: task.key, attempt: 1, message: "id of another key", code: "DUPLICATE_TASK_ID" },
+    ],
   },
   {
     name: "cancelled",
@@ -173,7 +176,12 @@ describe("a manifest record taken back into the journal", () => {
       { records: [intent(task), created(task)], overlay: { live: "RUNNING" }, decision: "poll" },
       {
         records: [intent(task), created(task), succeeded(task)],
-        overlay: { downloadError: "reset" },
+        overlay: { downloadError: { code: "DOWNLOAD_FAILED", message: "reset" } },
+        decision: "download",
+      },
+      {
+        records: [intent(task), created(task), succeeded(task)],
+        overlay: { downloadError: { code: "OUTPUT_TOO_LARGE", message: "over the limit" } },
         decision: "download",
       },
       {
