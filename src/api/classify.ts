@@ -10,7 +10,15 @@ export type RequestKind = "create" | "get" | "cancel" | "download";
 export type Verdict =
   | { kind: "ok" }
   /** Try again later. `timeout` marks a retry after a timeout (it costs the retry budget more). */
-  | { kind: "retry"; timeout: boolean; retryAfterMs: number | null; status: number | null; message: string }
+  | {
+      kind: "retry";
+      timeout: boolean;
+      retryAfterMs: number | null;
+      status: number | null;
+      message: string;
+      /** The network error's code when no answer came (ENOTFOUND, ECONNREFUSED, ...). */
+      networkCode?: string;
+    }
   | { kind: "account-stop"; reason: AccountStopReason; status: number; message: string }
   /** A definite refusal: retrying the same request would get the same answer. */
   | { kind: "rejected"; status: number; code: string | null; message: string }
@@ -204,5 +212,12 @@ export function classifyNetworkFailure(failure: NetworkFailure): Verdict {
       message: `${label} after the request was sent (the service may have created the task)`,
     };
   }
-  return { kind: "retry", timeout, retryAfterMs: null, status: null, message: label };
+  return {
+    kind: "retry",
+    timeout,
+    retryAfterMs: null,
+    status: null,
+    message: label,
+    ...(failure.code !== null && { networkCode: failure.code }),
+  };
 }

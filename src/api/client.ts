@@ -11,6 +11,7 @@ import { exchange, type ApiAnswer, type ExchangeContext } from "./exchange.js";
 import { cancelOutcome, createOutcome, getOutcome, type Redact } from "./outcomes.js";
 import { retrying, type RetryPolicy, type Settled } from "./retry.js";
 import { createRetryBudget } from "./retry-budget.js";
+import { Reachability } from "./reachability.js";
 import { createTransport, errorMessage, type TransportRequest } from "./transport.js";
 import type { ApiClient, ApiClientOptions, ApiRequestCounts } from "./types.js";
 import type { RequestBody } from "./wire-types.js";
@@ -73,6 +74,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   /** The tasks' requests count their retries (the run's summary reports them); the account's do not. */
   const taskRetry: RetryPolicy = { ...accountRetry, onRetry: () => counts.retries++ };
   const context: ExchangeContext = { transport, provider: options.provider, clock };
+  const reachability = new Reachability(base.host);
 
   function apiRequest(
     method: TransportRequest["method"],
@@ -99,9 +101,12 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     request: TransportRequest,
     signal: AbortSignal | undefined,
   ): Promise<Settled<ApiAnswer>> {
-    return retrying(taskRetry, signal, () => {
+    return retrying(taskRetry, signal, async () => {
+      // A host found unreachable is not tried again: every request gets the same stop, nothing is sent.
+      const refusal = reachability.refusal();
+      if (refusal !== null) return { kind: "verdict", verdict: refusal, result: null };
       counts[kind]++;
-      return exchange(context, kind, request);
+      return reachability.observe(await exchange(context, kind, request));
     });
   }
 

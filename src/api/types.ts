@@ -38,7 +38,8 @@ export interface ApiClientOptions {
 }
 
 /** Account-wide conditions: every further create would fail the same way, so submission stops. */
-export type AccountStopReason = "bad-key" | "no-credits" | "daily-limit";
+/** Why nothing more can be sent: the account's state, or a service that cannot be reached at all. */
+export type AccountStopReason = "bad-key" | "no-credits" | "daily-limit" | "unreachable";
 
 export type CreateOutcome =
   | { kind: "created"; taskId: string }

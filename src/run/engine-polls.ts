@@ -46,7 +46,7 @@ export function afterUnfinishedPoll(
   taskId: string,
   result: Exclude<PollResult, { kind: "terminal" }>,
 ): void {
-  if (result.kind === "account-stop") state.accountStop(result.reason, result.status, true);
+  if (result.kind === "account-stop") state.accountStop(result.reason, result.status, true, result.message);
   if (result.kind === "unreachable") {
     // Kept for the manifest and the summary: the task stays PENDING, and they say why it was left.
     state.overlayOf(key).pollProblem = result.message;
@@ -71,7 +71,7 @@ export function readOutputUrls(state: EngineState, taskId: string, createdAtMs: 
     sleep: state.ctx.sleep,
     retryDelayMs: state.ctx.timing.pollErrorDelayMs,
     onGet: () => state.taskGets++,
-    onAccountStop: (reason, status) => state.accountStop(reason, status, true),
+    onAccountStop: (reason, status, message) => state.accountStop(reason, status, true, message),
   });
 }
 

@@ -123,10 +123,10 @@ export class EngineState {
     this.ctx.emit({ kind: "submission-stopped", reason, message });
   }
 
-  accountStop(reason: AccountStopReason, status: number, fromPoll: boolean): void {
-    // A bad key fails every GET too: polling is pointless, the tasks in flight stay resumable.
-    if (fromPoll || reason === "bad-key") this.halt.abort();
-    this.stopSubmission("account", accountStopMessage(reason, status, this.options.keyVariable));
+  accountStop(reason: AccountStopReason, status: number, fromPoll: boolean, detail: string): void {
+    // A bad key or an unreachable host fails every GET too: polling is pointless, the tasks in flight stay resumable.
+    if (fromPoll || reason === "bad-key" || reason === "unreachable") this.halt.abort();
+    this.stopSubmission("account", accountStopMessage(reason, status, this.options.keyVariable, detail));
   }
 
   /** The key whose task this id already is, when it is another key than `key`. */

@@ -86,8 +86,8 @@ export async function submitTask(
         const refused = notCreatedOf(outcome);
         await recordNotCreated(state, task, attempt, refused.reason, refused.code, refused.message);
         state.setPhase(task.key, refused.phase);
-        if (refused.accountStop)
-          state.accountStop(refused.accountStop.reason, refused.accountStop.status, false);
+        const stop = refused.accountStop;
+        if (stop) state.accountStop(stop.reason, stop.status, false, stop.message);
         return;
       }
       case "ambiguous": {

@@ -20,7 +20,7 @@ export interface FetchOutputsContext {
   /** Between two "gone" answers. */
   retryDelayMs: number;
   onGet: () => void;
-  onAccountStop: (reason: AccountStopReason, status: number) => void;
+  onAccountStop: (reason: AccountStopReason, status: number, message: string) => void;
 }
 
 export async function fetchOutputUrls(
@@ -33,7 +33,7 @@ export async function fetchOutputUrls(
     ctx.onGet();
     const outcome = await ctx.api.getTask(taskId, createdAtMs, ctx.signal);
     if (outcome.kind === "account-stop") {
-      ctx.onAccountStop(outcome.reason, outcome.status);
+      ctx.onAccountStop(outcome.reason, outcome.status, outcome.message);
       return { kind: "unavailable", message: outcome.message };
     }
     if (outcome.kind === "error")

@@ -16,7 +16,7 @@ export interface NotCreated {
   /** A refused body is a failure; a create the service could not take now is left to a rerun. */
   phase: "failed" | "not-submitted";
   /** The account stops every further create. */
-  accountStop: { reason: AccountStopReason; status: number } | null;
+  accountStop: { reason: AccountStopReason; status: number; message: string } | null;
 }
 
 /** A create the service provably did not act on (`created` and `ambiguous` may have a task: not these). */
@@ -46,7 +46,7 @@ export function notCreatedOf(
         code: ACCOUNT_STOP_CODES[outcome.reason],
         message: outcome.message,
         phase: "not-submitted",
-        accountStop: { reason: outcome.reason, status: outcome.status },
+        accountStop: { reason: outcome.reason, status: outcome.status, message: outcome.message },
       };
   }
 }
@@ -118,9 +118,16 @@ export const ACCOUNT_STOP_CODES: Record<AccountStopReason, string> = {
   "bad-key": "UNAUTHORIZED",
   "no-credits": "NO_CREDITS",
   "daily-limit": "DAILY_LIMIT",
+  unreachable: "SERVICE_UNREACHABLE",
 };
 
-export function accountStopMessage(reason: AccountStopReason, status: number, keyVariable: string): string {
+/** `detail`: what the service (or the network) said, already redacted; only an unreachable host needs it. */
+export function accountStopMessage(
+  reason: AccountStopReason,
+  status: number,
+  keyVariable: string,
+  detail: string,
+): string {
   switch (reason) {
     case "bad-key":
       return `stopped: the API refused the key (HTTP ${status}); check ${keyVariable}, then rerun (tasks in flight are kept)`;
@@ -128,6 +135,8 @@ export function accountStopMessage(reason: AccountStopReason, status: number, ke
       return `stopped submitting: the account has no credits left (HTTP ${status}); add credits, then rerun to submit the rest`;
     case "daily-limit":
       return `stopped submitting: the account's daily task limit is reached (HTTP ${status}); rerun later to submit the rest`;
+    case "unreachable":
+      return `stopped: ${detail}; nothing more is sent and tasks in flight stay resumable: check the network and the base URL, then rerun`;
   }
 }
 

@@ -27,6 +27,7 @@ const ACCOUNT_STOP_STATUS: Record<AccountStopReason, number> = {
   "bad-key": 401,
   "no-credits": 402,
   "daily-limit": 429,
+  unreachable: 0,
 };
 
 /** What a create can answer, by name. */

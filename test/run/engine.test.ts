@@ -238,8 +238,8 @@ async function accountStopRun(reason: AccountStopReason): Promise<{ run: EngineR
     .onCreate(refused.key, create.accountStop(reason));
   const run = await runEngine({ plan, api, options: { concurrency: 2 } });
 
-  const status = { "bad-key": 401, "no-credits": 402, "daily-limit": 429 }[reason];
-  const message = accountStopMessage(reason, status, KEY_VARIABLE);
+  const status = { "bad-key": 401, "no-credits": 402, "daily-limit": 429, unreachable: 0 }[reason];
+  const message = accountStopMessage(reason, status, KEY_VARIABLE, `account stop: ${reason}`);
   expect(eventsOf(run, "submission-stopped")).toEqual([
     { kind: "submission-stopped", reason: "account", message },
   ]);
@@ -470,15 +470,18 @@ describe("executePlan: create outcomes", () => {
     },
   );
 
-  it("account-stop bad-key: submission stops with one message, and polling too (every GET would be refused)", async () => {
-    const { run, inFlight } = await accountStopRun("bad-key");
-    expect(getsAfterStop(run, "A1")).toBe(0);
-    // The task stays in flight (its id on disk) for the next run to poll.
-    expect(typesOf(recordsOf(run, inFlight))).toEqual(["intent#1", "created#1"]);
-    expect(manifestOf(run, inFlight)).toMatchObject({ taskId: "A1", error: null });
-    expect(["PENDING", "RUNNING"]).toContain(manifestOf(run, inFlight).status);
-    expect(run.downloads).toEqual([]);
-  });
+  it.each<AccountStopReason>(["bad-key", "unreachable"])(
+    "account-stop %s: submission stops with one message, and polling too (every GET would fail)",
+    async (reason) => {
+      const { run, inFlight } = await accountStopRun(reason);
+      expect(getsAfterStop(run, "A1")).toBe(0);
+      // The task stays in flight (its id on disk) for the next run to poll.
+      expect(typesOf(recordsOf(run, inFlight))).toEqual(["intent#1", "created#1"]);
+      expect(manifestOf(run, inFlight)).toMatchObject({ taskId: "A1", error: null });
+      expect(["PENDING", "RUNNING"]).toContain(manifestOf(run, inFlight).status);
+      expect(run.downloads).toEqual([]);
+    },
+  );
 
   it("ambiguous: resubmitted, the second create's task finishes, and the key is flagged possiblyChargedTwice", async () => {
     const plan = planOf(1);
