@@ -49,7 +49,7 @@ describe("task GETs that never give a valid answer", () => {
     const unanswered = ws.events.filter(
       (event): event is RunEventOf<"task-unanswered"> => event.kind === "task-unanswered",
     );
-    expect(unanswered.map((e) => [e.taskId, e.leftInFlight]).sort()).toEqual([
+    expect(unanswered.map((e) => [e.taskId, e.leftInFlight]).toSorted()).toEqual([
       ["task-1", false],
       ["task-1", true],
       ["task-2", false],

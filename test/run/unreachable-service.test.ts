@@ -28,7 +28,7 @@ describe("an unreachable service", () => {
     expect(message).toMatch(new RegExp(`^stopped: cannot reach 127\\.0\\.0\\.1:${port}: ECONNREFUSED`));
     // Nothing was created, nothing is paid: every task waits for a rerun, none is a failure.
     expect(result.manifest.tasks.every((task) => task.status === "NOT_SUBMITTED")).toBe(true);
-    expect(result.manifest.tasks.map((task) => task.attempts)).toEqual(new Array(9).fill(0));
+    expect(result.manifest.tasks.map((task) => task.attempts)).toEqual(Array.from({ length: 9 }, () => 0));
     const summary = formatRunSummary(result.summary).join("\n");
     expect(summary).toContain("9 tasks were not submitted: rerun to submit them");
     expect(summary).not.toContain("not created");
