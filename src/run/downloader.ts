@@ -14,10 +14,23 @@ import type { ApiClient, DownloadOpen } from "../api/types.js";
 import { crashPoint } from "../crash-points.js";
 import { fsyncDirectory, writeFully } from "../fs/durable.js";
 import { OUTPUT_TOO_LARGE } from "../manifest/codes.js";
+import { SYSTEM_TIMERS, type RunTimers } from "./timers.js";
 
 const MIB = 1024 * 1024;
 /** Largest output file accepted by default: an Act-Two render is tens of MB. */
 export const DEFAULT_MAX_OUTPUT_MB = 1024;
+/**
+ * A download that gets no byte beyond the furthest it reached for this long is given up: twice the
+ * transport's 60 s body timeout, so that a connection that froze is reconnected once first.
+ */
+const NO_PROGRESS_MS = 120_000;
+/** A scaled deadline never drops below this: a busy test box must not give up a live download. */
+const MIN_SCALED_NO_PROGRESS_MS = 4_000;
+
+/** The no-progress deadline of a run whose clock goes `timeScale` times faster than real time. */
+export function noProgressDeadlineMs(timeScale: number): number {
+  return Math.max(MIN_SCALED_NO_PROGRESS_MS, NO_PROGRESS_MS / timeScale);
+}
 
 export interface DownloadOptions {
   api: ApiClient;
@@ -37,6 +50,13 @@ export interface DownloadOptions {
    * refused before the body is read, and a body that passes it is cut there; nothing is kept.
    */
   maxBytes?: number;
+  /**
+   * Longest time without a byte beyond the furthest one reached (bytes sent again after a restart are
+   * not progress) before the download is given up. @defaultValue noProgressDeadlineMs(timeScale)
+   */
+  noProgressMs?: number;
+  /** The timer of the no-progress deadline (tests drive it by hand). @defaultValue the process's own */
+  timers?: Pick<RunTimers, "elapsed" | "setTimeout" | "clearTimeout">;
 }
 
 export type DownloadResult =
@@ -46,11 +66,56 @@ export type DownloadResult =
 
 type Received =
   | { kind: "complete"; bytes: number; sha256: string }
-  | { kind: "incomplete"; message: string; onDisk: number; progressed: boolean }
+  | { kind: "incomplete"; message: string; onDisk: number }
   | { kind: "too-large"; message: string };
 
 /** A body that went past the size limit: the sink refuses the chunk that would cross it. */
 class OutputTooLarge extends Error {}
+
+/**
+ * The no-progress deadline of one download, across its connections, backoffs and refreshes: aborts
+ * `signal` once `limitMs` pass without `progress()`. One timer, re-armed only when it fires.
+ */
+class ProgressWatch {
+  private readonly controller = new AbortController();
+  readonly signal = this.controller.signal;
+  private last: number;
+  private timer: unknown;
+
+  constructor(
+    private readonly timers: Pick<RunTimers, "elapsed" | "setTimeout" | "clearTimeout">,
+    readonly limitMs: number,
+  ) {
+    this.last = timers.elapsed();
+    this.timer = timers.setTimeout(() => this.check(), limitMs);
+  }
+
+  get stalled(): boolean {
+    return this.signal.aborted;
+  }
+
+  progress(): void {
+    this.last = this.timers.elapsed();
+  }
+
+  stop(): void {
+    this.timers.clearTimeout(this.timer);
+  }
+
+  private check(): void {
+    const idle = this.timers.elapsed() - this.last;
+    if (idle >= this.limitMs) this.controller.abort(new Error("no progress"));
+    else this.timer = this.timers.setTimeout(() => this.check(), this.limitMs - idle);
+  }
+}
+
+function interrupted(): DownloadResult {
+  return { kind: "failed", message: "interrupted", retryable: true };
+}
+
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(ms < 10_000 ? 1 : 0))} s`;
+}
 
 function describeLimit(maxBytes: number): string {
   const size = maxBytes % MIB === 0 ? `${maxBytes / MIB} MB` : `${maxBytes.toLocaleString("en-US")} bytes`;
@@ -99,7 +164,8 @@ class FileSink extends Writable {
     private readonly file: FileHandle,
     private position: number,
     private readonly hash: Hash,
-    private readonly onChunkWritten: () => void,
+    /** Called with the file's size after each write. */
+    private readonly onChunkWritten: (size: number) => void,
     /** The file may not grow past this many bytes. */
     private readonly maxBytes: number,
   ) {
@@ -141,7 +207,7 @@ class FileSink extends Writable {
     const writing = this.writeBuffers(chunks.filter((chunk) => chunk.length > 0));
     for (const chunk of chunks) this.hash.update(chunk);
     await writing;
-    this.onChunkWritten();
+    this.onChunkWritten(this.position);
     this.writeBehind();
   }
 
@@ -237,8 +303,8 @@ async function receive(
   onDisk: number,
   tempPath: string,
   expected: { total: number | null },
-  signal: AbortSignal | undefined,
-  onChunkWritten: () => void,
+  signal: AbortSignal,
+  onChunkWritten: (size: number) => void,
   maxBytes: number,
 ): Promise<Received> {
   const start = opened.status === 206 ? onDisk : 0;
@@ -259,7 +325,6 @@ async function receive(
       kind: "incomplete",
       message: `the file changed size between attempts (${expected.total} then ${total} bytes)`,
       onDisk: 0,
-      progressed: false,
     };
   }
   if (total !== null) expected.total = total;
@@ -272,7 +337,7 @@ async function receive(
     sink = new FileSink(file, start, hash, onChunkWritten, maxBytes);
     let failure: string | null = null;
     try {
-      await pipeline(opened.body, sink, signal ? { signal } : {});
+      await pipeline(opened.body, sink, { signal });
     } catch (error) {
       if (error instanceof OutputTooLarge)
         return {
@@ -285,22 +350,19 @@ async function receive(
     await sink.settle();
     const written = sink.written;
     const size = start + written;
-    const progressed = written > 0;
     if (failure !== null)
-      return { kind: "incomplete", message: `the download broke off: ${failure}`, onDisk: size, progressed };
+      return { kind: "incomplete", message: `the download broke off: ${failure}`, onDisk: size };
     if (opened.contentLength !== null && written !== opened.contentLength) {
       return {
         kind: "incomplete",
         message: `got ${written} of ${opened.contentLength} bytes announced by Content-Length`,
         onDisk: size,
-        progressed,
       };
     }
     if (total !== null && size !== total) {
-      return { kind: "incomplete", message: `got ${size} of ${total} bytes`, onDisk: size, progressed };
+      return { kind: "incomplete", message: `got ${size} of ${total} bytes`, onDisk: size };
     }
-    if (size === 0)
-      return { kind: "incomplete", message: "the server sent an empty file", onDisk: 0, progressed: false };
+    if (size === 0) return { kind: "incomplete", message: "the server sent an empty file", onDisk: 0 };
     await file.sync();
     return { kind: "complete", bytes: size, sha256: hash.digest("hex") };
   } finally {
@@ -312,37 +374,73 @@ async function receive(
 /**
  * Downloads `url` to `finalPath` through `tempPath`: retries broken or short bodies (continuing with
  * a Range request where the server supports it), refreshes an expired signed URL through
- * `refreshUrl`, and renames into place only a complete, non-empty, fsync'd file.
+ * `refreshUrl`, and renames into place only a complete, non-empty, fsync'd file. Gives up after
+ * `maxAttempts` attempts that reach no byte beyond the furthest one so far, or `noProgressMs` without
+ * such a byte, saying why.
  */
 export async function downloadOutput(options: DownloadOptions): Promise<DownloadResult> {
-  const { api, tempPath, finalPath, signal } = options;
+  const { api, tempPath, finalPath } = options;
   const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_OUTPUT_MB * MIB;
   const scale = options.timeScale !== undefined && options.timeScale > 0 ? options.timeScale : 1;
   const policy = { baseMs: 500 / scale, capMs: 10_000 / scale };
-  // Opens are bounded too, so a server that trickles a few bytes per connection cannot loop forever.
+  const watch = new ProgressWatch(
+    options.timers ?? SYSTEM_TIMERS,
+    options.noProgressMs ?? noProgressDeadlineMs(scale),
+  );
+  const signal = options.signal ? AbortSignal.any([options.signal, watch.signal]) : watch.signal;
+  // Opens are bounded too, so a server that adds a few bytes per connection cannot loop forever.
   const maxOpens = maxAttempts * 20;
   let url = options.url;
   let failures = 0;
-  let lastMessage = "no attempt was made";
+  let opens = 0;
+  let lastMessage: string | null = null;
   let firstChunk = true;
+  // The furthest byte any attempt reached: a server that starts over sends nothing new until past it.
+  let furthest = 0;
+  // The last Range request was answered from byte 0.
+  let rangeIgnored = false;
   const expected: { total: number | null } = { total: null };
-  const onChunkWritten = (): void => {
+  const onChunkWritten = (size: number): void => {
     if (firstChunk) {
       firstChunk = false;
       crashPoint("mid-download");
     }
+    if (size > furthest) {
+      furthest = size;
+      watch.progress();
+    }
+  };
+  /** Why the download made no progress, in the words of what the server did. */
+  const stuck = (): string => {
+    if (rangeIgnored)
+      return `the server ignores Range (each attempt starts over at byte 0) and stalls at byte ${furthest}`;
+    if (furthest === 0) return "no byte of the file arrived";
+    const of = expected.total === null ? "" : ` of ${expected.total}`;
+    return `the download stalled at byte ${furthest}${of}`;
+  };
+  // No later call continues these bytes (see the rm below): a download given up keeps nothing.
+  const gaveUp = async (why: string): Promise<DownloadResult> => {
+    await rm(tempPath, { force: true });
+    return { kind: "failed", message: why, retryable: true };
+  };
+  const stalled = (): Promise<DownloadResult> => {
+    const last = lastMessage === null ? "" : `; last attempt: ${lastMessage}`;
+    return gaveUp(`${stuck()}: no progress for ${formatSeconds(watch.limitMs)}${last}`);
   };
 
+  let onDisk = 0;
   try {
     await mkdir(dirname(tempPath), { recursive: true });
     // A temporary file left by an earlier run may belong to another render of this output: never
     // continue it. Resuming is for the attempts of this call, whose bytes are known to be this file's.
     await rm(tempPath, { force: true });
-    let onDisk = 0;
-    for (let opens = 0; failures < maxAttempts && opens < maxOpens; opens++) {
-      if (signal?.aborted) return { kind: "failed", message: "interrupted", retryable: true };
+    for (; failures < maxAttempts && opens < maxOpens; opens++) {
+      if (options.signal?.aborted) return interrupted();
+      if (watch.stalled) return await stalled();
       const opened = await api.openDownload(url, onDisk, signal);
+      if (options.signal?.aborted) return interrupted();
+      if (watch.stalled) return await stalled();
       if (opened.kind === "expired") {
         failures++;
         const fresh = await options.refreshUrl();
@@ -362,7 +460,9 @@ export async function downloadOutput(options: DownloadOptions): Promise<Download
         if (!opened.retryable) return { kind: "failed", message: opened.message, retryable: false };
         failures++;
       } else {
+        if (onDisk > 0) rangeIgnored = opened.status === 200;
         if (opened.status === 200) onDisk = 0;
+        const before = furthest;
         const received = await receive(opened, onDisk, tempPath, expected, signal, onChunkWritten, maxBytes);
         if (received.kind === "too-large") {
           // Not retried: the same URL sends the same file.
@@ -378,31 +478,31 @@ export async function downloadOutput(options: DownloadOptions): Promise<Download
           return { kind: "ok", bytes: received.bytes, sha256: received.sha256 };
         }
         onDisk = received.onDisk;
+        if (options.signal?.aborted) return interrupted();
+        if (watch.stalled) return await stalled();
         lastMessage = received.message;
-        if (signal?.aborted) return { kind: "failed", message: "interrupted", retryable: true };
-        // A body that broke off after adding bytes is continued at once; one that added nothing waits.
-        if (received.progressed) continue;
+        // A body that broke off past the furthest byte so far is continued at once; any other waits.
+        if (furthest > before) continue;
         failures++;
       }
       if (failures < maxAttempts) {
         try {
-          await delay(
-            backoffDelay(policy, failures - 1, Math.random),
-            undefined,
-            signal ? { signal } : undefined,
-          );
+          await delay(backoffDelay(policy, failures - 1, Math.random), undefined, { signal });
         } catch {
-          return { kind: "failed", message: "interrupted", retryable: true };
+          if (options.signal?.aborted) return interrupted();
+          return await stalled();
         }
       }
     }
-    if (onDisk === 0) await rm(tempPath, { force: true });
-    return {
-      kind: "failed",
-      message: `${lastMessage} (gave up after ${failures} failed attempts)`,
-      retryable: true,
-    };
+    const why = rangeIgnored || furthest > 0 ? `${stuck()}; last attempt: ${lastMessage}` : `${lastMessage}`;
+    return await gaveUp(
+      failures >= maxAttempts
+        ? `${why} (gave up after ${failures} attempts without progress)`
+        : `${why} (gave up after ${opens} connections without completing the file)`,
+    );
   } catch (error) {
     return { kind: "failed", message: `download failed: ${describeError(error)}`, retryable: true };
+  } finally {
+    watch.stop();
   }
 }

@@ -1,36 +1,7 @@
 // Checkpoint spacing, driven by hand: no real timer is waited on.
 import { describe, expect, it } from "vitest";
 import { CheckpointScheduler } from "../../src/run/checkpoints.js";
-import type { RunTimers } from "../../src/run/timers.js";
-
-/** Timers whose clock moves only when told, firing what falls due. */
-function manualTimers(): RunTimers & { advance(ms: number): Promise<void>; pending(): number } {
-  let now = 1_000_000;
-  let nextId = 0;
-  const due = new Map<number, { at: number; callback: () => void }>();
-  return {
-    now: () => now,
-    elapsed: () => now,
-    setTimeout(callback, ms) {
-      due.set(++nextId, { at: now + ms, callback });
-      return nextId;
-    },
-    clearTimeout: (handle) => void due.delete(handle as number),
-    setInterval: () => 0,
-    clearInterval: () => undefined,
-    async advance(ms) {
-      now += ms;
-      for (const [id, timer] of [...due].toSorted(([, a], [, b]) => a.at - b.at))
-        if (timer.at <= now) {
-          due.delete(id);
-          timer.callback();
-        }
-      // Let the write that a timer started settle (every pending promise callback runs before this).
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    },
-    pending: () => due.size,
-  };
-}
+import { manualTimers } from "../helpers/manual-timers.js";
 
 describe("manifest checkpoints", () => {
   it("write at most once per interval, and once more for changes made meanwhile", async () => {

@@ -10,7 +10,8 @@ import { setTimeout as delay } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createApiClient } from "../../src/api/client.js";
 import type { ApiClient } from "../../src/api/types.js";
-import { downloadOutput } from "../../src/run/downloader.js";
+import { downloadOutput, noProgressDeadlineMs } from "../../src/run/downloader.js";
+import { manualTimers } from "../helpers/manual-timers.js";
 import {
   startScriptedServer,
   type RecordedRequest,
@@ -414,6 +415,139 @@ describe("downloadOutput: the size limit (--max-output-mb)", () => {
       ),
     });
     expect(existsSync(paths("over.mp4").finalPath)).toBe(false);
+  });
+});
+
+/** Resolves once `path` holds exactly `bytes` bytes (a restarted file passing through that size). */
+async function untilFileIs(path: string, bytes: number): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    const size = await stat(path).then(
+      (info) => info.size,
+      () => -1,
+    );
+    if (size === bytes) return;
+    await delay(5);
+  }
+}
+
+/** Announces the whole FILE with a 200 whatever Range asked, sends its first `bytes` bytes, then `after`. */
+function sendHead(res: ServerResponse, bytes: number, after: () => void = () => {}): void {
+  res.writeHead(200, { "content-type": "video/mp4", "content-length": String(FILE.length) });
+  res.write(FILE.subarray(0, bytes), after);
+}
+
+describe("downloadOutput: a download that makes no progress", () => {
+  it("a server that sends 1,000 bytes and then nothing is given up after the no-progress deadline, which says so", async () => {
+    const timers = manualTimers();
+    const cdn = await serve((_req, res) => sendHead(res, 1000));
+    const target = paths();
+    const pending = downloadOutput({
+      api: apiClient(),
+      url: `${cdn.origin}/o.mp4`,
+      refreshUrl: async () => null,
+      timers,
+      ...target,
+    });
+    let settled = false;
+    void pending.finally(() => (settled = true));
+    await untilFileHas(target.tempPath, 1000);
+    await timers.advance(119_999);
+    expect(settled).toBe(false);
+    // The 1,000th byte's write may be counted a moment after the file shows it: at most one more period.
+    await timers.advance(1);
+    if (!settled) await timers.advance(120_000);
+    expect(await pending).toEqual({
+      kind: "failed",
+      message: `the download stalled at byte 1000 of ${FILE.length}: no progress for 120 s`,
+      retryable: true,
+    });
+    expect(existsSync(target.finalPath)).toBe(false);
+    expect(existsSync(target.tempPath)).toBe(false);
+    expect(timers.pending()).toBe(0);
+  });
+
+  it("a server that ignores Range and stalls: the bytes it sends again are not progress, and the message says what it does", async () => {
+    const timers = manualTimers();
+    const target = paths();
+    const cdn = await serve((_req, res, index) => {
+      // The first connection breaks off after 1,000 bytes (as a body timeout would end it); the next
+      // one answers the Range request from byte 0 and stalls before reaching byte 1,000 again.
+      if (index === 0)
+        sendHead(res, 1000, () => void untilFileHas(target.tempPath, 1000).then(() => res.socket?.destroy()));
+      else sendHead(res, 600);
+    });
+    const pending = downloadOutput({
+      api: apiClient(),
+      url: `${cdn.origin}/o.mp4`,
+      refreshUrl: async () => null,
+      timers,
+      ...target,
+    });
+    await untilFileIs(target.tempPath, 600);
+    await timers.advance(120_000);
+    const result = await pending;
+    expect(result).toMatchObject({ kind: "failed", retryable: true });
+    expect(result.kind === "failed" && result.message).toMatch(
+      /^the server ignores Range \(each attempt starts over at byte 0\) and stalls at byte 1000: no progress for 120 s; last attempt: the download broke off/,
+    );
+    expect(cdn.requests.map((r) => r.headers.range ?? null)).toEqual([null, "bytes=1000-"]);
+  });
+
+  it("a server that ignores Range and breaks off at the same byte each time is given up after maxAttempts connections, not 20 times as many", async () => {
+    const target = paths();
+    const cdn = await serve((_req, res) =>
+      sendHead(res, 1000, () => void untilFileHas(target.tempPath, 1000).then(() => res.socket?.destroy())),
+    );
+    const result = await downloadOutput({
+      api: apiClient(),
+      url: `${cdn.origin}/o.mp4`,
+      refreshUrl: async () => null,
+      maxAttempts: 3,
+      timeScale: 1000,
+      ...target,
+    });
+    expect(result).toMatchObject({ kind: "failed", retryable: true });
+    const message = result.kind === "failed" ? result.message : "";
+    expect(message).toMatch(
+      /^the server ignores Range \(each attempt starts over at byte 0\) and stalls at byte 1000; last attempt: /,
+    );
+    expect(message).toMatch(/\(gave up after 3 attempts without progress\)$/);
+    // One connection that made progress, then three that did not.
+    expect(cdn.requests).toHaveLength(4);
+    expect(cdn.requests[1]?.headers.range).toBe("bytes=1000-");
+    expect(existsSync(target.tempPath)).toBe(false);
+  });
+
+  it("a file sent slowly but steadily is not given up, however long it takes in all", async () => {
+    const timers = manualTimers();
+    const target = paths();
+    const step = 50_000;
+    const cdn = await serve((_req, res) => {
+      res.writeHead(200, { "content-type": "video/mp4", "content-length": String(FILE.length) });
+      // Each piece comes 50 s (by the test's clock) after the one before: under the deadline each time
+      // (even if a piece's write is counted one step late), 300 s in all.
+      const send = (from: number): void => {
+        res.write(FILE.subarray(from, from + step), () => {
+          if (from + step >= FILE.length) return void res.end();
+          void untilFileHas(target.tempPath, from + step)
+            .then(() => timers.advance(50_000))
+            .then(() => send(from + step));
+        });
+      };
+      send(0);
+    });
+    const result = await downloadOutput({
+      api: apiClient(),
+      url: `${cdn.origin}/o.mp4`,
+      refreshUrl: async () => null,
+      timers,
+      ...target,
+    });
+    expect(result).toEqual({ kind: "ok", bytes: FILE.length, sha256: SHA });
+  });
+
+  it("the deadline follows the run's time scale, with a floor for busy machines", () => {
+    expect([1, 10, 100, 1000].map(noProgressDeadlineMs)).toEqual([120_000, 12_000, 4_000, 4_000]);
   });
 });
 
