@@ -13,6 +13,12 @@ export const DOWNLOAD_FAILED = "DOWNLOAD_FAILED";
  */
 export const OUTPUT_TOO_LARGE = "OUTPUT_TOO_LARGE";
 
+/**
+ * The task answered SUCCEEDED with more output URLs than an Act-Two task has (more than 4): an answer
+ * actbatch does not act on. Nothing was downloaded; a final failure (a resubmission is paid again).
+ */
+export const TOO_MANY_OUTPUTS = "TOO_MANY_OUTPUTS";
+
 /** The render succeeded, its output was lost and the provider no longer has the task: rendered (and paid) again. */
 export const OUTPUT_LOST = "OUTPUT_LOST";
 

@@ -4,6 +4,7 @@
 import type { AccountStopReason, CreateOutcome } from "../api/types.js";
 import { ExitCode } from "../errors.js";
 import type { NotCreatedReason, TaskError, TerminalStatus } from "../journal/records.js";
+import { TOO_MANY_OUTPUTS } from "../manifest/codes.js";
 import { attemptsAllowed, classifyFailure, isRetriedByRerun, type FailureClass } from "./failure-codes.js";
 import type { TerminalTaskState } from "./poller.js";
 import type { StopReason } from "./events.js";
@@ -71,8 +72,15 @@ export interface TerminalOutcome {
   failure: FailureClass | null;
 }
 
+/** Act-Two renders one output per task: an answer with more than this many is not downloaded. */
+export const MAX_OUTPUTS_PER_TASK = 4;
+
 export function terminalOutcome(state: TerminalTaskState): TerminalOutcome {
-  if (state.status === "succeeded" && state.outputs.length > 0)
+  if (
+    state.status === "succeeded" &&
+    state.outputs.length > 0 &&
+    state.outputs.length <= MAX_OUTPUTS_PER_TASK
+  )
     return { status: "SUCCEEDED", error: null, outputs: state.outputs.length, failure: null };
   if (state.status === "cancelled") return { status: "CANCELLED", error: null, outputs: 0, failure: null };
   const { code, message } = failureOf(state);
@@ -107,6 +115,11 @@ function failureOf(state: TerminalTaskState): { code: string; message: string } 
     case "missing":
       return { code: "TASK_MISSING", message: state.message };
     case "succeeded":
+      if (state.outputs.length > MAX_OUTPUTS_PER_TASK)
+        return {
+          code: TOO_MANY_OUTPUTS,
+          message: `the task answered SUCCEEDED with ${state.outputs.length.toLocaleString("en-US")} output URLs (an Act-Two task has 1; more than ${MAX_OUTPUTS_PER_TASK} is refused): nothing was downloaded`,
+        };
       return { code: "NO_OUTPUT", message: "the task succeeded without an output URL" };
     case "cancelled":
       return { code: "CANCELLED", message: "the task was cancelled" };

@@ -91,3 +91,55 @@ describe("a hostile service: output size", () => {
     expect(service.api.requests).toHaveLength(0);
   });
 });
+
+describe("a hostile service: outputs per task", () => {
+  it("a task answering SUCCEEDED with 10,000 output URLs fails TOO_MANY_OUTPUTS with the count; nothing is downloaded, and a rerun leaves it alone", async () => {
+    service = await startHostileService({
+      taskAnswer: (id, files) => ({
+        id,
+        status: "SUCCEEDED",
+        createdAt: "2026-01-01T00:00:00.000Z",
+        output: Array.from({ length: 10_000 }, (_, i) => `${files}/files/${id}-${i}.mp4`),
+      }),
+    });
+    ws = await hostileRun(service);
+    const result = await ws.run();
+    expect(result.exitCode).toBe(1);
+    for (const task of result.manifestOnDisk.tasks) {
+      expect(task.status).toBe("FAILED");
+      expect(task.outputs).toEqual([]);
+      expect(task.error).toEqual({
+        code: "TOO_MANY_OUTPUTS",
+        message:
+          "the task answered SUCCEEDED with 10,000 output URLs (an Act-Two task has 1; more than 4 is refused): nothing was downloaded",
+        retryable: false,
+      });
+    }
+    expect(formatRunSummary(result.summary).join("\n")).toContain(
+      "TOO_MANY_OUTPUTS: the task answered SUCCEEDED with 10,000",
+    );
+    expect(service.files.requests).toHaveLength(0);
+    expect(await ws.outputFiles()).toEqual([]);
+    expect(ws.events.filter((event) => event.kind.startsWith("download"))).toEqual([]);
+    // A final failure: not resubmitted (paid again) by a rerun without --retry-failed.
+    const requests = service.api.requests.length;
+    expect((await ws.run()).exitCode).toBe(1);
+    expect(service.api.requests).toHaveLength(requests);
+  });
+
+  it("up to 4 output URLs are downloaded, each to its own file", async () => {
+    service = await startHostileService({
+      taskAnswer: (id, files) => ({
+        id,
+        status: "SUCCEEDED",
+        createdAt: "2026-01-01T00:00:00.000Z",
+        output: Array.from({ length: 4 }, (_, i) => `${files}/files/${id}-${i}.mp4`),
+      }),
+    });
+    ws = await hostileRun(service);
+    const result = await ws.run();
+    expect(result.exitCode).toBe(0);
+    expect(result.manifestOnDisk.tasks.map((task) => task.outputs.length)).toEqual([4, 4]);
+    expect(await ws.outputFiles()).toHaveLength(8);
+  });
+});

@@ -36,6 +36,27 @@ describe("a terminal state becomes a journal record", () => {
     });
   });
 
+  it("a success with more than 4 output URLs is a final failure, TOO_MANY_OUTPUTS with the count: nothing to download", () => {
+    const urls = (n: number) => Array.from({ length: n }, (_, i) => `https://cdn.example.com/${i}.mp4`);
+    expect(terminalOutcome({ status: "succeeded", outputs: urls(4) })).toMatchObject({
+      status: "SUCCEEDED",
+      outputs: 4,
+    });
+    const many = terminalOutcome({ status: "succeeded", outputs: urls(10_000) });
+    expect(many).toEqual({
+      status: "FAILED",
+      error: {
+        code: "TOO_MANY_OUTPUTS",
+        message:
+          "the task answered SUCCEEDED with 10,000 output URLs (an Act-Two task has 1; more than 4 is refused): nothing was downloaded",
+        retryable: false,
+      },
+      outputs: 0,
+      failure: "final",
+    });
+    expect(retriedInRun(many, 1, 3, false)).toBe(false);
+  });
+
   it("tries a failure again within the run only while its class allows and submission goes on", () => {
     const internal = terminalOutcome({ status: "failed", code: "INTERNAL", message: "x" });
     const badOutput = terminalOutcome({ status: "failed", code: "INTERNAL.BAD_OUTPUT.CODE01", message: "x" });
