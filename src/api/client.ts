@@ -10,6 +10,7 @@ import { openDownload, type DownloadContext } from "./downloads.js";
 import { exchange, type ApiAnswer, type ExchangeContext } from "./exchange.js";
 import { cancelOutcome, createOutcome, getOutcome, type Redact } from "./outcomes.js";
 import { retrying, type RetryPolicy, type Settled } from "./retry.js";
+import { quoteTaskId, taskIdProblem } from "./task-id.js";
 import { createRetryBudget } from "./retry-budget.js";
 import { Reachability } from "./reachability.js";
 import { createTransport, errorMessage, type TransportRequest } from "./transport.js";
@@ -32,6 +33,14 @@ const MAX_MESSAGE = 800;
 
 function taskPath(taskId: string): string {
   return `/v1/tasks/${encodeURIComponent(taskId)}`;
+}
+
+/** Why a task id recorded elsewhere (an old journal, a hand-edited manifest) is never sent, or null. */
+function unsendable(taskId: string, safe: Redact): string | null {
+  const problem = taskIdProblem(taskId);
+  return problem === null
+    ? null
+    : safe(`the task id ${quoteTaskId(taskId)} is not a plain path segment (${problem}): not sent`);
 }
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
@@ -130,6 +139,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       }
     },
     async getTask(taskId: string, createdAtMs: number, signal?: AbortSignal) {
+      const refused = unsendable(taskId, safe);
+      if (refused !== null) return { kind: "error", message: refused, status: null };
       try {
         const request = apiRequest("GET", taskPath(taskId), undefined, signal);
         const settled = await taskRequest("get", request, signal);
@@ -139,6 +150,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       }
     },
     async cancelTask(taskId: string) {
+      const refused = unsendable(taskId, safe);
+      if (refused !== null) return { kind: "error", message: refused };
       try {
         const request = apiRequest("DELETE", taskPath(taskId), undefined, undefined);
         return cancelOutcome(await taskRequest("cancel", request, undefined), safe);

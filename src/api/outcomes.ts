@@ -13,6 +13,7 @@ import type {
   OrganizationOutcome,
   TaskState,
 } from "./types.js";
+import { quoteTaskId, taskIdProblem } from "./task-id.js";
 import { urlProblem } from "./url-policy.js";
 
 /** Makes a text fit to leave the client: one bounded line, without the key. */
@@ -30,15 +31,25 @@ function verdictMessage(verdict: Verdict): string {
   return verdict.kind === "expired" ? `HTTP ${verdict.status}` : "no answer";
 }
 
+/** A create answer's task id: taken, refused (not a plain path segment), or absent. */
+export type AnsweredTaskId =
+  { kind: "id"; id: string } | { kind: "refused"; id: string; problem: string } | { kind: "none" };
+
 /** The task id of a create's answer: bare `{id}`, `{task_id}`, or new-api's `{code, data: id | {task_id}}`. */
 export function taskIdOf(text: string): string | null {
+  const answered = answeredTaskId(text);
+  return answered.kind === "id" ? answered.id : null;
+}
+
+/** The first candidate that is a plain path segment; else the first string refused, and why. */
+export function answeredTaskId(text: string): AnsweredTaskId {
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    return null;
+    return { kind: "none" };
   }
-  if (typeof body !== "object" || body === null) return null;
+  if (typeof body !== "object" || body === null) return { kind: "none" };
   const record = body as Record<string, unknown>;
   const data = record.data;
   const candidates: unknown[] = [record.id, record.task_id];
@@ -47,10 +58,14 @@ export function taskIdOf(text: string): string | null {
     const inner = data as Record<string, unknown>;
     candidates.push(inner.task_id, inner.id);
   }
+  let refused: AnsweredTaskId = { kind: "none" };
   for (const candidate of candidates) {
-    if (typeof candidate === "string" && /^[\w.:-]{1,200}$/.test(candidate)) return candidate;
+    if (typeof candidate !== "string") continue;
+    const problem = taskIdProblem(candidate);
+    if (problem === null) return { kind: "id", id: candidate };
+    if (refused.kind === "none") refused = { kind: "refused", id: candidate, problem };
   }
-  return null;
+  return refused;
 }
 
 export function createOutcome(settled: Settled<ApiAnswer>, safe: Redact): CreateOutcome {
@@ -66,8 +81,16 @@ export function createOutcome(settled: Settled<ApiAnswer>, safe: Redact): Create
   const { verdict, result } = settled;
   switch (verdict.kind) {
     case "ok": {
-      const taskId = result === null ? null : taskIdOf(result.body);
-      if (taskId !== null && safe(taskId) === taskId) return { kind: "created", taskId };
+      const answered: AnsweredTaskId = result === null ? { kind: "none" } : answeredTaskId(result.body);
+      if (answered.kind === "id" && safe(answered.id) === answered.id)
+        return { kind: "created", taskId: answered.id };
+      if (answered.kind === "refused")
+        return {
+          kind: "ambiguous",
+          message: safe(
+            `HTTP ${result?.status ?? "?"}: the service accepted the request but answered the task id ${quoteTaskId(answered.id)}, which is not a plain path segment (${answered.problem}): refused, so the task it may have created cannot be polled`,
+          ),
+        };
       return {
         kind: "ambiguous",
         message: safe(

@@ -368,11 +368,20 @@ describe("getTask", () => {
     expect(await client.getTask("t", created)).toMatchObject({ kind: "error", status: 200 });
   });
 
-  it("escapes the task id in the path", async () => {
+  it("never sends a task id that is not a plain path segment, GET or DELETE (an old journal, a hand-edited manifest)", async () => {
     const server = await serve((_req, res) => sendJson(res, 200, { id: "t", status: "PENDING" }));
     const { client } = clientFor(server.origin);
-    await client.getTask("../x y", created);
-    expect(server.requests[0]?.url).toBe("/v1/tasks/..%2Fx%20y");
+    for (const id of [".", "..", "../x y", "a/b", "a%2Fb", "a\\b", "a?b", "a#b", "a\u0000b", ""]) {
+      expect(await client.getTask(id, created)).toMatchObject({
+        kind: "error",
+        message: expect.stringContaining("is not a plain path segment"),
+      });
+      expect(await client.cancelTask(id)).toMatchObject({ kind: "error" });
+    }
+    expect(server.requests).toEqual([]);
+    expect(client.counts()).toMatchObject({ get: 0, cancel: 0 });
+    await client.getTask("task-1.a:b", created);
+    expect(server.requests.map((r) => r.url)).toEqual(["/v1/tasks/task-1.a%3Ab"]);
   });
 });
 

@@ -62,6 +62,15 @@ describe("createOutcome", () => {
       },
     ],
     [
+      "200 whose id is not a plain path segment",
+      answered("create", 200, { id: ".." }),
+      {
+        kind: "ambiguous",
+        message:
+          'HTTP 200: the service accepted the request but answered the task id "..", which is not a plain path segment (a path of dots names another route): refused, so the task it may have created cannot be polled',
+      },
+    ],
+    [
       "200 whose id quotes the key",
       answered("create", 200, { id: KEY }),
       {
@@ -247,6 +256,22 @@ describe("taskIdOf", () => {
     ['{"data":{"task_id":"d"}}', "d"],
     ['{"data":{"id":"e"}}', "e"],
     ['{"id":"has space"}', null],
+    ['{"id":"v1.2:a_b-c"}', "v1.2:a_b-c"],
+    ['{"id":"a..b"}', "a..b"],
+    // Not a plain path segment: never sent as GET or DELETE /v1/tasks/{id}.
+    ['{"id":"."}', null],
+    ['{"id":".."}', null],
+    ['{"id":"..."}', null],
+    ['{"id":""}', null],
+    ['{"id":"a/b"}', null],
+    ['{"id":"..%2f..%2fsteal"}', null],
+    ['{"id":"a\\\\b"}', null],
+    ['{"id":"a?x=1"}', null],
+    ['{"id":"a#b"}', null],
+    ['{"id":"a\\u0000b"}', null],
+    ['{"id":"a\\nb"}', null],
+    [JSON.stringify({ id: "x".repeat(201) }), null],
+    ['{"id":"..","task_id":"real-1"}', "real-1"],
     ['{"id":5}', null],
     ["not json", null],
     ["null", null],

@@ -143,3 +143,23 @@ describe("a hostile service: outputs per task", () => {
     expect(await ws.outputFiles()).toHaveLength(8);
   });
 });
+
+describe("a hostile service: task ids", () => {
+  it("creates answering `.` and `..` are refused as ids: no GET or DELETE to /v1/tasks/.. leaves, and the manifest says why", async () => {
+    service = await startHostileService({ createAnswer: (index) => ({ id: index % 2 === 0 ? "." : ".." }) });
+    ws = await hostileRun(service);
+    const result = await ws.run();
+    expect(result.exitCode).toBe(1);
+    // Each task's create was answered, its id refused, and sent again once (maxAttempts 2).
+    expect(service.routes()).toEqual(["POST create", "POST create", "POST create", "POST create"]);
+    for (const task of result.manifestOnDisk.tasks) {
+      expect(task.taskId).toBeNull();
+      expect(task.possiblyChargedTwice).toBe(true);
+      const messages = task.history.map((attempt) => attempt.error?.message ?? "");
+      expect(messages.join("\n")).toMatch(
+        /answered the task id "\.\.?", which is not a plain path segment \(a path of dots names another route\): refused/,
+      );
+    }
+    expect(service.files.requests).toHaveLength(0);
+  });
+});
