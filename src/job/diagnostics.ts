@@ -15,11 +15,36 @@ export function escapeControlCharacters(text: string): string {
   );
 }
 
-/** `file:line:col: message`, the form editors and terminals turn into links. */
-export function formatDiagnostic(diagnostic: Diagnostic): string {
+export type Severity = "error" | "warning";
+
+/**
+ * `file:line:col: error: message` (or `warning:`): one line, the form editors, terminals and CI
+ * problem matchers (GCC's) turn into links and annotations.
+ */
+export function formatDiagnostic(diagnostic: Diagnostic, severity: Severity = "error"): string {
   return escapeControlCharacters(
-    `${diagnostic.file}:${diagnostic.line}:${diagnostic.column}: ${diagnostic.message}`,
+    `${diagnostic.file}:${diagnostic.line}:${diagnostic.column}: ${severity}: ${diagnostic.message}`,
   );
+}
+
+/** A diagnostic as `validate --json` prints it. */
+export function diagnosticJson(
+  diagnostic: Diagnostic,
+  severity: Severity = "error",
+): { file: string; line: number; column: number; severity: Severity; message: string } {
+  const { file, line, column, message } = diagnostic;
+  return { file: escapeControlCharacters(file), line, column, severity, message };
+}
+
+/** Drops repeats of the same message at the same place (a matrix entry's mistake, made once per pair it makes). */
+export function uniqueDiagnostics(diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((diagnostic) => {
+    const id = `${diagnostic.file}\u0000${diagnostic.line}:${diagnostic.column}\u0000${diagnostic.message}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
 }
 
 /** Escapes the message here too, so that every way of printing a diagnostic (warnings, --json) is safe. */
@@ -47,7 +72,8 @@ export class SpecError extends UserError {
   readonly diagnostics: readonly Diagnostic[];
 
   constructor(diagnostics: readonly Diagnostic[], hint?: string) {
-    super(diagnostics.map(formatDiagnostic).join("\n"), ExitCode.usage, hint);
-    this.diagnostics = diagnostics;
+    const unique = uniqueDiagnostics(diagnostics);
+    super(unique.map((diagnostic) => formatDiagnostic(diagnostic)).join("\n"), ExitCode.usage, hint);
+    this.diagnostics = unique;
   }
 }

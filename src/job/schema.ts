@@ -66,7 +66,10 @@ export function validateJobSchema(source: YamlSource): { job: JobFile } | { diag
 function describeSchemaErrors(errors: readonly ErrorObject[], source: YamlSource): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   const typeErrorAt = new Set<string>();
+  const misspelt = misspeltRequiredKeys(errors);
   for (const error of errors) {
+    // A required key written with a typo is one mistake: the unknown key's "did you mean" says it.
+    if (error.keyword === "required" && misspelt.has(requiredId(error))) continue;
     // if/then/else only say "must match else"; the branch's own errors say what is wrong.
     if (error.keyword === "if" || error.keyword === "propertyNames") continue;
     // uri or path: the oneOf's own error says which; its branches' "missing uri/path" would not.
@@ -78,6 +81,30 @@ function describeSchemaErrors(errors: readonly ErrorObject[], source: YamlSource
     diagnostics.push(diagnosticAt(source.locate(pointer, part), describeSchemaError(error)));
   }
   return diagnostics;
+}
+
+/** `instancePath key` of each missing required key that an unknown key beside it is a typo of. */
+function misspeltRequiredKeys(errors: readonly ErrorObject[]): Set<string> {
+  const missing = new Map<string, string[]>();
+  for (const error of errors) {
+    if (error.keyword !== "required") continue;
+    const key = String((error.params as Record<string, unknown>).missingProperty);
+    missing.set(error.instancePath, [...(missing.get(error.instancePath) ?? []), key]);
+  }
+  const misspelt = new Set<string>();
+  for (const error of errors) {
+    if (error.keyword !== "additionalProperties") continue;
+    const unknown = String((error.params as Record<string, unknown>).additionalProperty);
+    const parent = (error.parentSchema ?? {}) as Record<string, unknown>;
+    const suggestion = closestMatch(unknown, Object.keys((parent.properties ?? {}) as object));
+    if (suggestion !== undefined && missing.get(error.instancePath)?.includes(suggestion))
+      misspelt.add(`${error.instancePath} ${suggestion}`);
+  }
+  return misspelt;
+}
+
+function requiredId(error: ErrorObject): string {
+  return `${error.instancePath} ${String((error.params as Record<string, unknown>).missingProperty)}`;
 }
 
 function errorLocation(error: ErrorObject): { pointer: string; part: "key" | "value" } {

@@ -64,7 +64,7 @@ export async function gateRun(whole: LoadedPlan, options: RunGateOptions): Promi
       loopbackOnly: options.loopbackOnly === true,
       ...(options.provider !== undefined && { provider: options.provider }),
     });
-    for (const warning of report.warnings) options.stderr.write(`${formatDiagnostic(warning)} (warning)\n`);
+    for (const warning of report.warnings) options.stderr.write(`${formatDiagnostic(warning, "warning")}\n`);
     options.stderr.write(`${formatPreflightSummary(report)}\n`);
     assertPreflightPassed(report);
   }

@@ -51,12 +51,12 @@ describe("actbatch validate", () => {
     expect(result.stdout).toBe('jobs/demo.yaml: valid, job "demo", 12 tasks\n');
     expect(result.stderr).toBe(
       [
-        'actbatch: test/fixtures/jobs/invalid/typos.yaml:4:3: unknown key "expresionIntensity": did you mean "expressionIntensity"?',
-        'test/fixtures/jobs/invalid/typos.yaml:9:5: unknown key "sed": did you mean "seed"?',
-        'test/fixtures/jobs/invalid/typos.yaml:10:1: unknown key "sweeps": did you mean "sweep"?',
-        'test/fixtures/jobs/invalid/typos.yaml:12:1: unknown key "seed" at the top level: request fields go under defaults, a pair, or sweep',
-        'test/fixtures/jobs/invalid/missing.yaml:1:1: missing required key "name"',
-        'test/fixtures/jobs/invalid/missing.yaml:3:5: missing required key "character"',
+        'test/fixtures/jobs/invalid/typos.yaml:4:3: error: unknown key "expresionIntensity": did you mean "expressionIntensity"?',
+        'test/fixtures/jobs/invalid/typos.yaml:9:5: error: unknown key "sed": did you mean "seed"?',
+        'test/fixtures/jobs/invalid/typos.yaml:10:1: error: unknown key "sweeps": did you mean "sweep"?',
+        'test/fixtures/jobs/invalid/typos.yaml:12:1: error: unknown key "seed" at the top level: request fields go under defaults, a pair, or sweep',
+        'test/fixtures/jobs/invalid/missing.yaml:1:1: error: missing required key "name"',
+        'test/fixtures/jobs/invalid/missing.yaml:3:5: error: missing required key "character"',
         "",
       ].join("\n"),
     );
@@ -71,7 +71,7 @@ describe("actbatch validate", () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
       "actbatch: cannot read job file jobs/nope.yaml: no such file\n" +
-        "test/fixtures/jobs/invalid/duplicate-key.yaml:3:1: duplicate key: each key may appear once in a mapping\n",
+        "test/fixtures/jobs/invalid/duplicate-key.yaml:3:1: error: duplicate key: each key may appear once in a mapping\n",
     );
   });
 
@@ -86,7 +86,7 @@ describe("actbatch validate", () => {
   it("enforces the task limit, which --max-tasks raises", async () => {
     const refused = await runCli(["validate", "big.yaml"], { cwd: dir });
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain("actbatch: big.yaml:8:3: this sweep expands to 12,000 tasks");
+    expect(refused.stderr).toContain("big.yaml:8:3: error: this sweep expands to 12,000 tasks");
     const accepted = await runCli(["validate", "big.yaml", "--max-tasks", "12000"], { cwd: dir });
     expect(accepted.code).toBe(0);
     expect(accepted.stdout).toBe('big.yaml: valid, job "big", 12000 tasks\n');
@@ -103,7 +103,7 @@ describe("actbatch validate", () => {
     ]) {
       const result = await runCli(args);
       expect(result.code).toBe(2);
-      expect(result.stderr).toContain("Usage: actbatch validate");
+      expect(result.stderr).toContain('Run "actbatch validate --help"');
       noStack(result.stderr);
     }
   });
@@ -193,7 +193,7 @@ describe("actbatch plan", () => {
     expect(result.code).toBe(2);
     expect(result.stdout).toBe("");
     expect(result.stderr).toMatch(
-      /^actbatch: test\/fixtures\/jobs\/invalid\/too-many\.yaml:12:3: this sweep expands to 12,000,000,003 tasks/,
+      /^test\/fixtures\/jobs\/invalid\/too-many\.yaml:12:3: error: this sweep expands to 12,000,000,003 tasks/,
     );
     noStack(result.stderr);
   });
@@ -210,7 +210,7 @@ describe("actbatch plan", () => {
     ]) {
       const result = await runCli(args);
       expect(result.code).toBe(2);
-      expect(result.stderr).toContain("Usage: actbatch plan");
+      expect(result.stderr).toContain('Run "actbatch plan --help"');
       noStack(result.stderr);
     }
     const missing = await runCli(["plan", "jobs/nope.yaml"]);

@@ -18,9 +18,9 @@ async function problemsOf(file: string): Promise<string[]> {
   expect(error).toBeInstanceOf(SpecError);
   const spec = error as SpecError;
   for (const diagnostic of spec.diagnostics) expect(diagnostic.file).toBe(file);
-  // The message is every diagnostic as file:line:col: message, one per line.
+  // The message is every diagnostic as file:line:col: error: message, one per line.
   expect(spec.message.split("\n")).toEqual(
-    spec.diagnostics.map((d) => `${file}:${d.line}:${d.column}: ${d.message}`),
+    spec.diagnostics.map((d) => `${file}:${d.line}:${d.column}: error: ${d.message}`),
   );
   return spec.diagnostics.map((d) => `${d.line}:${d.column}: ${d.message}`);
 }

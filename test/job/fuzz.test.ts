@@ -186,7 +186,7 @@ describe("fuzzed job files", () => {
       const planned =
         result.code === 0 && Array.isArray((JSON.parse(result.stdout) as { tasks?: unknown }).tasks);
       const refused =
-        result.code === 2 && new RegExp(`^actbatch: ${escape(file)}:\\d+:\\d+: `).test(result.stderr);
+        result.code === 2 && new RegExp(`^${escape(file)}:\\d+:\\d+: error: `).test(result.stderr);
       expect(planned || refused, `exit ${String(result.code)}: ${result.stderr}`).toBe(true);
     }
   });

@@ -34,7 +34,7 @@ describe("hostile job files are refused before the parser spends time on them", 
     expect(MAX_JOB_FILE_BYTES).toBe(2 * 1024 * 1024);
     const error = refusal(`${HEAD}x: "${"a".repeat(MAX_JOB_FILE_BYTES)}"\n`);
     expect(error.message).toMatch(
-      /^job\.yaml:1:1: the file is 2,097,1\d\d bytes, too large for a job file \(at most 2 MB\)/,
+      /^job\.yaml:1:1: error: the file is 2,097,1\d\d bytes, too large for a job file \(at most 2 MB\)/,
     );
     // The CLI path (the file on disk) says the same.
     const dir = fileURLToPath(new URL("../fixtures/jobs/valid/", import.meta.url));
@@ -48,18 +48,20 @@ describe("hostile job files are refused before the parser spends time on them", 
       line: 67,
       column: 65,
     });
-    expect(refusal(deep).message).toBe("job.yaml:67:65: the document nests too deeply (at most 32 levels)");
+    expect(refusal(deep).message).toBe(
+      "job.yaml:67:65: error: the document nests too deeply (at most 32 levels)",
+    );
     const dashes = `${HEAD}x:\n  ${"- ".repeat(5000)}1\n`;
-    expect(refusal(dashes).message).toMatch(/^job\.yaml:4:\d+: the document nests too deeply/);
+    expect(refusal(dashes).message).toMatch(/^job\.yaml:4:\d+: error: the document nests too deeply/);
     const flow = `${HEAD}x: ${"{a: ".repeat(5000)}1${"}".repeat(5000)}\n`;
-    expect(refusal(flow).message).toMatch(/^job\.yaml:3:\d+: the document nests too deeply/);
+    expect(refusal(flow).message).toMatch(/^job\.yaml:3:\d+: error: the document nests too deeply/);
   });
 
   it("more than 1,000 aliases are refused by the pre-scan, at the first one too many", () => {
     expect(MAX_ALIASES).toBe(1000);
     const text = `${HEAD}base: &a x\nlist:\n${"  - *a\n".repeat(MAX_ALIASES + 1)}`;
     expect(refusal(text).message).toBe(
-      `job.yaml:${5 + MAX_ALIASES}:5: more than 1,000 aliases: job files do not need that many (is this a "billion laughs" file?)`,
+      `job.yaml:${5 + MAX_ALIASES}:5: error: more than 1,000 aliases: job files do not need that many (is this a "billion laughs" file?)`,
     );
   });
 
@@ -117,6 +119,6 @@ describe("names are echoed with their control characters escaped", () => {
       column: 2,
       message: 'unknown key "\u001b[31mred\u009b\u2028\u202e\n"',
     });
-    expect(line).toBe('job\\u001b.yaml:1:2: unknown key "\\u001b[31mred\\u009b\\u2028\\u202e\\u000a"');
+    expect(line).toBe('job\\u001b.yaml:1:2: error: unknown key "\\u001b[31mred\\u009b\\u2028\\u202e\\u000a"');
   });
 });

@@ -66,19 +66,19 @@ describe("local files in a job file", () => {
 
   it("reports a missing file, both uri and path, neither, and a URL written as a path, at their lines", async () => {
     expect(await problems(job("{ type: image, path: ./nope.png }"))).toEqual([
-      "job.yaml:4:30: cannot read ./nope.png: no such file",
+      "job.yaml:4:30: error: cannot read ./nope.png: no such file",
     ]);
     expect(
       await problems(job('{ type: image, uri: "https://a.example.com/x.png", path: ./hero.png }')),
-    ).toEqual(["job.yaml:4:9: give uri or path, not both"]);
+    ).toEqual(["job.yaml:4:9: error: give uri or path, not both"]);
     expect(await problems(job("{ type: image }"))).toEqual([
-      "job.yaml:4:9: missing uri (an https:// URL, a data: URI or a runway:// upload URI) or path (a local file)",
+      "job.yaml:4:9: error: missing uri (an https:// URL, a data: URI or a runway:// upload URI) or path (a local file)",
     ]);
     expect(await problems(job("{ type: image, path: https://a.example.com/x.png }"))).toEqual([
-      'job.yaml:4:30: asset "hero": path is a file on this machine; write a URL as uri:',
+      'job.yaml:4:30: error: asset "hero": path is a file on this machine; write a URL as uri:',
     ]);
     expect(await problems(job("{ type: image, path: . }"))).toEqual([
-      "job.yaml:4:30: cannot read .: it is a folder, not a file",
+      "job.yaml:4:30: error: cannot read .: it is a folder, not a file",
     ]);
   });
 });

@@ -37,7 +37,7 @@ describe("actbatch validate --preflight", () => {
     const result = await runCli(["validate", "--preflight", file], { cwd: dir });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(
-      `${file}:5:3: asset "take": the reference lasts 31 s; the service takes 3-30 s`,
+      `${file}:5:3: error: asset "take": the reference lasts 31 s; the service takes 3-30 s`,
     );
     expect(result.stdout).toBe("");
     expect(sim.stats().creates).toBe(0);

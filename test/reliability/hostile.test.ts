@@ -57,7 +57,7 @@ function generated(): Record<string, string | Buffer> {
   };
 }
 
-const LOCATED = /^actbatch: [^\n]+\.yaml:\d+:\d+: /;
+const LOCATED = /^[^\n]+\.yaml:\d+:\d+: error: /;
 
 describe("hostile job files", () => {
   let scenario: Scenario;

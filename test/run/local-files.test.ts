@@ -139,7 +139,7 @@ describe("local files as assets", () => {
     expect(error).toBeInstanceOf(UserError);
     expect((error as UserError).exitCode).toBe(2);
     expect((error as UserError).message).toMatch(
-      /job\.yaml:6:3: asset "take": .*host the file on an https:\/\/ URL/,
+      /job\.yaml:6:3: error: asset "take": .*host the file on an https:\/\/ URL/,
     );
     expect(ws.sim.stats().creates).toBe(0);
   });

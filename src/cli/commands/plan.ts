@@ -11,6 +11,7 @@ import {
 } from "../../job/index.js";
 import { parseCommandArgs, parsePositiveInt } from "../args.js";
 import { writeLine, type CliIo } from "../io.js";
+import { reportingSpecErrors } from "../spec-errors.js";
 import { formatWarning } from "./validate.js";
 import { comparePlan } from "../../report/plan-diff-text.js";
 import { resolveManifestPath } from "../../manifest/manifest.js";
@@ -39,7 +40,11 @@ Options:
                   anything), 0 when it would do nothing (as git diff --exit-code)
   -h, --help      show this help`;
 
-export async function runCommand(args: string[], io: CliIo): Promise<number> {
+export function runCommand(args: string[], io: CliIo): Promise<number> {
+  return reportingSpecErrors(io, () => planCommand(args, io));
+}
+
+async function planCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     args,
     {

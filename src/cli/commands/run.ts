@@ -17,6 +17,7 @@ import type { BudgetSpec, LoadedPlan, ProviderName } from "../../job/types.js";
 import { parseCommandArgs, parsePositiveInt } from "../args.js";
 import { interruptAction, type InterruptSignal } from "../interrupts.js";
 import { writeLine, type CliIo } from "../io.js";
+import { reportingSpecErrors } from "../spec-errors.js";
 
 export const runUsage = `Usage: actbatch run <job.yaml...> [options]
 
@@ -67,7 +68,11 @@ Testing and benchmarks: ACTBATCH_TIME_SCALE=X runs the engine's clock X times fa
 simulator started with --speed X in another process (with --simulate it sets the simulator's speed,
 default ${DEFAULT_SIMULATE_SPEED}).`;
 
-export async function runCommand(args: string[], io: CliIo): Promise<number> {
+export function runCommand(args: string[], io: CliIo): Promise<number> {
+  return reportingSpecErrors(io, () => runJobs(args, io));
+}
+
+async function runJobs(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     args,
     {
