@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { ExitCode, UsageError, UserError } from "../errors.js";
 import { escapeControlCharacters } from "../job/diagnostics.js";
+import { closestMatch } from "../job/suggest.js";
 import { processIo, writeLine, type CliIo } from "./io.js";
 
 type CommandModule = { runCommand(args: string[], io: CliIo): Promise<number> };
@@ -39,6 +40,9 @@ const commands: Record<string, CommandEntry> = {
   },
 };
 
+/** Every command, in the order the help lists them. */
+export const commandNames: readonly string[] = Object.keys(commands);
+
 export const mainUsage = `Usage: actbatch <command> [options]
 
 Commands:
@@ -46,8 +50,9 @@ ${Object.entries(commands)
   .map(([name, entry]) => `  ${name.padEnd(10)} ${entry.summary}`)
   .join("\n")}
 
-Run "actbatch <command> --help" for the options of a command.
-Exit codes: 0 all succeeded, 1 a task failed, 2 usage or spec error, 3 account stop, 130/143 interrupted.`;
+Run "actbatch help <command>" (or "actbatch <command> --help") for the options of a command.
+Exit codes: 0 all succeeded, 1 a task failed, 2 usage or spec error, 3 account stop,
+130/143 interrupted.`;
 
 export function packageVersion(): string {
   const require = createRequire(import.meta.url);
@@ -61,8 +66,12 @@ export function packageVersion(): string {
  */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   const [name, ...rest] = argv;
+  // The command whose --help a usage mistake points at (none before a command is known).
+  let command: string | undefined;
   try {
-    if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    const helpOnly =
+      name === "--help" || name === "-h" || (name === "help" && (rest[0] ?? "help") === "help");
+    if (name === undefined || helpOnly) {
       writeLine(name === undefined ? io.stderr : io.stdout, mainUsage);
       return name === undefined ? ExitCode.usage : ExitCode.ok;
     }
@@ -70,20 +79,31 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       writeLine(io.stdout, packageVersion());
       return ExitCode.ok;
     }
-    const entry = Object.hasOwn(commands, name) ? commands[name] : undefined;
-    if (!entry) throw new UsageError(`unknown command "${name}"`, mainUsage);
+    if (name === "help" && rest.length > 1)
+      throw new UsageError(`help takes one command, got ${rest.length}`);
+    // `actbatch help run` is `actbatch run --help`.
+    const [wanted, args] = name === "help" ? [rest[0] as string, ["--help"]] : [name, rest];
+    const entry = findCommand(wanted);
+    command = wanted;
     const module = await entry.load();
-    return await module.runCommand(rest, io);
+    return await module.runCommand(args, io);
   } catch (error) {
-    return await reportError(error, io);
+    return await reportError(error, io, command);
   }
+}
+
+function findCommand(name: string): CommandEntry {
+  const entry = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (entry) return entry;
+  const match = closestMatch(name, Object.keys(commands));
+  throw new UsageError(`unknown command "${name}"${match === undefined ? "" : `; did you mean "${match}"?`}`);
 }
 
 function escapeLines(text: string): string {
   return text.split("\n").map(escapeControlCharacters).join("\n");
 }
 
-async function reportError(error: unknown, io: CliIo): Promise<number> {
+async function reportError(error: unknown, io: CliIo, command: string | undefined): Promise<number> {
   if (error instanceof UserError) {
     // In GitHub Actions, spec errors also become annotations at their line (on stdout, where the
     // runner reads workflow commands). Loaded only there, so other runs stay light.
@@ -95,7 +115,14 @@ async function reportError(error: unknown, io: CliIo): Promise<number> {
     // it are shown escaped so a job file or a server cannot drive the terminal or fake log lines.
     writeLine(io.stderr, `actbatch: ${escapeLines(error.message)}`);
     if (error.hint) writeLine(io.stderr, `hint: ${escapeLines(error.hint)}`);
-    if (error instanceof UsageError && error.usage) writeLine(io.stderr, "\n" + error.usage);
+    // One line pointing at the help, not the help itself: the mistake stays on screen, next to the prompt.
+    if (error instanceof UsageError)
+      writeLine(
+        io.stderr,
+        command === undefined
+          ? 'Run "actbatch --help" to see the commands.'
+          : `Run "actbatch ${command} --help" to see its options.`,
+      );
     return error.exitCode;
   }
   const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);

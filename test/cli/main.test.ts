@@ -16,11 +16,11 @@ describe("actbatch CLI entry", () => {
     }
   });
 
-  it("rejects an unknown command with usage help, exit 2 and no stack trace", async () => {
+  it("rejects an unknown command pointing at the list of commands, exit 2 and no stack trace", async () => {
     const result = await runCli(["frobnicate"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('unknown command "frobnicate"');
-    expect(result.stderr).toContain("Usage: actbatch");
+    expect(result.stderr).toContain('Run "actbatch --help" to see the commands.');
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 

@@ -372,10 +372,10 @@ describe("actbatch status errors", () => {
     );
     const missing = await status([]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain("Usage: actbatch status");
+    expect(missing.stderr).toContain('Run "actbatch status --help"');
     const unknown = await status(["out", "--jsn"]);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/Unknown option '--jsn'/);
+    expect(unknown.stderr).toContain("unknown option --jsn; did you mean --json?");
   });
 });
 

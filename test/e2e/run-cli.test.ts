@@ -118,7 +118,7 @@ describe("actbatch run (CLI)", () => {
     ]) {
       const result = await run(ws, args);
       expect(result.code).toBe(2);
-      expect(result.stderr).toContain("Usage: actbatch run");
+      expect(result.stderr).toContain('Run "actbatch run --help"');
     }
     expect(totalRequests(ws.sim)).toBe(0);
     const help = await runCli(["run", "--help"]);

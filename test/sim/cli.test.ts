@@ -43,7 +43,7 @@ describe("actbatch simulate", () => {
     const result = await runCli(["simulate", "--shape", "round"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--shape expects bare, wrapped or mixed, got "round"');
-    expect(result.stderr).toContain("Usage: actbatch simulate");
+    expect(result.stderr).toContain('Run "actbatch simulate --help"');
     const faults = await runCli(["simulate", "--faults", "teapot=1"]);
     expect(faults.code).toBe(2);
     expect(faults.stderr).toContain('invalid fault spec: unknown fault "teapot"');

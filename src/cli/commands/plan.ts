@@ -19,11 +19,13 @@ import { HashCache } from "../../run/hash-cache.js";
 import { planCostLines } from "../../cost/index.js";
 import { localReferenceDurations } from "../../preflight/check-local-files.js";
 
-export const planUsage = `Usage: actbatch plan <job.yaml> [--json] [--out DIR] [--max-tasks N] [--against OUT [--markdown] [--exit-code]]
+export const planUsage = `Usage: actbatch plan <job.yaml> [--json] [--out DIR] [--max-tasks N]
+                     [--against OUT [--markdown] [--exit-code]]
 
 Shows the tasks a run of the job would submit, without calling the API: what they will cost
-(unknown where a reference's duration is not known), tasks per pair, the values of each swept field, what each include and exclude did, and every task with its key,
-values and output file. Warnings (an include or exclude that matches nothing, ...) go to stderr.
+(unknown where a reference's duration is not known), tasks per pair, the values of each swept
+field, what each include and exclude did, and every task with its key, values and output file.
+Warnings (an include or exclude that matches nothing, ...) go to stderr.
 
 Options:
   --json          print {"job", "total", "tasks": [{"key", "pair", "params", "request", "output",

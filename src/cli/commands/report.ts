@@ -22,7 +22,8 @@ Options:
   --cols FIELD    field for the grid's columns (default: the two fields with the most values)
   --provider P    price the estimate for ${PROVIDER_NAMES.join(" or ")} (default cometapi)
   --junit FILE    also write a JUnit XML file: one testcase per task, failed tasks as failures
-  --step-summary  also append a Markdown summary to the file $GITHUB_STEP_SUMMARY names (GitHub Actions)
+  --step-summary  also append a Markdown summary to the file $GITHUB_STEP_SUMMARY names
+                  (GitHub Actions)
   -h, --help      show this help`;
 
 export async function runCommand(args: string[], io: CliIo): Promise<number> {

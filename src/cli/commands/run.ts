@@ -33,7 +33,8 @@ Options:
   --provider P                 cometapi (key in COMETAPI_KEY) or runway (RUNWAYML_API_SECRET)
   --simulate                   run against a simulator started in this process (no key, no network)
   --force                      render every task again (tasks still in flight are polled instead)
-  --retry-failed               resubmit tasks that ended with a final failure (moderation, invalid asset)
+  --retry-failed               resubmit tasks that ended with a final failure (moderation,
+                               invalid asset)
   --no-resubmit-ambiguous      hold tasks whose create had an unknown outcome instead of submitting
                                them again (a resubmission may pay twice; either way it is reported)
   --no-output-checks           do not check downloaded files' MP4 header (ratio, duration) against
@@ -51,14 +52,16 @@ Options:
   --max-usd N                  refuse to spend more than N US dollars (replaces the job's budget)
   --allow-unknown-cost         with a budget, allow tasks whose cost cannot be known
   --shard I/N                  run only the I-th of N shards of the tasks (by task key)
-  --report                     also write report.html, a contact sheet of the outputs, beside the manifest
+  --report                     also write report.html, a contact sheet of the outputs, beside
+                               the manifest
   --junit FILE                 also write a JUnit XML file: one testcase per task (CI test reports)
   --json                       print one summary object on stdout
   -h, --help                   show this help
 
 Progress goes to stderr: a live view on a terminal, timestamped lines when CI is set or stderr is
-not a terminal. In GitHub Actions (GITHUB_STEP_SUMMARY set) a Markdown summary is appended there. Ctrl-C once stops submitting and keeps every task id (exit 130); twice cancels the
-tasks in flight at the API.
+not a terminal. In GitHub Actions (GITHUB_STEP_SUMMARY set) a Markdown summary is appended there.
+Ctrl-C once stops submitting and keeps every task id (exit 130); twice cancels the tasks in
+flight at the API.
 
 Exit codes: 0 all succeeded, 1 a task failed or is unfinished, 2 usage or spec error (nothing was
 submitted), 3 stopped by the account (bad key, no credits, daily limit) or by moderation failures,
