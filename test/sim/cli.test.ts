@@ -7,7 +7,7 @@ import { binPath, repoRoot, runCli } from "../helpers/cli.js";
 import { create, getTask, startTestSimulator } from "./helpers.js";
 
 describe("actbatch simulate", () => {
-  it("prints its URL as soon as it listens, serves the API, and stops cleanly on SIGTERM", async () => {
+  it("prints its URL as soon as it listens and the time scale a run elsewhere needs, serves the API, and stops cleanly on SIGTERM", async () => {
     const child = spawn(
       process.execPath,
       [binPath, "simulate", "--port", "0", "--speed", "100", "--shape", "wrapped"],
@@ -17,6 +17,8 @@ describe("actbatch simulate", () => {
         stdio: ["ignore", "pipe", "pipe"],
       },
     );
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
     try {
       const lines = createInterface({ input: child.stdout });
       const [line] = (await once(lines, "line")) as [string];
@@ -32,8 +34,14 @@ describe("actbatch simulate", () => {
       };
       expect(stats.creates).toBe(1);
       child.kill("SIGTERM");
-      const [code] = (await once(child, "exit")) as [number | null];
+      // "close", not "exit": stderr is read to its end.
+      const [code] = (await once(child, "close")) as [number | null];
       expect(code).toBe(0);
+      // The banner says how a run in another process keeps pace with --speed 100.
+      expect(stderr).toContain("a run in another process matches it with ACTBATCH_TIME_SCALE=100");
+      expect(stderr).toContain(
+        `ACTBATCH_TIME_SCALE=100 COMETAPI_KEY=any actbatch run JOB.yaml --base-url ${baseUrl}\n`,
+      );
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");
     }

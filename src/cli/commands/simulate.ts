@@ -5,7 +5,8 @@ import { writeLine, type CliIo } from "../io.js";
 const usage = `Usage: actbatch simulate [options]
 
 Serves a local simulator of the Act-Two API (CometAPI and Runway routes) until Ctrl-C.
-Prints "actbatch simulator listening on <base URL>" on stdout as soon as it listens.
+Prints "actbatch simulator listening on <base URL>" on stdout as soon as it listens, and on
+stderr the ACTBATCH_TIME_SCALE a run in another process needs to keep pace with --speed.
 
 Options:
   --port N              port to listen on (default 0: a free port)
@@ -80,12 +81,13 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     throw new UsageError(`--task-not-exist-status expects 400, 404 or 200, got "${notExistStatus}"`, usage);
   const { startSimulator } = await import("../../sim/index.js");
   const apiKey = io.env["ACTBATCH_SIM_API_KEY"];
+  const speed = parsePositiveNumber("--speed", values.speed) ?? 1;
   const sim = await startSimulator({
     port: parseNonNegativeInt("--port", values.port),
     host: values.host,
     allowRemote: values["allow-remote"],
     shape,
-    speed: parsePositiveNumber("--speed", values.speed),
+    speed,
     faults: values.faults,
     concurrency: parsePositiveInt("--concurrency", values.concurrency, usage),
     seed: parseNonNegativeInt("--seed", values.seed),
@@ -113,6 +115,16 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   writeLine(
     io.stderr,
     `Runway-form base URL: ${sim.origin}  (stats: ${sim.origin}/__sim/stats; Ctrl-C stops)`,
+  );
+  // A run in another process keeps its own clock: without the same scale its polls wait as for the
+  // real service, and a sped-up simulator looks frozen for half a minute.
+  writeLine(
+    io.stderr,
+    `speed ${speed}: a run in another process matches it with ACTBATCH_TIME_SCALE=${speed}, e.g.`,
+  );
+  writeLine(
+    io.stderr,
+    `  ACTBATCH_TIME_SCALE=${speed} COMETAPI_KEY=${apiKey ? "<its key>" : "any"} actbatch run JOB.yaml --base-url ${sim.baseUrl}`,
   );
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     const stop = (received: NodeJS.Signals) => {
