@@ -2,7 +2,7 @@
 // transport, its answer read (bounded) and classified, ready for the retry loop.
 import { classifyAnswer, classifyNetworkFailure, type RequestKind } from "./classify.js";
 import type { Attempt } from "./retry.js";
-import { errorCode, errorMessage, readText } from "./transport.js";
+import { errorCode, errorMessage } from "./transport.js";
 import type { Headers, Transport, TransportRequest } from "./transport.js";
 import type { ProviderName } from "./wire-types.js";
 
@@ -27,7 +27,7 @@ export async function exchange(
   kind: Exclude<RequestKind, "download">,
   request: TransportRequest,
 ): Promise<Attempt<ApiAnswer>> {
-  const sent = await context.transport.send(request);
+  const sent = await context.transport.sendText(request, MAX_API_BODY);
   if (sent.kind === "failed") {
     if (sent.aborted) return { kind: "aborted", sent: sent.sent };
     const verdict = classifyNetworkFailure({ kind, code: sent.code, message: sent.message, sent: sent.sent });
@@ -35,22 +35,20 @@ export async function exchange(
   }
   const { status, headers } = sent;
   let text: string;
-  try {
-    text = await readText(sent.body, MAX_API_BODY);
-  } catch (error) {
+  if (sent.kind === "broken") {
     if (request.signal?.aborted) return { kind: "aborted", sent: true };
     if (status >= 200 && status <= 299) {
       // A success whose body broke: for a create, the task exists and its id is lost.
       const verdict = classifyNetworkFailure({
         kind,
-        code: errorCode(error),
-        message: errorMessage(error),
+        code: errorCode(sent.error),
+        message: errorMessage(sent.error),
         sent: true,
       });
       return { kind: "verdict", verdict, result: null };
     }
     text = ""; // an error status already says what happened; its body is a detail
-  }
+  } else text = sent.text;
   const verdict = classifyAnswer({
     kind,
     provider: context.provider,

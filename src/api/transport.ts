@@ -2,6 +2,7 @@
 // It knows the API's origin and its credentials: the key and the API version go with a request only
 // when the caller asks for them and the request goes to that origin, never to a CDN, a storage host
 // or an upload URL. It says whether a failed request had left whole (what makes a create ambiguous).
+import { addAbortListener } from "node:events";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Readable } from "node:stream";
 import { Agent, type Dispatcher } from "undici";
@@ -54,9 +55,24 @@ export type TransportResult =
       aborted: boolean;
     };
 
+/**
+ * A request whose whole answer is small text: its status, headers and body (cut at the limit), or
+ * the failure before an answer (as `send` reports it), or the error that broke the body after the
+ * headers came.
+ */
+export type TextResult =
+  | { kind: "response"; status: number; headers: Headers; text: string }
+  | { kind: "broken"; status: number; headers: Headers; error: unknown }
+  | Extract<TransportResult, { kind: "failed" }>;
+
 export interface Transport {
   readonly apiOrigin: string;
   send(request: TransportRequest): Promise<TransportResult>;
+  /**
+   * `send` for an answer read whole as text, cut at `limit` bytes like readText: the body is
+   * collected as it arrives, with no stream per answer (every API request goes through here).
+   */
+  sendText(request: TransportRequest, limit: number): Promise<TextResult>;
   /** In-flight requests get a moment to finish; a stuck one must not keep the process alive. */
   close(): Promise<void>;
 }
@@ -105,26 +121,36 @@ export function createTransport(options: TransportOptions): Transport {
   });
   const dispatcher = agent.compose(trackSending);
 
-  async function send(request: TransportRequest): Promise<TransportResult> {
+  function headersOf(request: TransportRequest): Record<string, string> {
     const headers: Record<string, string> = { "user-agent": "actbatch", ...request.headers };
     if (request.credentials && request.origin === options.apiOrigin) {
       headers.authorization = `Bearer ${options.apiKey}`;
       headers["x-runway-version"] = options.runwayVersion;
     }
+    return headers;
+  }
+
+  function dispatchOptions(request: TransportRequest): Dispatcher.DispatchOptions {
+    return {
+      origin: request.origin,
+      path: request.path,
+      method: request.method,
+      headers: headersOf(request),
+      body: request.body ?? null,
+      ...(request.timeoutMs !== undefined && {
+        headersTimeout: request.timeoutMs,
+        bodyTimeout: request.timeoutMs,
+      }),
+    };
+  }
+
+  async function send(request: TransportRequest): Promise<TransportResult> {
     const tracker = new SendTracker();
     try {
       const response = await dispatcher.request({
-        origin: request.origin,
-        path: request.path,
-        method: request.method,
-        headers,
-        body: request.body ?? null,
+        ...dispatchOptions(request),
         signal: request.signal ?? null,
         opaque: tracker,
-        ...(request.timeoutMs !== undefined && {
-          headersTimeout: request.timeoutMs,
-          bodyTimeout: request.timeoutMs,
-        }),
       });
       return {
         kind: "response",
@@ -143,9 +169,19 @@ export function createTransport(options: TransportOptions): Transport {
     }
   }
 
+  function sendText(request: TransportRequest, limit: number): Promise<TextResult> {
+    return new Promise((resolve) => {
+      const handler = new TextHandler(limit, request.signal ?? null, resolve);
+      if (handler.settled) return;
+      // A dispatch that fails at once reports it through the handler's onResponseError.
+      agent.dispatch(dispatchOptions(request), handler);
+    });
+  }
+
   return {
     apiOrigin: options.apiOrigin,
     send,
+    sendText,
     async close() {
       const stop = new AbortController();
       const timer = delay(2_000, undefined, { signal: stop.signal, ref: false }).then(
@@ -156,6 +192,109 @@ export function createTransport(options: TransportOptions): Transport {
       stop.abort();
     },
   };
+}
+
+/**
+ * Collects one answer for sendText. What it settles with matches `send` followed by readText: a
+ * failure before the headers is `failed` (whether the request had left whole, whether the caller
+ * aborted it), the body is the bytes before the chunk that would pass `limit` (the request is then
+ * dropped), and an error after the headers (a reset, a timeout, the caller's abort) is `broken`.
+ */
+class TextHandler implements Dispatcher.DispatchHandler {
+  settled = false;
+  private controller: Dispatcher.DispatchController | null = null;
+  private sent = false;
+  private status = 0;
+  private headers: Headers | null = null;
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private readonly stopListening: Disposable | null = null;
+
+  constructor(
+    private readonly limit: number,
+    private readonly signal: AbortSignal | null,
+    private readonly resolve: (result: TextResult) => void,
+  ) {
+    if (signal?.aborted) {
+      this.fail(signal.reason, false);
+      return;
+    }
+    if (signal) this.stopListening = addAbortListener(signal, () => this.onAbort());
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    if (this.settled) {
+      // Aborted while it waited for a connection: it is never written.
+      controller.abort(this.signal?.reason ?? new Error("aborted"));
+      return;
+    }
+    this.controller = controller;
+  }
+
+  onRequestSent(): void {
+    this.sent = true;
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    if (statusCode < 200) return;
+    this.status = statusCode;
+    this.headers = headers;
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.settled) return;
+    this.size += chunk.length;
+    if (this.size > this.limit) {
+      this.finish();
+      controller.abort(new Error(`the answer is longer than ${this.limit} bytes`));
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.finish();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
+    if (this.settled) return;
+    if (this.headers === null) this.fail(error, this.sent);
+    else this.settle({ kind: "broken", status: this.status, headers: this.headers, error });
+  }
+
+  private onAbort(): void {
+    const reason: unknown = this.signal?.reason;
+    // Started: undici stops it and reports the abort through onResponseError.
+    if (this.controller) this.controller.abort(reason instanceof Error ? reason : new Error("aborted"));
+    else if (!this.settled) this.fail(reason, false);
+  }
+
+  private finish(): void {
+    if (this.settled || this.headers === null) return;
+    const text = Buffer.concat(this.chunks).toString("utf8");
+    this.settle({ kind: "response", status: this.status, headers: this.headers, text });
+  }
+
+  private fail(error: unknown, sent: boolean): void {
+    this.settle({
+      kind: "failed",
+      code: errorCode(error),
+      message: errorMessage(error),
+      sent,
+      aborted: this.signal?.aborted === true,
+    });
+  }
+
+  private settle(result: TextResult): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.stopListening?.[Symbol.dispose]();
+    this.resolve(result);
+  }
 }
 
 /**

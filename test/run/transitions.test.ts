@@ -8,6 +8,8 @@ import {
   terminalOutcome,
 } from "../../src/run/transitions.js";
 
+const urls = (n: number): string[] => Array.from({ length: n }, (_, i) => `https://cdn.example.com/${i}.mp4`);
+
 describe("a terminal state becomes a journal record", () => {
   it("records a success with its output count, a cancel, and each failure with its class", () => {
     expect(terminalOutcome({ status: "succeeded", outputs: ["https://a/1.mp4"] })).toEqual({
@@ -37,7 +39,6 @@ describe("a terminal state becomes a journal record", () => {
   });
 
   it("a success with more than 4 output URLs is a final failure, TOO_MANY_OUTPUTS with the count: nothing to download", () => {
-    const urls = (n: number) => Array.from({ length: n }, (_, i) => `https://cdn.example.com/${i}.mp4`);
     expect(terminalOutcome({ status: "succeeded", outputs: urls(4) })).toMatchObject({
       status: "SUCCEEDED",
       outputs: 4,
