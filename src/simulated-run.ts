@@ -9,7 +9,15 @@ import {
 } from "./run/run-job.js";
 import { startSimulator, type SimShape } from "./sim/index.js";
 import { randomUUID } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { loadPlan } from "./job/index.js";
+import { simulatorStatePath } from "./journal/paths.js";
+import {
+  cancelFolder as cancelWithEngine,
+  type CancelFolderOptions,
+  type CancelFolderResult,
+} from "./run/cancel-folder.js";
 
 /** Settings of the in-process simulator started by `simulate`. */
 export interface SimulateSettings {
@@ -53,9 +61,15 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     options.timeScale ??
     parseTimeScale((options.env ?? process.env).ACTBATCH_TIME_SCALE) ??
     DEFAULT_SIMULATE_SPEED;
+  const cwd = options.cwd ?? process.cwd();
+  const outputDir = plan?.outputDir ?? options.outDir;
+  const statePath = outputDir === undefined ? undefined : simulatorStatePath(resolve(cwd, outputDir));
+  if (statePath) await mkdir(dirname(statePath), { recursive: true });
   const simulator = await startSimulator({
     port: 0,
     speed,
+    // The simulator's tasks outlive the process in the output folder: a resumed run finds them.
+    ...(statePath && { statePath }),
     shape: simulate.shape ?? "bare",
     ...(plan && { concurrency: options.concurrency ?? plan.concurrency }),
     seed: simulate.seed ?? 1,
@@ -68,6 +82,35 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     return await runEngine({
       ...engineOptions,
       ...(loaded && { plan: loaded.plan, report: loaded.report }),
+      simulator: { baseUrl: simulator.baseUrl, origin: simulator.origin, speed },
+    });
+  } finally {
+    await simulator.close();
+  }
+}
+
+export interface CancelOptions extends Omit<CancelFolderOptions, "simulator"> {
+  /** The folder ran with `--simulate`: its tasks live in the simulator state it keeps. */
+  simulate?: boolean;
+}
+
+export type { CancelFolderResult };
+
+/** `actbatch cancel OUT`: cancels at the API every task the folder records as in flight. */
+export async function cancelFolder(options: CancelOptions): Promise<CancelFolderResult> {
+  const { simulate, ...engineOptions } = options;
+  if (!simulate) return cancelWithEngine(engineOptions);
+  const outputDir = resolve(options.cwd ?? process.cwd(), options.outDir);
+  const speed = parseTimeScale((options.env ?? process.env).ACTBATCH_TIME_SCALE) ?? DEFAULT_SIMULATE_SPEED;
+  const simulator = await startSimulator({
+    port: 0,
+    speed,
+    idSalt: randomUUID(),
+    statePath: simulatorStatePath(outputDir),
+  });
+  try {
+    return await cancelWithEngine({
+      ...engineOptions,
       simulator: { baseUrl: simulator.baseUrl, origin: simulator.origin, speed },
     });
   } finally {

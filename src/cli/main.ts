@@ -26,6 +26,10 @@ const commands: Record<string, CommandEntry> = {
     load: () => import("./commands/run.js"),
   },
   status: { summary: "summarise a finished or interrupted run", load: () => import("./commands/status.js") },
+  cancel: {
+    summary: "cancel at the API the tasks an output folder has in flight",
+    load: () => import("./commands/cancel.js"),
+  },
   report: {
     summary: "write report.html, a contact sheet of an output folder",
     load: () => import("./commands/report.js"),

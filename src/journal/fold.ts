@@ -177,10 +177,18 @@ export function paidAttempts(state: KeyState | undefined): AttemptState[] {
   return state?.attempts.filter((a) => a.phase !== "not-created") ?? [];
 }
 
-/** A create with an unknown outcome was followed by another possibly paid create for the same key. */
+/** The provider stopped knowing the task (404 / task_not_exist past the grace, confirmed): it may have been paid. */
+export function hasVanished(attempt: AttemptState): boolean {
+  return attempt.terminal?.error?.code === "TASK_MISSING";
+}
+
+/**
+ * A create with an unknown outcome, or whose task vanished at the provider, was followed by another
+ * possibly paid create for the same key.
+ */
 export function isPossiblyChargedTwice(state: KeyState | undefined): boolean {
   const paid = paidAttempts(state);
-  return paid.length >= 2 && paid.slice(0, -1).some(isUnknownOutcome);
+  return paid.length >= 2 && paid.slice(0, -1).some((a) => isUnknownOutcome(a) || hasVanished(a));
 }
 
 /** A task id is known and no terminal state (nor a cancel) has been recorded: it must be polled, never resubmitted. */

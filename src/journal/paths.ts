@@ -30,6 +30,16 @@ export function probeCachePath(outputDir: string): string {
   return join(outputDir, STATE_DIR, "probe-cache.json");
 }
 
+/** Where the folder's tasks live (provider, base URL, simulated): what `cancel` talks to. Never the key. */
+export function connectionPath(outputDir: string): string {
+  return join(outputDir, STATE_DIR, "connection.json");
+}
+
+/** The tasks of a `--simulate` run's in-process simulator, so that a resumed or cancelled run finds them. */
+export function simulatorStatePath(outputDir: string): string {
+  return join(outputDir, STATE_DIR, "simulator.json");
+}
+
 /**
  * The temporary file an output is streamed into: inside the output folder (same file system, so the
  * final rename is atomic), stable across runs so that an interrupted download is found and removed.

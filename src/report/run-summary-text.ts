@@ -40,6 +40,15 @@ export function formatRunSummary(summary: RunSummary): string[] {
     if (failed.length > MAX_LISTED)
       lines.push(`  … and ${failed.length - MAX_LISTED} more (see the manifest)`);
   }
+  const cancelled = summary.unfinished.filter((task) => task.status === "CANCELLED");
+  if (cancelled.length > 0) {
+    lines.push(
+      `cancelled (${cancelled.length}): a rerun leaves them cancelled; rerun with --retry-failed to submit them again:`,
+    );
+    for (const task of cancelled.slice(0, MAX_LISTED)) lines.push(`  ${describeTask(task)}`);
+    if (cancelled.length > MAX_LISTED)
+      lines.push(`  … and ${cancelled.length - MAX_LISTED} more (see the manifest)`);
+  }
   const mismatched = summary.checkFailures;
   if (mismatched.length > 0) {
     lines.push(
@@ -61,7 +70,7 @@ export function formatRunSummary(summary: RunSummary): string[] {
   }
   if (c.possiblyChargedTwice > 0) {
     lines.push(
-      `possibly charged twice (${c.possiblyChargedTwice}): a create's outcome was unknown and the task was submitted again:`,
+      `possibly charged twice (${c.possiblyChargedTwice}): a create's outcome was unknown, or its task vanished at the provider, and the task was submitted again:`,
     );
     for (const task of summary.possiblyChargedTwice.slice(0, MAX_LISTED))
       lines.push(`  ${describeTask(task)}`);
@@ -92,13 +101,21 @@ export function formatRunSummary(summary: RunSummary): string[] {
       `${c.orphans} paid tasks are no longer in the job file: kept under "orphans" in the manifest (not downloaded)`,
     );
   lines.push(`manifest: ${summary.manifest}`);
+  const again = (args: string[]): string => args.map(quoteArg).join(" ");
+  const out = quoteArg(summary.outputDir);
   if (inFlight > 0 || c.notSubmitted > 0 || summary.interrupted !== null)
-    lines.push(`to resume: actbatch run ${quoteArg(summary.specFile)} --out ${quoteArg(summary.outputDir)}`);
+    lines.push(
+      `to resume: actbatch ${again(["run", summary.specFile, "--out", summary.outputDir, ...summary.connectionFlags, ...summary.shardFlags])}`,
+    );
+  if (inFlight > 0)
+    lines.push(
+      `to cancel the ${inFlight === 1 ? "task" : `${inFlight} tasks`} in flight at the API instead: actbatch cancel ${out}${summary.connectionFlags.includes("--simulate") ? " --simulate" : ""}`,
+    );
   return lines;
 }
 
 /** Shell-quotes an argument when it needs it (a path with spaces, say). */
-function quoteArg(arg: string): string {
+export function quoteArg(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
 }
 

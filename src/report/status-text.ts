@@ -52,7 +52,7 @@ function manifestSection(manifest: ManifestFindings, outputDir: string): string[
   if (manifest.possiblyChargedTwice.length > 0) {
     lines.push(
       "",
-      `Possibly charged twice (${manifest.possiblyChargedTwice.length}): a create's outcome was unknown and the task was submitted again`,
+      `Possibly charged twice (${manifest.possiblyChargedTwice.length}): a create's outcome was unknown, or its task vanished at the provider, and the task was submitted again`,
     );
     lines.push(
       ...listed(

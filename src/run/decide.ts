@@ -6,7 +6,7 @@ import { outputFileName } from "./output-files.js";
 export interface DecideOptions {
   /** Re-render every key (a task still in flight is polled instead: that render is already new and paid). */
   force: boolean;
-  /** Resubmit tasks that ended with a final failure (moderation, invalid asset, unknown code, bad output). */
+  /** Resubmit tasks that ended with a final failure (moderation, invalid asset, unknown code, bad output) or were cancelled. */
   retryFailed: boolean;
   /** Resubmit keys whose last create had an unknown outcome (default); false holds them. */
   resubmitAmbiguous: boolean;
@@ -31,8 +31,8 @@ export type StartAction =
   /** Submitted and not finished: poll it, never resubmit. */
   | { kind: "poll"; attempt: number; taskId: string; createdAt: string }
   | { kind: "submit"; attempt: number; reason: SubmitReason }
-  /** Left as it is: an ambiguous create under --no-resubmit-ambiguous, or a final failure without --retry-failed. */
-  | { kind: "hold"; reason: "ambiguous" | "failed" };
+  /** Left as it is: an ambiguous create under --no-resubmit-ambiguous, or a final failure or a cancel without --retry-failed. */
+  | { kind: "hold"; reason: "ambiguous" | "failed" | "cancelled" };
 
 /**
  * The attempt number of the next create for a key. An attempt the service provably refused is
@@ -60,6 +60,9 @@ export function decideStart(
     attempt: nextAttemptNumber(state),
     reason,
   });
+  // Someone cancelled it (a second Ctrl-C, `actbatch cancel`, the provider's dashboard): a decision, kept.
+  const resubmitCancelled = (): StartAction =>
+    options.retryFailed || options.force ? submit("cancelled") : { kind: "hold", reason: "cancelled" };
   if (!last) return submit("new");
   switch (last.phase) {
     case "not-created":
@@ -73,7 +76,7 @@ export function decideStart(
           : { kind: "hold", reason: "failed" };
       return options.resubmitAmbiguous ? submit("ambiguous") : { kind: "hold", reason: "ambiguous" };
     case "created":
-      if (last.cancelled) return submit("cancelled");
+      if (last.cancelled) return resubmitCancelled();
       return {
         kind: "poll",
         attempt: last.attempt,
@@ -83,7 +86,7 @@ export function decideStart(
     case "terminal": {
       const terminal = last.terminal;
       if (options.force) return submit("force");
-      if (!terminal || terminal.status === "CANCELLED") return submit("cancelled");
+      if (!terminal || terminal.status === "CANCELLED") return resubmitCancelled();
       if (terminal.status === "FAILED") {
         if (isRetriedByRerun(classifyFailure(terminal.error?.code ?? null)))
           return submit("retryable-failure");

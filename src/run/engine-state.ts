@@ -253,6 +253,6 @@ function initialPhase(action: StartAction, state: KeyState | undefined): LivePha
     case "submit":
       return "queued";
     case "hold":
-      return lastAttempt(state)?.phase === "terminal" ? "failed" : "held";
+      return action.reason === "ambiguous" ? "held" : "failed";
   }
 }

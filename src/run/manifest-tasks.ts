@@ -11,6 +11,7 @@ import type {
 } from "../manifest/types.js";
 import type { ParamValue, RequestBody } from "../job/types.js";
 import {
+  hasVanished,
   isPossiblyChargedTwice,
   lastAttempt,
   paidAttempts,
@@ -104,6 +105,9 @@ export const LOST_AWAITING_RENDER =
 /** What the manifest says of a lost render once it was rendered again. */
 export const RENDERED_AGAIN = "output lost and task expired: rendered again, paid again";
 
+/** What the manifest says of a task the provider stopped knowing, once it was submitted again. */
+export const VANISHED = "vanished at the provider: submitted again, paid again";
+
 function toHistoryEntry(attempt: AttemptState): ManifestAttempt {
   if (attempt.lost !== null)
     return {
@@ -113,6 +117,13 @@ function toHistoryEntry(attempt: AttemptState): ManifestAttempt {
       error: { code: OUTPUT_LOST, message: RENDERED_AGAIN, retryable: true },
     };
   const { status, error } = describeAttempt(attempt, {});
+  if (hasVanished(attempt) && error !== null)
+    return {
+      attempt: attempt.attempt,
+      taskId: attempt.taskId,
+      status,
+      error: { ...error, message: VANISHED },
+    };
   return { attempt: attempt.attempt, taskId: attempt.taskId, status, error };
 }
 

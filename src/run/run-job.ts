@@ -15,6 +15,7 @@ import { outputCheckOptions } from "../preflight/index.js";
 import { LocalFileSender, sendingLocalFiles } from "./send-local-files.js";
 import { loadPlan } from "../job/index.js";
 import type { BudgetSpec, LoadedPlan, Plan, PlanReport, ProviderName, TaskPlan } from "../job/types.js";
+import { writeConnectionRecord } from "./connection-record.js";
 import { DEFAULT_MAX_OUTPUT_MB, downloadOutput } from "./downloader.js";
 import { executePlan } from "./execute.js";
 import { exitCodeOf } from "./transitions.js";
@@ -154,6 +155,12 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
   let journal: JournalWriter | null = null;
   let api: ApiClient | null = null;
   try {
+    // What `actbatch cancel OUT` talks to (never the key).
+    await writeConnectionRecord(outputDir, {
+      provider: connection.provider,
+      baseUrl: simulator ? null : connection.baseUrl,
+      simulated: simulator !== null,
+    });
     api = createApiClient({
       provider: connection.provider,
       baseUrl: connection.baseUrl,
@@ -276,6 +283,12 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       job: plan.job,
       specFile: plan.spec.file,
       outputDir,
+      connectionFlags: [
+        ...(simulator ? ["--simulate"] : []),
+        ...(options.provider ? ["--provider", options.provider] : []),
+        ...(options.baseUrl ? ["--base-url", options.baseUrl] : []),
+      ],
+      shardFlags: options.shard ? ["--shard", `${options.shard.index}/${options.shard.count}`] : [],
       manifest: manifestPath,
       tasks: result.tasks,
       orphans: result.orphans,

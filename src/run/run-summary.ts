@@ -34,6 +34,10 @@ export interface RunSummary {
   job: string;
   specFile: string;
   outputDir: string;
+  /** The flags a rerun (and `cancel`) must repeat to reach the same tasks: --simulate, --provider, --base-url. */
+  connectionFlags: string[];
+  /** --shard I/N when the run was one shard, for the resume command. */
+  shardFlags: string[];
   manifest: string;
   exitCode: number;
   stop: { reason: StopReason; message: string } | null;
@@ -77,6 +81,8 @@ export interface RunSummary {
 export interface SummaryInput {
   specFile: string;
   outputDir: string;
+  connectionFlags: string[];
+  shardFlags: string[];
   manifest: string;
   job: string;
   tasks: ManifestTask[];
@@ -111,6 +117,8 @@ export function buildRunSummary(input: SummaryInput): RunSummary {
     job: input.job,
     specFile: input.specFile,
     outputDir: input.outputDir,
+    connectionFlags: input.connectionFlags,
+    shardFlags: input.shardFlags,
     manifest: input.manifest,
     exitCode: input.exitCode,
     stop: input.stop,

@@ -5,6 +5,7 @@ import type { FaultSpec } from "./faults.js";
 import { resolveOptions, type SimShape, type SimulatorOptions } from "./options.js";
 import { SimServer } from "./server.js";
 import type { SimStats } from "./stats.js";
+import { loadSimState, SimStateSaver } from "./persisted-state.js";
 
 export type { SimulatorOptions, SimShape, DeleteMode } from "./options.js";
 export type { SimStats, SimTaskRecord } from "./stats.js";
@@ -44,12 +45,16 @@ export interface Simulator {
 /** Starts a simulator and resolves once it listens. */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const server = new SimServer(resolveOptions(options));
+  const saver = options.statePath === undefined ? null : await keepState(server, options.statePath);
   await server.listen();
   return {
     baseUrl: `${server.origin}/runwayml`,
     origin: server.origin,
     stats: () => server.stats(),
-    close: () => server.close(),
+    close: async () => {
+      await server.close();
+      await saver?.close();
+    },
     setAccount: (settings) => server.setAccount(settings),
     setFaults: (spec) => server.setFaults(spec),
     setShape: (shape) => server.setShape(shape),
@@ -59,4 +64,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     expectedOutput: (taskId) => server.expectedOutput(taskId),
     uploads: () => server.uploads.list(),
   };
+}
+
+/** Restores the tasks saved at `path`, and saves them there after each change. */
+async function keepState(server: SimServer, path: string): Promise<SimStateSaver> {
+  const state = await loadSimState(path);
+  if (state) server.restore(state);
+  const saver = new SimStateSaver(path, () => server.persistedState());
+  server.onTasksChanged = () => saver.request();
+  return saver;
 }

@@ -90,6 +90,8 @@ export interface SimulatorOptions {
   requestLogSize?: number;
   /** Clock, epoch milliseconds. @defaultValue Date.now */
   clock?: () => number;
+  /** A file the simulator keeps its tasks in (loaded at start, saved after each change and on close). */
+  statePath?: string;
 }
 
 export interface ResolvedOptions {

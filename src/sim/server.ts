@@ -24,6 +24,7 @@ import { routeOf } from "./routes.js";
 import { Counters, statsOf, type SimStats } from "./stats.js";
 import { TaskScheduler, type SimTask } from "./tasks.js";
 import { UploadStore } from "./uploads.js";
+import type { PersistedSimState } from "./persisted-state.js";
 
 export class SimServer implements SimContext {
   readonly server: Server;
@@ -46,6 +47,8 @@ export class SimServer implements SimContext {
   private clockOffset = 0;
   private requestCounter = 0;
   private readonly log: SimRequestRecord[] = [];
+  /** Called after every request that may have changed the tasks (a create, a cancel). */
+  onTasksChanged: (() => void) | null = null;
 
   constructor(readonly options: ResolvedOptions) {
     this.scheduler = new TaskScheduler(options.concurrency);
@@ -98,6 +101,20 @@ export class SimServer implements SimContext {
     const done = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.sockets) socket.destroy();
     await done;
+  }
+
+  /** Takes back the tasks a simulator of an earlier process had (persisted-state.ts). */
+  restore(state: PersistedSimState): void {
+    for (const task of state.tasks) {
+      this.tasks.set(task.id, task);
+      this.ledger.push(task);
+      this.scheduler.add(task);
+    }
+    for (const [key, attempts] of state.attemptsByKey) this.attemptsByKey.set(key, attempts);
+  }
+
+  persistedState(): PersistedSimState {
+    return { version: 1, tasks: this.ledger, attemptsByKey: [...this.attemptsByKey] };
   }
 
   now(): number {
@@ -171,6 +188,7 @@ export class SimServer implements SimContext {
       if (this.log.length > this.options.requestLogSize) this.log.shift();
     }
     const exchange = new Exchange(req, res, route, record, this.nextRequestId(), this.counters);
+    if (req.method === "POST" || req.method === "DELETE") res.once("finish", () => this.onTasksChanged?.());
     if (!route.methods.includes(req.method ?? "")) {
       if (route.kind === "unknown") exchange.sendError(404, "Not found", "not found");
       else

@@ -170,9 +170,10 @@ describe("journal fold and start decisions", () => {
     });
   });
 
-  it("resubmits a task cancelled on a second Ctrl-C, and everything with --force", () => {
+  it("holds a cancelled task unless --retry-failed (or --force), and resubmits everything with --force", () => {
     const cancel: JournalRecord = { t: "cancel", key: K, attempt: 1, at, taskId: "task-1" };
-    expect(decide([intent(1), created(1), cancel])).toEqual({
+    expect(decide([intent(1), created(1), cancel])).toEqual({ kind: "hold", reason: "cancelled" });
+    expect(decide([intent(1), created(1), cancel], [], { retryFailed: true })).toEqual({
       kind: "submit",
       attempt: 2,
       reason: "cancelled",

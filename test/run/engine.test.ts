@@ -637,7 +637,7 @@ describe("executePlan: terminal states", () => {
     expect(run.result.allSucceeded).toBe(false);
   });
 
-  it("missing, confirmed 3 times: FAILED TASK_MISSING and resubmitted", async () => {
+  it("missing, confirmed 3 times: FAILED TASK_MISSING, resubmitted, said as vanished and possibly charged twice", async () => {
     const plan = planOf(1);
     const [task] = tasksOf(plan) as [TaskPlan];
     const api = new ScriptedApi()
@@ -653,7 +653,15 @@ describe("executePlan: terminal states", () => {
     expect(manifestOf(run, task)).toMatchObject({
       status: "SUCCEEDED",
       attempts: 2,
-      history: [{ attempt: 1, taskId: "A1", status: "FAILED", error: { code: "TASK_MISSING" } }],
+      possiblyChargedTwice: true,
+      history: [
+        {
+          attempt: 1,
+          taskId: "A1",
+          status: "FAILED",
+          error: { code: "TASK_MISSING", message: "vanished at the provider: submitted again, paid again" },
+        },
+      ],
     });
   });
 

@@ -153,6 +153,8 @@ describe("final summary", () => {
   const input: SummaryInput = {
     specFile: "jobs/demo.yaml",
     outputDir: "/tmp/out",
+    connectionFlags: [],
+    shardFlags: [],
     manifest: "/tmp/out/manifest.json",
     job: "demo",
     tasks: [
@@ -198,7 +200,7 @@ describe("final summary", () => {
       "stopped submitting: the account has no credits left (HTTP 400)",
       "failed (1):",
       "  hero seed=1 [b]: ASSET.INVALID: bad asset",
-      "possibly charged twice (1): a create's outcome was unknown and the task was submitted again:",
+      "possibly charged twice (1): a create's outcome was unknown, or its task vanished at the provider, and the task was submitted again:",
       "  hero seed=1 [c]",
       "1 tasks were not submitted: rerun to submit them",
       "manifest: /tmp/out/manifest.json",

@@ -281,7 +281,7 @@ describe("runJob against the simulator", () => {
     await expectOutputsMatchSimulator(ws);
   });
 
-  it("second abort: cancels the tasks in flight at the API and records it; a rerun submits them again", async () => {
+  it("second abort: cancels the tasks in flight at the API and records it; a rerun holds them, --retry-failed submits them again", async () => {
     ws = await createWorkspace({ pairs: 1, intensities: [1, 2], concurrency: 2 });
     const stop = new AbortController();
     const cancel = new AbortController();
@@ -302,7 +302,13 @@ describe("runJob against the simulator", () => {
     const journal = await readJournal(ws.outDir);
     expect(journal.records.filter((r) => r.t === "cancel")).toHaveLength(2);
     expect(result.manifest.tasks.map((t) => t.status)).toEqual(["CANCELLED", "CANCELLED"]);
-    const resumed = await ws.run({ concurrency: 2 });
+    // A cancel is a decision: a plain rerun creates nothing and keeps them CANCELLED (a failure: exit 1).
+    const creates = ws.sim.stats().creates;
+    const held = await ws.run({ concurrency: 2 });
+    expect(held.exitCode).toBe(1);
+    expect(ws.sim.stats().creates).toBe(creates);
+    expect(held.manifest.tasks.map((t) => t.status)).toEqual(["CANCELLED", "CANCELLED"]);
+    const resumed = await ws.run({ concurrency: 2, retryFailed: true });
     expect(resumed.exitCode).toBe(0);
     expect(resumed.manifest.tasks.map((t) => t.attempts)).toEqual([2, 2]);
   });

@@ -107,7 +107,7 @@ describe("a create the service did not act on", () => {
       code: "DAILY_LIMIT",
       message: "limit",
       phase: "not-submitted",
-      accountStop: { reason: "daily-limit", status: 429 },
+      accountStop: { reason: "daily-limit", status: 429, message: "limit" },
     });
   });
 

@@ -6,7 +6,7 @@ import { writeHtmlReport } from "../../report/html/index.js";
 import { writeJunitReport } from "../../report/junit.js";
 import type { RunEvent } from "../../run/events.js";
 import { chooseProgressMode, createProgressReporter } from "../../report/progress.js";
-import { formatRunSummary } from "../../report/run-summary-text.js";
+import { formatRunSummary, quoteArg } from "../../report/run-summary-text.js";
 import type { RunSummary } from "../../run/run-summary.js";
 import { DEFAULT_MAX_OUTPUT_MB } from "../../run/downloader.js";
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_MODERATION_FAILURES } from "../../run/run-job.js";
@@ -141,7 +141,18 @@ async function runJobs(args: string[], io: CliIo): Promise<number> {
   const stop = new AbortController();
   const cancel = new AbortController();
   const reporter = createProgressReporter({ stream: io.stderr, mode: chooseProgressMode(io.stderr, io.env) });
-  const emit = (event: RunEvent): void => reporter.handle(event);
+  // The job running now and its tasks at the service: what a first Ctrl-C says is still rendering.
+  let current: { plan: Plan; inFlight: number } | null = null;
+  const emit = (event: RunEvent): void => {
+    if (current) current.inFlight += inFlightChange(event);
+    reporter.handle(event);
+  };
+  const connectionFlags = [
+    ...(values.simulate ? ["--simulate"] : []),
+    ...(values.provider !== undefined ? ["--provider", values.provider] : []),
+    ...(values["base-url"] !== undefined ? ["--base-url", values["base-url"]] : []),
+  ];
+  const shardFlags = values.shard !== undefined ? ["--shard", values.shard] : [];
   let signals = 0;
   // Set while no job's engine runs (its summary and reports are being written): a second Ctrl-C is
   // then told that nothing is cancelled, rather than promised a cancel no one will carry out.
@@ -151,6 +162,9 @@ async function runJobs(args: string[], io: CliIo): Promise<number> {
     switch (action.kind) {
       case "stop":
         emit({ kind: "interrupted", signal, cancelling: false });
+        if (current)
+          for (const line of stopHints(current.plan, current.inFlight, connectionFlags, shardFlags))
+            writeLine(io.stderr, line);
         stop.abort(signal);
         return;
       case "cancel":
@@ -200,6 +214,7 @@ async function runJobs(args: string[], io: CliIo): Promise<number> {
         onEvent: emit,
       };
       ended = false;
+      current = { plan, inFlight: 0 };
       let result = await runJob(jobOptions);
       await reporter.close();
       for (const line of formatRunSummary(result.summary)) writeLine(io.stderr, line);
@@ -282,6 +297,34 @@ function parseAmount(flag: string, raw: string): number {
   if (raw.trim() === "" || !Number.isFinite(value) || value < 0)
     throw new UsageError(`${flag} expects a non-negative number, got "${raw}"`, runUsage);
   return value;
+}
+
+/** What a first Ctrl-C says: what is still rendering (and paid for), and the two ways on from here. */
+function stopHints(plan: Plan, rendering: number, connectionFlags: string[], shardFlags: string[]): string[] {
+  const out = quoteArg(plan.outputDir);
+  const flags = (list: string[]): string => list.map((flag) => ` ${quoteArg(flag)}`).join("");
+  const lines = [
+    `${rendering} ${rendering === 1 ? "task is" : "tasks are"} still rendering at the service (and paid for); their ids are recorded`,
+    `  to collect them later: actbatch run ${quoteArg(plan.spec.file)} --out ${out}${flags([...connectionFlags, ...shardFlags])}`,
+    `  to cancel them at the API: press Ctrl-C again now, or later: actbatch cancel ${out}${connectionFlags.includes("--simulate") ? " --simulate" : ""}`,
+  ];
+  return lines;
+}
+
+/** How an event changes the count of this job's tasks rendering at the service (orphans included). */
+function inFlightChange(event: RunEvent): number {
+  switch (event.kind) {
+    case "run-started":
+      return event.toPoll;
+    case "task-submitted":
+      return 1;
+    case "task-finished":
+      return -1;
+    case "task-cancelled":
+      return event.ok ? -1 : 0;
+    default:
+      return 0;
+  }
 }
 
 function parseProvider(raw: string | undefined): ProviderName | undefined {
