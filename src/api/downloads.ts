@@ -1,6 +1,8 @@
 // Opening an output URL: one GET (with a Range from the bytes already on disk), redirects followed by
-// hand so that the key goes to the API's own origin only, a 416 or a 206 for another offset turned into
-// a fresh start, through the client's retry loop. The body is handed to the caller unread.
+// hand so that every hop's URL is checked, a 416 or a 206 for another offset turned into a fresh start,
+// through the client's retry loop. The body is handed to the caller unread. No download carries the
+// key, whatever origin its URL or a redirect names: an output URL comes from the service's answer, so
+// one on the API's origin (or a redirect to it) could aim the key at any path of that origin.
 import type { Readable } from "node:stream";
 import { classifyAnswer, classifyNetworkFailure } from "./classify.js";
 import type { ExchangeContext } from "./exchange.js";
@@ -65,7 +67,7 @@ async function openOnce(
       method: "GET",
       headers,
       signal,
-      credentials: true,
+      credentials: false,
     });
     if (sent.kind === "failed") {
       if (sent.aborted) return { kind: "aborted", sent: true };

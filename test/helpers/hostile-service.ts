@@ -22,10 +22,15 @@ export const HOSTILE_KEY = "sk-hostile-5b8e1d07c3a94f26";
 export interface HostileScript {
   /** The body a create answers, by create number (default `{id: "task-<n>"}`). */
   createAnswer?: (index: number) => unknown;
-  /** The body a GET of a task answers (default: SUCCEEDED with one output URL on the file server). */
-  taskAnswer?: (id: string, files: string) => unknown;
+  /**
+   * The body a GET of a task answers (default: SUCCEEDED with one output URL on the file server).
+   * `files` and `api` are the origins of the file server and of the API.
+   */
+  taskAnswer?: (id: string, files: string, api: string) => unknown;
   /** Answers a request for an output URL (default: 4 KiB of bytes with its Content-Length). */
   file?: (request: RecordedRequest, response: ServerResponse, index: number) => void;
+  /** Answers a request to the API's origin that is not a create or a task (default: 404). */
+  apiOther?: (request: RecordedRequest, response: ServerResponse) => void;
 }
 
 export interface HostileService {
@@ -48,6 +53,7 @@ export async function startHostileService(script: HostileScript = {}): Promise<H
     response.end(body);
   });
   let creates = 0;
+  let apiOrigin = "";
   const api = await startScriptedServer((request, response) => {
     if (request.method === "POST" && request.url === "/runwayml/v1/character_performance") {
       const index = creates++;
@@ -59,7 +65,7 @@ export async function startHostileService(script: HostileScript = {}): Promise<H
         response.writeHead(204).end();
         return;
       }
-      const answer = script.taskAnswer?.(id, files.origin) ?? {
+      const answer = script.taskAnswer?.(id, files.origin, apiOrigin) ?? {
         id,
         status: "SUCCEEDED",
         createdAt: "2026-01-01T00:00:00.000Z",
@@ -67,8 +73,10 @@ export async function startHostileService(script: HostileScript = {}): Promise<H
       };
       return sendJson(response, 200, answer);
     }
+    if (script.apiOther) return script.apiOther(request, response);
     return sendJson(response, 404, { error: "not found" });
   });
+  apiOrigin = api.origin;
   return {
     baseUrl: `${api.origin}/runwayml`,
     api,
