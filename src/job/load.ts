@@ -1,24 +1,20 @@
 import { readFile, stat } from "node:fs/promises";
 import { dirname, resolve as resolvePath } from "node:path";
-import { sha256Hex } from "../canonical.js";
 import { ExitCode, UserError } from "../errors.js";
+import { composeJob } from "./compose.js";
 import { checkTaskCount, DEFAULT_MAX_TASKS } from "./count.js";
-import { diagnosticAt, SpecError, sortDiagnostics } from "./diagnostics.js";
+import { SpecError, sortDiagnostics } from "./diagnostics.js";
+import type { Environment } from "./env-values.js";
 import { expandJob } from "./expand.js";
 import { localizeJob } from "./read-local-files.js";
 import { collectPlanAssets } from "./plan-assets.js";
-import { readYaml } from "./read-yaml.js";
+import { MAX_JOB_FILE_BYTES, tooLarge } from "./read-text.js";
 import { resolveJob } from "./resolve.js";
 import { checkRules } from "./rules.js";
-import { validateJobSchema } from "./schema.js";
 import type { LoadedPlan, Plan } from "./types.js";
 import { describeFsError } from "../fs/errno.js";
 
-/**
- * Far above any hand-written job (a realistic one is a few KB; assets are referenced, not inlined),
- * far below what would take the YAML parser long to refuse (a 10 MB scalar: seconds).
- */
-export const MAX_JOB_FILE_BYTES = 2 * 1024 * 1024;
+export { MAX_JOB_FILE_BYTES } from "./read-text.js";
 
 export interface LoadPlanOptions {
   /** The task-count guard (default 10,000). */
@@ -27,6 +23,8 @@ export interface LoadPlanOptions {
   outDir?: string;
   /** Directory `file` is relative to (default: the process's working directory). */
   cwd?: string;
+  /** Where `${NAME}` in the job's values is looked up (default: the process's environment). */
+  env?: Environment;
 }
 
 /**
@@ -38,25 +36,29 @@ export async function loadPlan(file: string, options: LoadPlanOptions = {}): Pro
   return planFromBytes(file, bytes, options);
 }
 
-/** loadPlan once the job file is read: its bytes in, the plan out (local files it names are read here). */
+/**
+ * loadPlan once the job file is read: its bytes in, the plan out (the bases it extends, its
+ * catalogues and the local files it names are read here).
+ */
 export function planFromBytes(file: string, bytes: Uint8Array, options: LoadPlanOptions = {}): LoadedPlan {
-  if (bytes.length > MAX_JOB_FILE_BYTES) throw tooLarge(file, bytes.length);
-  const sha256 = sha256Hex(bytes);
-  const text = decodeUtf8(file, bytes);
-  const source = readYaml(text, file);
-
-  const validated = validateJobSchema(source);
-  if ("diagnostics" in validated) throw new SpecError(sortDiagnostics(validated.diagnostics));
-  const rules = checkRules(validated.job, source);
+  const cwd = options.cwd ?? process.cwd();
+  const composed = composeJob(file, bytes, { cwd, env: options.env ?? process.env });
+  const { job, locator } = composed;
+  const rules = checkRules(job, locator);
   if (rules.errors.length > 0) throw new SpecError(sortDiagnostics(rules.errors));
 
-  const local = localizeJob(validated.job, source, dirname(resolvePath(options.cwd ?? process.cwd(), file)));
+  // A local file is relative to the file that names it: the job file, a base, or a catalogue.
+  const folderOf = (pointer: string): string => dirname(resolvePath(cwd, locator.locate(pointer).file));
+  const local = localizeJob(job, locator, folderOf);
   if (local.errors.length > 0) throw new SpecError(sortDiagnostics(local.errors));
-  const resolved = resolveJob(local.job, source, { spec: { file, sha256 }, outDir: options.outDir });
+  const resolved = resolveJob(local.job, locator, {
+    spec: { file, sha256: composed.sha256 },
+    outDir: options.outDir,
+  });
   const tooMany = checkTaskCount(
     resolved,
     options.maxTasks ?? DEFAULT_MAX_TASKS,
-    source.locate("/pairs", "key"),
+    locator.locate("/pairs", "key"),
   );
   if (tooMany) throw new SpecError([tooMany]);
 
@@ -70,13 +72,22 @@ export function planFromBytes(file: string, bytes: Uint8Array, options: LoadPlan
     concurrency: resolved.concurrency,
     outputDir: resolved.outputDir,
     tasks: expansion.tasks,
-    ...(validated.job.budget !== undefined && { budget: { ...validated.job.budget } }),
-    ...(validated.job.concurrency === undefined && { concurrencyIsDefault: true }),
+    ...(job.budget !== undefined && { budget: { ...job.budget } }),
+    ...(job.concurrency === undefined && { concurrencyIsDefault: true }),
     ...(local.files.length > 0 && { localFiles: local.files }),
   };
   const warnings = sortDiagnostics([...rules.warnings, ...expansion.report.warnings]);
-  const assets = collectPlanAssets(local.job, source, local.files);
-  return { plan, report: { ...expansion.report, warnings, assets } };
+  const assets = collectPlanAssets(local.job, locator, local.files);
+  return {
+    plan,
+    report: {
+      ...expansion.report,
+      warnings,
+      assets,
+      ...(composed.environment.length > 0 && { environment: composed.environment }),
+      ...(composed.inputs.length > 0 && { inputs: composed.inputs }),
+    },
+  };
 }
 
 async function readJobFile(file: string, cwd: string | undefined): Promise<Uint8Array> {
@@ -90,45 +101,4 @@ async function readJobFile(file: string, cwd: string | undefined): Promise<Uint8
     if (error instanceof UserError) throw error;
     throw new UserError(`cannot read job file ${file}: ${describeFsError(error)}`, ExitCode.usage);
   }
-}
-
-function tooLarge(file: string, bytes: number): SpecError {
-  return new SpecError([
-    diagnosticAt(
-      { file, line: 1, column: 1 },
-      `the file is ${bytes.toLocaleString("en-US")} bytes, too large for a job file (at most 2 MB); is this the right file?`,
-    ),
-  ]);
-}
-
-function decodeUtf8(file: string, bytes: Uint8Array): string {
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    let line = 1;
-    let column = 1;
-    const prefix = firstInvalidUtf8Offset(bytes);
-    for (let i = 0; i < prefix; i++) {
-      if (bytes[i] === 0x0a) [line, column] = [line + 1, 1];
-      else if ((bytes[i]! & 0xc0) !== 0x80) column++;
-    }
-    throw new SpecError([diagnosticAt({ file, line, column }, "the file is not valid UTF-8 text")]);
-  }
-}
-
-/** Offset of the first byte that does not decode, found by halving: the decoder does not say. */
-function firstInvalidUtf8Offset(bytes: Uint8Array): number {
-  let low = 0;
-  let high = bytes.length;
-  while (low < high) {
-    const middle = (low + high + 1) >> 1;
-    try {
-      // stream: an incomplete character at the end of the prefix is not an error.
-      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, middle), { stream: true });
-      low = middle;
-    } catch {
-      high = middle - 1;
-    }
-  }
-  return low;
 }

@@ -1,12 +1,13 @@
 // The distinct assets a job's pairs use, each with every place it is written, so that problems
 // found later (preflight probes) can be reported at the asset's line in the job file.
-import { pointerSegment, type YamlSource } from "./read-yaml.js";
+import type { Locator } from "./locator.js";
+import { pointerSegment } from "./read-yaml.js";
 import type { JobFile, LocalFile, PlanAsset } from "./types.js";
 
 /** Assumes the schema and the rules passed (every name resolves). */
 export function collectPlanAssets(
   job: JobFile,
-  source: YamlSource,
+  source: Locator,
   localFiles: readonly LocalFile[] = [],
 ): PlanAsset[] {
   const pathOf = new Map(localFiles.map((file) => [`${file.type} ${file.uri}`, file.path]));

@@ -6,7 +6,8 @@ import { createHash } from "node:crypto";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { diagnosticAt } from "./diagnostics.js";
-import { pointerSegment, type YamlSource } from "./read-yaml.js";
+import type { Locator } from "./locator.js";
+import { pointerSegment } from "./read-yaml.js";
 import type { AssetSpec, Diagnostic, JobFile, LocalFile, MediaSpec, PairSpec } from "./types.js";
 import { describeFsError } from "../fs/errno.js";
 
@@ -50,19 +51,20 @@ export interface LocalizedJob {
 
 /**
  * Replaces every local file of the job (named assets and inline pair media) by its placeholder URI.
- * Assumes the rules passed (each media has exactly one of uri and path). `baseDir` is the job file's folder.
+ * Assumes the rules passed (each media has exactly one of uri and path). `folderOf` gives the
+ * folder a path at a pointer is relative to: that of the file where it is written.
  */
 export function localizeJob(
   job: JobFile,
-  source: YamlSource,
-  baseDir: string,
+  source: Locator,
+  folderOf: (pointer: string) => string,
   fingerprint: (path: string) => FileFingerprint = fingerprintFile,
 ): LocalizedJob {
   const files = new Map<string, LocalFile>();
   const errors: Diagnostic[] = [];
   const localize = <T extends MediaSpec>(media: T, pointer: string): T => {
     if (media.path === undefined) return media;
-    const path = resolvePath(baseDir, media.path);
+    const path = resolvePath(folderOf(`${pointer}/path`), media.path);
     let print: FileFingerprint;
     try {
       print = fingerprint(path);

@@ -6,7 +6,7 @@ import {
   DIR_PLACEHOLDERS,
   parseTemplate,
 } from "./output-template.js";
-import type { YamlSource } from "./read-yaml.js";
+import type { Locator } from "./locator.js";
 import {
   SWEEP_FIELDS,
   type Combination,
@@ -41,7 +41,7 @@ export interface ResolveOptions {
   outDir?: string;
 }
 
-export function resolveJob(job: JobFile, source: YamlSource, options: ResolveOptions): ResolvedJob {
+export function resolveJob(job: JobFile, source: Locator, options: ResolveOptions): ResolvedJob {
   const outputDir = options.outDir ?? expandOutputDir(job.output?.dir ?? DEFAULT_OUTPUT_DIR, job.name);
   const provider = job.provider ?? {};
   return {
@@ -83,7 +83,7 @@ function resolveFilter(
   entry: CombinationSpec & { pair?: string },
   pointer: string,
   index: number,
-  source: YamlSource,
+  source: Locator,
 ): ResolvedFilter {
   return {
     index,
@@ -119,7 +119,7 @@ function lookupAsset(job: JobFile, ref: string | MediaSpec): MediaRef {
   return Object.freeze({ type: asset.type, uri: asset.uri });
 }
 
-function resolvePair(job: JobFile, pair: PairSpec, index: number, source: YamlSource): ResolvedPair {
+function resolvePair(job: JobFile, pair: PairSpec, index: number, source: Locator): ResolvedPair {
   const defaults = job.defaults ?? {};
   const reference = lookupAsset(job, pair.reference);
   const base: RequestBody = {
@@ -155,7 +155,7 @@ function effectiveSweep(
   jobSweep: SweepSpec | undefined,
   pair: PairSpec,
   pairPointer: string,
-  source: YamlSource,
+  source: Locator,
 ): SweepDimension[] {
   const pairSweep = pair.sweep ?? {};
   const pairSweptFields = new Set<string>(Object.keys(pairSweep).filter((key) => key !== "zip"));
@@ -208,7 +208,7 @@ function reduceZip(
   return reduced;
 }
 
-function dimensionOf(sweep: SweepSpec, key: string, pointer: string, source: YamlSource): SweepDimension {
+function dimensionOf(sweep: SweepSpec, key: string, pointer: string, source: Locator): SweepDimension {
   const location = source.locate(`${pointer}/${key}`, "key");
   if (key === "zip") {
     const entries = (sweep.zip ?? []).map(pickCombination);

@@ -2,7 +2,8 @@
 // schema, so shapes are known; each reports at the YAML node the user has to change.
 import { diagnosticAt } from "./diagnostics.js";
 import { DIR_PLACEHOLDERS, NAME_PLACEHOLDERS, nameSegmentProblem, parseTemplate } from "./output-template.js";
-import { pointerSegment, type YamlSource } from "./read-yaml.js";
+import type { Locator } from "./locator.js";
+import { pointerSegment } from "./read-yaml.js";
 import { didYouMean } from "./suggest.js";
 import {
   SWEEP_FIELDS,
@@ -16,7 +17,7 @@ import { assetUriProblem, baseUrlProblem } from "./uris.js";
 
 export interface RuleContext {
   job: JobFile;
-  source: YamlSource;
+  source: Locator;
   errors: Diagnostic[];
   warnings: Diagnostic[];
 }
@@ -24,10 +25,7 @@ export interface RuleContext {
 type Rule = (context: RuleContext) => void;
 
 /** Runs every rule; returns the errors and warnings found, in file order. */
-export function checkRules(
-  job: JobFile,
-  source: YamlSource,
-): { errors: Diagnostic[]; warnings: Diagnostic[] } {
+export function checkRules(job: JobFile, source: Locator): { errors: Diagnostic[]; warnings: Diagnostic[] } {
   const context: RuleContext = { job, source, errors: [], warnings: [] };
   for (const rule of RULES) rule(context);
   return { errors: context.errors, warnings: context.warnings };
@@ -86,9 +84,11 @@ const checkAssetReferences: Rule = (context) => {
       report(context, pointer, `unknown asset "${ref}"${hint ? `: ${hint}` : ` (${known})`}`);
     }
   });
+  // Only the job file's own assets: a base's or a catalogue's serve many jobs, each using a few.
   for (const name of Object.keys(assets)) {
-    if (!used.has(name))
-      warn(context, `/assets/${pointerSegment(name)}`, `asset "${name}" is not used by any pair`, "key");
+    const pointer = `/assets/${pointerSegment(name)}`;
+    if (!used.has(name) && context.source.locate(pointer, "key").file === context.source.file)
+      warn(context, pointer, `asset "${name}" is not used by any pair`, "key");
   }
 };
 

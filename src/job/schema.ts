@@ -2,16 +2,17 @@ import { readFileSync } from "node:fs";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { diagnosticAt } from "./diagnostics.js";
-import { pointerSegment, type YamlSource } from "./read-yaml.js";
+import { pointerSegment } from "./read-yaml.js";
 import { closestMatch } from "./suggest.js";
-import { SWEEP_FIELDS, type Diagnostic, type JobFile } from "./types.js";
+import type { Locator } from "./locator.js";
+import { SWEEP_FIELDS, type Diagnostic, type JobFileLayer } from "./types.js";
 
 /** schemas/job.schema.json, shipped beside dist/ in the package. */
 export const JOB_SCHEMA_URL = new URL("../../schemas/job.schema.json", import.meta.url);
 
 interface CompiledSchemas {
   schema: Record<string, unknown>;
-  job: ValidateFunction<JobFile>;
+  job: ValidateFunction<JobFileLayer>;
   request: ValidateFunction;
 }
 
@@ -35,7 +36,7 @@ function compileSchemas(): CompiledSchemas {
   });
   // Understood by the YAML language server too: the message an editor shows for that node.
   ajv.addKeyword({ keyword: "errorMessage", schemaType: "string" });
-  const job = ajv.compile<JobFile>(schema);
+  const job = ajv.compile<JobFileLayer>(schema);
   const request = ajv.getSchema(`${String(schema.$id)}#/$defs/request`);
   if (!request) throw new Error("schemas/job.schema.json has no $defs/request");
   compiled = { schema, job, request };
@@ -56,14 +57,24 @@ export function requestBodyProblems(body: unknown): string[] {
   );
 }
 
-/** Validates the parsed YAML against the job schema; every problem located and in plain words. */
-export function validateJobSchema(source: YamlSource): { job: JobFile } | { diagnostics: Diagnostic[] } {
+/** The keys a job file may have at its top level. */
+export function layerKeys(): string[] {
+  return Object.keys((compileSchemas().schema.properties ?? {}) as object);
+}
+
+/**
+ * Validates one file's data (or the composed job) against the job schema; every problem located
+ * and in plain words.
+ */
+export function validateJobSchema(
+  source: Locator & { value: unknown },
+): { job: JobFileLayer } | { diagnostics: Diagnostic[] } {
   const { job } = compileSchemas();
   if (job(source.value)) return { job: source.value };
   return { diagnostics: describeSchemaErrors(job.errors ?? [], source) };
 }
 
-function describeSchemaErrors(errors: readonly ErrorObject[], source: YamlSource): Diagnostic[] {
+function describeSchemaErrors(errors: readonly ErrorObject[], source: Locator): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   const typeErrorAt = new Set<string>();
   const misspelt = misspeltRequiredKeys(errors);
@@ -118,6 +129,9 @@ function errorLocation(error: ErrorObject): { pointer: string; part: "key" | "va
   if (error.propertyName !== undefined) {
     return { pointer: `${error.instancePath}/${pointerSegment(error.propertyName)}`, part: "key" };
   }
+  if (error.keyword === "dependentRequired") {
+    return { pointer: `${error.instancePath}/${pointerSegment(String(params.property))}`, part: "key" };
+  }
   if (error.keyword === "uniqueItems") {
     return { pointer: `${error.instancePath}/${String(params.i)}`, part: "value" };
   }
@@ -143,11 +157,17 @@ function describeSchemaError(error: ErrorObject): string {
     case "additionalProperties":
       return describeUnknownKey(String(params.additionalProperty), error.instancePath, parent);
     case "oneOf":
+      if (error.schemaPath.includes("/assetSource/"))
+        return Array.isArray(params.passingSchemas)
+          ? "give one of csv, jsonl and glob in each entry, not several"
+          : "missing csv, jsonl or glob: the catalogue this entry reads";
       return Array.isArray(params.passingSchemas)
         ? "give uri or path, not both"
         : "missing uri (an https:// URL, a data: URI or a runway:// upload URI) or path (a local file)";
     case "required":
       return `missing required key "${String(params.missingProperty)}"`;
+    case "dependentRequired":
+      return `${String(params.property)} goes with glob (the type of the files it matches; a catalogue gives each row's type)`;
     case "type":
       return `expected ${typeWords(params.type)}, got ${got}`;
     case "const":

@@ -90,7 +90,8 @@ export interface LocalFile {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The job file as written (mirrors schemas/job.schema.json; test/job/schema-drift.test.ts keeps them equal).
+// The job file as written (JobFileLayer mirrors schemas/job.schema.json; test/job/schema-drift.test.ts
+// keeps them equal), and the job composed from it (JobFile).
 
 /** Request fields that can vary per task: swept, zipped, included or excluded. */
 export const SWEEP_FIELDS = ["ratio", "bodyControl", "expressionIntensity", "seed"] as const;
@@ -176,6 +177,57 @@ export interface OutputSpec {
   name?: string;
 }
 
+/**
+ * Pairs made by a matrix: the cross product of the asset names (or `*` patterns) it lists, with
+ * the entry's other fields fixed on every pair it makes.
+ */
+export interface MatrixSpec {
+  character?: string[];
+  reference?: string[];
+}
+
+export interface MatrixPairSpec extends RequestFieldsSpec {
+  matrix: MatrixSpec;
+  /** A template: {character} and {reference} stand for the asset names. */
+  id: string;
+  /** When the matrix does not list characters: the one every pair uses. */
+  character?: AssetRefSpec;
+  reference?: AssetRefSpec;
+  sweep?: SweepSpec;
+}
+
+/** A catalogue of assets: exactly one of csv, jsonl and glob (type only with glob). */
+export interface AssetSourceSpec {
+  csv?: string;
+  jsonl?: string;
+  glob?: string;
+  type?: "image" | "video";
+}
+
+/**
+ * One file as written: the job file or a base it extends. A base need not be a whole job; the
+ * chain as a whole must set name and pairs. Composed (bases merged, catalogues read, matrices
+ * expanded), it becomes a JobFile.
+ */
+export interface JobFileLayer {
+  $schema?: string;
+  version: 1;
+  extends?: string;
+  name?: string;
+  provider?: ProviderSpec;
+  concurrency?: number;
+  defaults?: RequestFieldsSpec;
+  assets?: Record<string, AssetSpec>;
+  assetSources?: AssetSourceSpec[];
+  pairs?: (PairSpec | MatrixPairSpec)[];
+  sweep?: SweepSpec;
+  include?: IncludeSpec[];
+  exclude?: ExcludeSpec[];
+  output?: OutputSpec;
+  budget?: BudgetSpec;
+}
+
+/** The job composed from its files: what the rules, the resolver and the expansion read. */
 export interface JobFile {
   $schema?: string;
   version: 1;
@@ -282,6 +334,20 @@ export interface PlanReport {
   warnings: Diagnostic[];
   /** Every distinct asset the plan's tasks use, with where it is written (for preflight and cost). */
   assets?: PlanAsset[];
+  /** Environment variables the job's files use (`${NAME}`), when there are any. */
+  environment?: EnvironmentUse[];
+  /** Files read besides the job file (bases it extends, catalogues), when there are any. */
+  inputs?: string[];
+}
+
+/** One environment variable a job used, and the value it took. */
+export interface EnvironmentUse {
+  name: string;
+  value: string;
+  /** The environment's value, or the `:-` default (NAME unset or empty). */
+  from: "environment" | "default";
+  /** Every place it is written. */
+  sources: SourceLocation[];
 }
 
 /** One distinct asset (by type and URI) of a plan. */

@@ -276,8 +276,8 @@ describe("invalid job files: every problem, at its line and column", () => {
     {
       file: "invalid/proto.yaml",
       problems: [
-        '3:1: unknown key "__proto__": expected one of $schema, version, name, provider, concurrency, defaults, assets, pairs, sweep, include, exclude, output, budget',
-        '4:1: unknown key "constructor": expected one of $schema, version, name, provider, concurrency, defaults, assets, pairs, sweep, include, exclude, output, budget',
+        '3:1: unknown key "__proto__": expected one of $schema, version, extends, name, provider, concurrency, defaults, assets, assetSources, pairs, sweep, include, exclude, output, budget',
+        '4:1: unknown key "constructor": expected one of $schema, version, extends, name, provider, concurrency, defaults, assets, assetSources, pairs, sweep, include, exclude, output, budget',
         '12:5: unknown key "__proto__": expected one of id, character, reference, model, ratio, bodyControl, expressionIntensity, seed, contentModeration, sweep',
       ],
     },

@@ -9,6 +9,10 @@ import { validateJobSchema } from "../../src/job/schema.js";
 import { readYaml } from "../../src/job/read-yaml.js";
 import {
   PROVIDER_NAMES,
+  type AssetSourceSpec,
+  type JobFileLayer,
+  type MatrixPairSpec,
+  type MatrixSpec,
   PUBLIC_FIGURE_THRESHOLDS,
   RATIOS,
   SWEEP_FIELDS,
@@ -33,15 +37,18 @@ import {
 
 type Shape<T> = { [K in keyof Required<T>]: undefined extends T[K] ? "optional" : "required" };
 
-const jobFile: Shape<JobFile> = {
+// The schema describes a file as written: a base it extends may lack name and pairs.
+const jobFile: Shape<JobFileLayer> = {
   $schema: "optional",
   version: "required",
-  name: "required",
+  extends: "optional",
+  assetSources: "optional",
+  name: "optional",
   provider: "optional",
   concurrency: "optional",
   defaults: "optional",
   assets: "optional",
-  pairs: "required",
+  pairs: "optional",
   sweep: "optional",
   include: "optional",
   exclude: "optional",
@@ -72,6 +79,21 @@ const pair: Shape<PairSpec> = {
   character: "required",
   reference: "required",
   sweep: "optional",
+};
+const matrixPair: Shape<MatrixPairSpec> = {
+  ...requestFields,
+  matrix: "required",
+  id: "required",
+  character: "optional",
+  reference: "optional",
+  sweep: "optional",
+};
+const matrix: Shape<MatrixSpec> = { character: "optional", reference: "optional" };
+const assetSource: Shape<AssetSourceSpec> = {
+  csv: "optional",
+  jsonl: "optional",
+  glob: "optional",
+  type: "optional",
 };
 const sweep: Shape<SweepSpec> = {
   ratio: "optional",
@@ -134,6 +156,9 @@ describe("schemas/job.schema.json and src/job/types.ts agree", () => {
     ["asset", definition("asset"), asset],
     ["budget", definition("budget"), budget],
     ["pair", definition("pair"), pair],
+    ["matrixPair", definition("matrixPair"), matrixPair],
+    ["matrix", definition("matrixPair").properties?.matrix ?? {}, matrix],
+    ["assetSource", definition("assetSource"), assetSource],
     ["sweep", definition("sweep"), sweep],
     ["combination (zip entry)", definition("combination"), combination],
     ["include", definition("include"), include],
@@ -244,6 +269,31 @@ describe("schemas/job.schema.json and src/job/types.ts agree", () => {
       budget: { maxCredits: 1000, maxUsd: 10 },
     } satisfies JobFile;
     const result = validateJobSchema(readYaml(JSON.stringify(everything), "all.json"));
+    expect("diagnostics" in result ? result.diagnostics : []).toEqual([]);
+  });
+
+  it("accepts every field of a JobFileLayer: extends, asset sources, a matrix of pairs", () => {
+    const layer = {
+      version: 1,
+      extends: "./base.yaml",
+      assetSources: [
+        { csv: "./catalog/characters.csv" },
+        { jsonl: "./catalog/takes.jsonl" },
+        { glob: "./clips/*.mp4", type: "video" },
+        { glob: "./stills/*.png" },
+      ],
+      pairs: [
+        {
+          matrix: { character: ["fox", "cast-*"], reference: ["wave"] },
+          id: "{character}-{reference}",
+          expressionIntensity: 4,
+          sweep: { seed: [1, 2] },
+        },
+        { matrix: { character: ["owl"] }, id: "{character}-still", reference: "wave" },
+        { id: "knight", character: "knight", reference: "wave" },
+      ],
+    } satisfies JobFileLayer;
+    const result = validateJobSchema(readYaml(JSON.stringify(layer), "layer.json"));
     expect("diagnostics" in result ? result.diagnostics : []).toEqual([]);
   });
 

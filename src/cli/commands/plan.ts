@@ -18,6 +18,7 @@ import { resolveManifestPath } from "../../manifest/manifest.js";
 import { HashCache } from "../../run/hash-cache.js";
 import { planCostLines } from "../../cost/index.js";
 import { localReferenceDurations } from "../../preflight/check-local-files.js";
+import { planInputLines } from "../../report/plan-inputs-text.js";
 
 export const planUsage = `Usage: actbatch plan <job.yaml> [--json] [--out DIR] [--max-tasks N]
                      [--against OUT [--markdown] [--exit-code]]
@@ -75,7 +76,7 @@ async function planCommand(args: string[], io: CliIo): Promise<number> {
   if (values["exit-code"] && values.against === undefined)
     throw new UsageError("--exit-code needs --against", planUsage);
 
-  const loaded = await loadPlan(file, { maxTasks, outDir: values.out, cwd: io.cwd });
+  const loaded = await loadPlan(file, { maxTasks, outDir: values.out, cwd: io.cwd, env: io.env });
   for (const warning of loaded.report.warnings) writeLine(io.stderr, formatWarning(warning));
   if (values.against !== undefined) {
     const format = values.json ? "json" : values.markdown ? "markdown" : "text";
@@ -147,6 +148,7 @@ function* textLines(loaded: LoadedPlan, durations: ReadonlyMap<string, number>):
   const { plan, report } = loaded;
   yield `job ${plan.job} (${plan.spec.file}): ${count(plan.tasks.length, "task")}, output in ${plan.outputDir}`;
   yield* planCostLines(loaded, durations);
+  yield* planInputLines(report);
   yield "";
   yield "pairs:";
   const pairWidth = Math.max(...report.pairs.map((entry) => entry.pair.length));

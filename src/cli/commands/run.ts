@@ -135,7 +135,7 @@ async function runJobs(args: string[], io: CliIo): Promise<number> {
   };
   const loadedPlans: LoadedPlan[] = [];
   for (const file of positionals)
-    loadedPlans.push(await loadPlan(file, { maxTasks, outDir: values.out, cwd: io.cwd }));
+    loadedPlans.push(await loadPlan(file, { maxTasks, outDir: values.out, cwd: io.cwd, env: io.env }));
   const plans: Plan[] = loadedPlans.map((loaded) => loaded.plan);
 
   const stop = new AbortController();

@@ -77,7 +77,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   };
   for (const file of positionals) {
     try {
-      const loaded = await loadPlan(file, { maxTasks, cwd: io.cwd });
+      const loaded = await loadPlan(file, { maxTasks, cwd: io.cwd, env: io.env });
       const { plan, report } = loaded;
       for (const warning of report.warnings) note(warning, "warning");
       if (values.preflight) {
