@@ -4,6 +4,8 @@ export const ExitCode = {
   taskFailed: 1,
   usage: 2,
   accountStop: 3,
+  /** The output folder's disk (or quota) is full: stopped, resumable once space is freed. */
+  diskFull: 4,
   interrupted: 130,
   terminated: 143,
 } as const;

@@ -6,7 +6,7 @@ import { dirname } from "node:path";
 import { UserError, ExitCode } from "../errors.js";
 import { fsyncDirectory, writeFully } from "../fs/durable.js";
 import { journalPath } from "./paths.js";
-import { hasErrnoCode } from "../fs/errno.js";
+import { isDiskFull, hasErrnoCode } from "../fs/errno.js";
 import {
   decodeRecord,
   encodeRecord,
@@ -86,6 +86,9 @@ export async function readJournal(outputDir: string): Promise<ParsedJournal> {
 
 /** Writing the journal failed: nothing more may be submitted (a second fsync could lie). */
 export class JournalWriteError extends UserError {
+  /** The disk (or quota) is full: a stop of the run, not a fault of the journal. */
+  readonly diskFull: boolean;
+
   constructor(cause: unknown) {
     const detail = cause instanceof Error ? cause.message : String(cause);
     super(
@@ -93,6 +96,7 @@ export class JournalWriteError extends UserError {
       ExitCode.taskFailed,
       "free disk space or fix the output folder, then rerun: every task id written so far is kept",
     );
+    this.diskFull = isDiskFull(cause);
   }
 }
 

@@ -37,9 +37,13 @@ export const DUPLICATE_TASK_ID = "DUPLICATE_TASK_ID";
 /** Codes of a task whose create was answered, the answer refused: a final failure that may have been paid. */
 export const REFUSED_ANSWER_CODES: ReadonlySet<string> = new Set([DUPLICATE_TASK_ID]);
 
+/** The render succeeded and its download stopped on a full disk: a rerun with space downloads it from the task. */
+export const DISK_FULL = "DISK_FULL";
+
 /** Codes of a task that succeeded at the provider and whose output is to be fetched from it again. */
 export const FETCH_AGAIN_CODES: ReadonlySet<string> = new Set([
   OUTPUT_MISSING,
   DOWNLOAD_FAILED,
   OUTPUT_TOO_LARGE,
+  DISK_FULL,
 ]);

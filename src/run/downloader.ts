@@ -13,7 +13,8 @@ import { backoffDelay } from "../api/backoff.js";
 import type { ApiClient, DownloadOpen } from "../api/types.js";
 import { crashPoint } from "../crash-points.js";
 import { fsyncDirectory, writeFully } from "../fs/durable.js";
-import { OUTPUT_TOO_LARGE } from "../manifest/codes.js";
+import { isDiskFull } from "../fs/errno.js";
+import { DISK_FULL, OUTPUT_TOO_LARGE } from "../manifest/codes.js";
 import { SYSTEM_TIMERS, type RunTimers } from "./timers.js";
 
 const MIB = 1024 * 1024;
@@ -67,7 +68,8 @@ export type DownloadResult =
 type Received =
   | { kind: "complete"; bytes: number; sha256: string }
   | { kind: "incomplete"; message: string; onDisk: number }
-  | { kind: "too-large"; message: string };
+  | { kind: "too-large"; message: string }
+  | { kind: "disk-full"; message: string };
 
 /** A body that went past the size limit: the sink refuses the chunk that would cross it. */
 class OutputTooLarge extends Error {}
@@ -147,6 +149,10 @@ const MAX_WRITE_BEHIND_FLUSHES = 2;
 let writeBehindFlushes = 0;
 
 /** A failed fsync: the bytes written may not be on disk, and a later fsync need not say so again. */
+function diskFullText(error: unknown): string {
+  return `not downloaded: no space left where the output folder is (${describeError(error)})`;
+}
+
 class SyncFailure extends Error {
   constructor(cause: unknown) {
     super(describeError(cause), { cause });
@@ -344,6 +350,7 @@ async function receive(
           kind: "too-large",
           message: `the output went past ${describeLimit(maxBytes)}; the download was stopped there and nothing was kept`,
         };
+      if (isDiskFull(error)) return { kind: "disk-full", message: diskFullText(error) };
       failure = describeError(error);
     }
     // A failed fsync is not a broken body: the bytes on disk are in doubt, so no attempt continues them.
@@ -464,6 +471,11 @@ export async function downloadOutput(options: DownloadOptions): Promise<Download
         if (opened.status === 200) onDisk = 0;
         const before = furthest;
         const received = await receive(opened, onDisk, tempPath, expected, signal, onChunkWritten, maxBytes);
+        if (received.kind === "disk-full") {
+          // Not retried: writing again fills the same disk. The run stops; a rerun with space fetches it.
+          await rm(tempPath, { force: true });
+          return { kind: "failed", code: DISK_FULL, message: received.message, retryable: false };
+        }
         if (received.kind === "too-large") {
           // Not retried: the same URL sends the same file.
           await rm(tempPath, { force: true });
@@ -501,6 +513,10 @@ export async function downloadOutput(options: DownloadOptions): Promise<Download
         : `${why} (gave up after ${opens} connections without completing the file)`,
     );
   } catch (error) {
+    if (isDiskFull(error)) {
+      await rm(tempPath, { force: true });
+      return { kind: "failed", code: DISK_FULL, message: diskFullText(error), retryable: false };
+    }
     return { kind: "failed", message: `download failed: ${describeError(error)}`, retryable: true };
   } finally {
     watch.stop();

@@ -2,6 +2,7 @@
 // step that reads tasks whose files are lost again for fresh URLs (a task the provider no longer has
 // is recorded as lost and becomes a new render).
 import type { TaskPlan } from "../job/types.js";
+import { DISK_FULL } from "../manifest/codes.js";
 import { nextAttemptNumber, type StartAction } from "./decide.js";
 import { readOutputUrls } from "./engine-polls.js";
 import { refOf, type EngineState } from "./engine-state.js";
@@ -67,9 +68,11 @@ async function downloadOutputs(state: EngineState, job: DownloadJob): Promise<vo
         state.verifiedOf(task.key).add(index);
         state.changed(task.key);
       },
-      failed: (message) => {
-        overlay.downloadError = message;
+      failed: (failure) => {
+        overlay.downloadError = failure;
         state.changed(task.key);
+        // A full disk stops the run: every other download would fail the same way.
+        if (failure.code === DISK_FULL) state.diskFull(new Error(failure.message));
       },
     },
   );

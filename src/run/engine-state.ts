@@ -4,7 +4,7 @@
 import { realpath } from "node:fs/promises";
 import type { AccountStopReason } from "../api/types.js";
 import type { TaskPlan } from "../job/types.js";
-import { applyRecord, lastAttempt, taskIdOwners, type KeyState } from "../journal/fold.js";
+import { applyRecord, lastAttempt, taskIdOwners } from "../journal/fold.js";
 import type { JournalRecord, NewJournalRecord } from "../journal/records.js";
 import { JournalWriteError } from "../journal/writer.js";
 import type { ManifestTask } from "../manifest/types.js";
@@ -19,7 +19,8 @@ import { createDownloadSlots, createTaskSlots, type Limiter, type SlotLimiter } 
 import { snapshotOf } from "./snapshot.js";
 import { SYSTEM_TIMERS, type RunTimers } from "./timers.js";
 import { TokenBucket } from "./token-bucket.js";
-import { accountStopMessage } from "./transitions.js";
+import { accountStopMessage, diskFullMessage } from "./transitions.js";
+import { isDiskFull } from "../fs/errno.js";
 
 export class EngineState {
   readonly planByKey = new Map<string, TaskPlan>();
@@ -70,9 +71,14 @@ export class EngineState {
     this.startedAt = ctx.clock();
     this.checkpoints = new CheckpointScheduler(
       ctx.timing.checkpointIntervalMs,
-      () => {
+      async () => {
         const { tasks, orphans } = this.manifestTasks(true);
-        return ctx.writeManifest(tasks, orphans, false);
+        try {
+          await ctx.writeManifest(tasks, orphans, false);
+        } catch (error) {
+          if (isDiskFull(error)) this.diskFull(error);
+          throw error;
+        }
       },
       this.timers,
     );
@@ -88,7 +94,8 @@ export class EngineState {
     } catch (error) {
       if (error instanceof JournalWriteError) {
         this.journalFailure ??= error;
-        this.stopSubmission("journal", error.message);
+        if (error.diskFull) this.diskFull(error);
+        else this.stopSubmission("journal", error.message);
       }
       throw error;
     }
@@ -123,6 +130,30 @@ export class EngineState {
     this.ctx.emit({ kind: "submission-stopped", reason, message });
   }
 
+  /**
+   * The output folder's disk is full (a download, the journal, the manifest): nothing more is sent or
+   * written; what is recorded stays readable, and a rerun with space fetches paid outputs from their tasks.
+   */
+  diskFull(error: unknown): void {
+    this.halt.abort();
+    this.stopSubmission("disk-full", diskFullMessage(this.ctx.outputDir, error, this.outputsStillNeeded()));
+  }
+
+  /** Outputs this run's tasks still need on disk, and their likely size from the outputs already kept. */
+  private outputsStillNeeded(): { count: number; meanBytes: number | null } {
+    let count = 0;
+    for (const tracked of this.phases.values())
+      if (tracked.phase !== "succeeded" && tracked.phase !== "failed") count++;
+    let bytes = 0;
+    let kept = 0;
+    for (const state of this.ctx.fold.values())
+      for (const output of lastAttempt(state)?.outputs ?? []) {
+        bytes += output.bytes;
+        kept++;
+      }
+    return { count, meanBytes: kept > 0 ? bytes / kept : null };
+  }
+
   accountStop(reason: AccountStopReason, status: number, fromPoll: boolean, detail: string): void {
     // A bad key or an unreachable host fails every GET too: polling is pointless, the tasks in flight stay resumable.
     if (fromPoll || reason === "bad-key" || reason === "unreachable") this.halt.abort();
@@ -140,7 +171,7 @@ export class EngineState {
   track(task: TaskPlan, action: StartAction): void {
     this.phases.set(task.key, {
       task: refOf(task),
-      phase: initialPhase(action, this.ctx.fold.get(task.key)),
+      phase: initialPhase(action),
     });
   }
 
@@ -242,7 +273,7 @@ export function parseTime(iso: string | null, fallback: number): number {
   return Number.isFinite(ms) ? ms : fallback;
 }
 
-function initialPhase(action: StartAction, state: KeyState | undefined): LivePhase {
+function initialPhase(action: StartAction): LivePhase {
   switch (action.kind) {
     case "skip":
       return "succeeded";

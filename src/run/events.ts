@@ -39,7 +39,7 @@ export interface RunSnapshot {
   etaMs: number | null;
 }
 
-export type StopReason = "account" | "moderation" | "budget" | "interrupt" | "journal";
+export type StopReason = "account" | "moderation" | "budget" | "interrupt" | "journal" | "disk-full";
 
 export type RunEvent =
   | {

@@ -8,6 +8,7 @@
 // Every transition is on disk (journal, fsync'd) before the engine acts on it, so a kill at any moment
 // leaves a state the next run resumes from without paying twice. This module is the start sequence
 // and the end of a run; what the run knows meanwhile is EngineState.
+import { isDiskFull } from "../fs/errno.js";
 import type { ManifestTask } from "../manifest/types.js";
 import type { TaskPlan } from "../job/types.js";
 import { decideStart, type StartAction } from "./decide.js";
@@ -100,7 +101,7 @@ export async function executePlan(ctx: ExecuteContext, options: ExecuteOptions):
   // The final manifest is derived afresh for every key, whatever the checkpoints kept (a record equal
   // to the one kept is the kept object, so its bytes are not serialised again).
   let { tasks, orphans } = state.manifestTasks(false);
-  await ctx.writeManifest(tasks, orphans, true);
+  await writeFinalManifest(state, tasks, orphans);
   ctx.emit({ kind: "snapshot", snapshot: state.snapshot() });
   ctx.cancelSignal.removeEventListener("abort", onCancel);
   if (cancels.length > 0) {
@@ -108,11 +109,26 @@ export async function executePlan(ctx: ExecuteContext, options: ExecuteOptions):
     await Promise.all(cancels);
     await ctx.journal.settle().catch(() => undefined);
     ({ tasks, orphans } = state.manifestTasks(false));
-    await ctx.writeManifest(tasks, orphans, true);
+    await writeFinalManifest(state, tasks, orphans);
     ctx.emit({ kind: "snapshot", snapshot: state.snapshot() });
   }
-  if (state.journalFailure) throw state.journalFailure;
+  // A full disk is a stop of the run (said, with its exit code); any other journal failure is an error.
+  if (state.journalFailure && !state.journalFailure.diskFull) throw state.journalFailure;
   return resultOf(state, runTasks, actions, tasks, orphans, canceller.handled);
+}
+
+/** The final manifest; on a full disk the last one written stays (atomic writes) and the run says so. */
+async function writeFinalManifest(
+  state: EngineState,
+  tasks: ManifestTask[],
+  orphans: ManifestTask[],
+): Promise<void> {
+  try {
+    await state.ctx.writeManifest(tasks, orphans, true);
+  } catch (error) {
+    if (!isDiskFull(error)) throw error;
+    state.diskFull(error);
+  }
 }
 
 /** Fills the slots: tasks already paid for and in flight first (they hold account capacity), then downloads, then creates. */

@@ -155,12 +155,12 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
   let journal: JournalWriter | null = null;
   let api: ApiClient | null = null;
   try {
-    // What `actbatch cancel OUT` talks to (never the key).
+    // What `actbatch cancel OUT` talks to (never the key); a convenience, so a failed write stops nothing.
     await writeConnectionRecord(outputDir, {
       provider: connection.provider,
       baseUrl: simulator ? null : connection.baseUrl,
       simulated: simulator !== null,
-    });
+    }).catch(() => undefined);
     api = createApiClient({
       provider: connection.provider,
       baseUrl: connection.baseUrl,
@@ -249,14 +249,13 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
             checkOutputFile(file, outputCheckOptions(task, { referenceDurations })),
         }),
         writeManifest: async (tasks, orphans, final) => {
+          // Only the final manifest is returned: holding each checkpoint's copy of every record until
+          // the next one would keep a large job's heap (and its GC limit) twice as big for nothing. It
+          // is kept before it is written: a full disk leaves the summary its tasks all the same.
+          if (final) manifest = assembleManifest({ plan, tasks, orphans });
           // The bytes writeManifest(assembleManifest(...)) would write, from the records not serialised
           // before (the final write too: the engine hands over the kept records it re-derived equal).
           manifestPath = await writeManifestCheckpoint(outputDir, { plan, tasks, orphans }, manifestCache);
-          if (!final) return;
-          const assembled = assembleManifest({ plan, tasks, orphans });
-          // Only the final manifest is returned: holding each checkpoint's copy of every record until
-          // the next one would keep a large job's heap (and its GC limit) twice as big for nothing.
-          if (final) manifest = assembled;
         },
       },
       {

@@ -153,6 +153,30 @@ export function accountStopMessage(
   }
 }
 
+/** The stop of a run whose output folder ran out of space: where, why, and how much the rest needs. */
+export function diskFullMessage(
+  outputDir: string,
+  error: unknown,
+  needed: { count: number; meanBytes: number | null },
+): string {
+  const code =
+    /\b(ENOSPC|EDQUOT)\b/.exec(error instanceof Error ? error.message : String(error))?.[1] ?? "ENOSPC";
+  const why = code === "EDQUOT" ? "the disk quota is used up" : "the disk is full";
+  const outputs = `${needed.count} output${needed.count === 1 ? "" : "s"}`;
+  const space =
+    needed.count === 0
+      ? "the remaining writes need little space"
+      : needed.meanBytes === null
+        ? `the remaining ${outputs} need room for their renders (an Act-Two render is tens of MB)`
+        : `the remaining ${outputs} need about ${formatMegabytes(needed.count * needed.meanBytes)}`;
+  return `stopped: ${why} where the output folder is (${outputDir}, ${code}); nothing more is submitted or downloaded, and the journal and the last manifest are kept. ${space[0]?.toUpperCase()}${space.slice(1)}: free it, then rerun (paid renders are fetched again from their tasks, not paid again)`;
+}
+
+function formatMegabytes(bytes: number): string {
+  const mb = bytes / (1024 * 1024);
+  return mb >= 1024 ? `${(mb / 1024).toFixed(1)} GB` : `${Math.max(1, Math.ceil(mb))} MB`;
+}
+
 export function moderationStopMessage(failures: number, limit: number): string {
   return (
     `stopped submitting: ${failures} tasks failed moderation in this run ` +
@@ -177,5 +201,6 @@ export function exitCodeOf(facts: EndFacts): ExitCode {
   if (facts.interrupted === "SIGINT") return ExitCode.interrupted;
   if (facts.stop === "account" || facts.stop === "moderation" || facts.stop === "budget")
     return ExitCode.accountStop;
+  if (facts.stop === "disk-full") return ExitCode.diskFull;
   return facts.allSucceeded && facts.allChecked ? ExitCode.ok : ExitCode.taskFailed;
 }

@@ -49,7 +49,9 @@ describe("actbatch cancel", () => {
     const rendering = /^(\d+) tasks? (?:is|are) still rendering at the service \(and paid for\)/m.exec(
       stopped.stderr,
     );
-    expect(rendering, stopped.stderr).not.toBeNull();
+    expect({ rendering: rendering?.[1], stderr: stopped.stderr }).toMatchObject({
+      rendering: expect.any(String),
+    });
     expect(stopped.stderr).toContain("to collect them later: actbatch run demo.yaml --out out --simulate");
     expect(stopped.stderr).toContain(
       "to cancel them at the API: press Ctrl-C again now, or later: actbatch cancel out --simulate",
@@ -67,7 +69,7 @@ describe("actbatch cancel", () => {
     expect(refused.stderr).toContain("was run with --simulate");
 
     const cancelled = await runCli(["cancel", "out", "--simulate"], { cwd: dir, env: ENV });
-    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(cancelled).toMatchObject({ code: 0 });
     expect(cancelled.stderr).toContain(
       `${inFlight} of ${inFlight} tasks in flight cancelled; manifest.json updated`,
     );
@@ -91,6 +93,6 @@ describe("actbatch cancel", () => {
       cwd: dir,
       env: ENV,
     });
-    expect(retried.code, retried.stderr).toBe(0);
+    expect(retried).toMatchObject({ code: 0 });
   });
 });

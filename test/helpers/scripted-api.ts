@@ -20,6 +20,7 @@ import type {
   UploadOutcome,
 } from "../../src/api/types.js";
 import type { RequestBody } from "../../src/api/wire-types.js";
+import { DISK_FULL } from "../../src/manifest/codes.js";
 import type { DownloadOptions, DownloadResult } from "../../src/run/downloader.js";
 
 /** The HTTP status each account stop is usually answered with. */
@@ -264,17 +265,28 @@ export function scriptedDownload(): {
   calls: DownloadOptions[];
   /** Answers `failed` for these URLs. */
   failing: Set<string>;
+  /** Answers as the downloader does when the disk is full, for these URLs. */
+  diskFull: Set<string>;
 } {
   const calls: DownloadOptions[] = [];
   const failing = new Set<string>();
+  const diskFull = new Set<string>();
   const download = async (options: DownloadOptions): Promise<DownloadResult> => {
     calls.push(options);
     if (failing.has(options.url)) return { kind: "failed", message: "403 on every attempt", retryable: true };
+    if (diskFull.has(options.url))
+      return {
+        kind: "failed",
+        code: DISK_FULL,
+        message:
+          "not downloaded: no space left where the output folder is (ENOSPC: no space left on device, write)",
+        retryable: false,
+      };
     const bytes = outputBytes(options.url);
     await mkdir(dirname(options.tempPath), { recursive: true });
     await writeFile(options.tempPath, bytes);
     await rename(options.tempPath, options.finalPath);
     return { kind: "ok", bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") };
   };
-  return { download, calls, failing };
+  return { download, calls, failing, diskFull };
 }

@@ -24,7 +24,12 @@ import {
   type SubmitBudget,
 } from "../../src/run/execute.js";
 import { scaleTiming } from "../../src/run/timing.js";
-import { accountStopMessage, ACCOUNT_STOP_CODES, moderationStopMessage } from "../../src/run/transitions.js";
+import {
+  accountStopMessage,
+  ACCOUNT_STOP_CODES,
+  exitCodeOf,
+  moderationStopMessage,
+} from "../../src/run/transitions.js";
 import { planOf } from "../helpers/manifest-fixtures.js";
 import {
   create,
@@ -79,6 +84,8 @@ interface EngineSetup {
   checkOutput?: ExecuteContext["checkOutput"];
   /** Makes the download of these URLs fail. */
   failingDownloads?: string[];
+  /** Makes the download of these URLs meet a full disk. */
+  diskFullDownloads?: string[];
   /** Called with each event as it is emitted (snapshots included), with the run's interrupt signals. */
   onEvent?: (event: RunEvent, controls: Controls) => void;
   startAt?: number;
@@ -107,8 +114,9 @@ async function runEngine(setup: EngineSetup): Promise<EngineRun> {
   const events: RunEvent[] = [];
   const timeline: EngineRun["timeline"] = [];
   const finals: EngineRun["manifest"][] = [];
-  const { download, calls: downloads, failing } = scriptedDownload();
+  const { download, calls: downloads, failing, diskFull } = scriptedDownload();
   for (const url of setup.failingDownloads ?? []) failing.add(url);
+  for (const url of setup.diskFullDownloads ?? []) diskFull.add(url);
   setup.api.listen((call) => {
     const subject =
       call.method === "createTask"
@@ -412,6 +420,30 @@ describe("executePlan: a created task", () => {
     });
     expect(api.createdKeys()).toEqual([task.key]);
     expect(run.result.allSucceeded).toBe(false);
+  });
+});
+
+describe("executePlan: a full disk", () => {
+  it("a download on a full disk stops the run at once (reason disk-full, exit 4); the render stays fetchable", async () => {
+    const plan = planOf(1);
+    const [task] = tasksOf(plan) as [TaskPlan];
+    const api = new ScriptedApi().onCreate(task.key, create.created("A1"));
+    const run = await runEngine({ plan, api, diskFullDownloads: [outputUrl("A1")] });
+    expect(eventsOf(run, "submission-stopped")).toHaveLength(1);
+    expect(run.result.stop?.reason).toBe("disk-full");
+    expect(run.result.stop?.message).toMatch(
+      /^stopped: the disk is full where the output folder is \(.+, ENOSPC\); nothing more is submitted or downloaded/,
+    );
+    expect(exitCodeOf({ stop: "disk-full", allSucceeded: false, allChecked: true, interrupted: null })).toBe(
+      4,
+    );
+    // Not retried: one download call. The render is paid and SUCCEEDED at the service: a rerun with
+    // space downloads it from its task (a fetch-again code, retryable).
+    expect(run.downloads).toHaveLength(1);
+    expect(manifestOf(run, task)).toMatchObject({
+      taskId: "A1",
+      error: { code: "DISK_FULL", retryable: true },
+    });
   });
 });
 

@@ -188,7 +188,7 @@ async function runJobs(args: string[], io: CliIo): Promise<number> {
   let worst: number = ExitCode.ok;
   try {
     for (const { plan, report } of loadedPlans) {
-      if (stop.signal.aborted || worst === ExitCode.accountStop) break;
+      if (stop.signal.aborted || worst === ExitCode.accountStop || worst === ExitCode.diskFull) break;
       const jobOptions: RunJobOptions = {
         plan,
         report,
@@ -299,13 +299,17 @@ function parseAmount(flag: string, raw: string): number {
   return value;
 }
 
+/** Flags as a shell would take them, each after a space. */
+function asFlags(list: string[]): string {
+  return list.map((flag) => ` ${quoteArg(flag)}`).join("");
+}
+
 /** What a first Ctrl-C says: what is still rendering (and paid for), and the two ways on from here. */
 function stopHints(plan: Plan, rendering: number, connectionFlags: string[], shardFlags: string[]): string[] {
   const out = quoteArg(plan.outputDir);
-  const flags = (list: string[]): string => list.map((flag) => ` ${quoteArg(flag)}`).join("");
   const lines = [
     `${rendering} ${rendering === 1 ? "task is" : "tasks are"} still rendering at the service (and paid for); their ids are recorded`,
-    `  to collect them later: actbatch run ${quoteArg(plan.spec.file)} --out ${out}${flags([...connectionFlags, ...shardFlags])}`,
+    `  to collect them later: actbatch run ${quoteArg(plan.spec.file)} --out ${out}${asFlags([...connectionFlags, ...shardFlags])}`,
     `  to cancel them at the API: press Ctrl-C again now, or later: actbatch cancel ${out}${connectionFlags.includes("--simulate") ? " --simulate" : ""}`,
   ];
   return lines;
@@ -337,6 +341,7 @@ const SEVERITY: Record<number, number> = {
   [ExitCode.ok]: 0,
   [ExitCode.taskFailed]: 1,
   [ExitCode.accountStop]: 2,
+  [ExitCode.diskFull]: 2,
   [ExitCode.interrupted]: 3,
   [ExitCode.terminated]: 3,
 };
