@@ -3,6 +3,7 @@
 import type { ManifestOutputCheck } from "../manifest/types.js";
 import type { RunSummary } from "../run/run-summary.js";
 import type { ParamValue } from "../job/types.js";
+import { plural } from "./words.js";
 
 /** Listed by name up to this many; the rest are counted (the manifest has them all). */
 const MAX_LISTED = 20;
@@ -10,7 +11,10 @@ const MAX_LISTED = 20;
 export function formatRunSummary(summary: RunSummary): string[] {
   const c = summary.counts;
   const lines: string[] = [];
-  const scope = c.inRun === c.total ? `${c.total} tasks` : `${c.inRun} of ${c.total} tasks (this shard)`;
+  const scope =
+    c.inRun === c.total
+      ? plural(c.total, "task")
+      : `${c.inRun} of ${plural(c.total, "task")} (${summary.shardFlags.join(" ") || "this shard"})`;
   const done =
     c.alreadyDone > 0 || c.fetchedAgain > 0
       ? ` (${[
@@ -26,8 +30,10 @@ export function formatRunSummary(summary: RunSummary): string[] {
   const r = summary.requests;
   const perTask = summary.getsPerPolledTask === null ? "" : ` (${summary.getsPerPolledTask} per polled task)`;
   lines.push(
-    `requests: ${r.create} creates, ${r.get} task GETs${perTask}, ${r.download} downloads, ${r.retries} retries` +
-      (summary.requestsPerTask === null ? "" : `; ${summary.requestsPerTask} API requests per task`),
+    `requests: ${plural(r.create, "create")}, ${plural(r.get, "task GET")}${perTask}, ${plural(r.download, "download")}, ${plural(r.retries, "retry", "retries")}` +
+      (summary.requestsPerTask === null
+        ? ""
+        : `; ${plural(summary.requestsPerTask, "API request")} per task`),
   );
   if (summary.stop && summary.stop.reason !== "interrupt") lines.push(summary.stop.message);
   const failed = summary.unfinished.filter((task) => task.status === "FAILED");
@@ -88,17 +94,22 @@ export function formatRunSummary(summary: RunSummary): string[] {
   );
   const inFlight = inFlightTasks.length;
   if (inFlight > 0)
-    lines.push(`${inFlight} tasks are still in flight and resumable: rerun the same command to collect them`);
+    lines.push(
+      `${inFlight === 1 ? "1 task is" : `${inFlight} tasks are`} still in flight and resumable: rerun the same command to collect them`,
+    );
   // A task left because its GETs gave no valid answer says why: otherwise every rerun waits in silence again.
   const unanswered = inFlightTasks.filter((task) => task.error !== null);
   for (const task of unanswered.slice(0, MAX_LISTED))
     lines.push(`  ${describeTask(task)}: ${task.error?.code}: ${task.error?.message}`);
   if (unanswered.length > MAX_LISTED)
     lines.push(`  … and ${unanswered.length - MAX_LISTED} more (see the manifest)`);
-  if (c.notSubmitted > 0) lines.push(`${c.notSubmitted} tasks were not submitted: rerun to submit them`);
+  if (c.notSubmitted > 0)
+    lines.push(
+      `${c.notSubmitted === 1 ? "1 task was" : `${c.notSubmitted} tasks were`} not submitted: rerun to submit ${c.notSubmitted === 1 ? "it" : "them"}`,
+    );
   if (c.orphans > 0)
     lines.push(
-      `${c.orphans} paid tasks are no longer in the job file: kept under "orphans" in the manifest (not downloaded)`,
+      `${c.orphans === 1 ? "1 paid task is" : `${c.orphans} paid tasks are`} no longer in the job file: kept under "orphans" in the manifest (not downloaded)`,
     );
   lines.push(`manifest: ${summary.manifest}`);
   const again = (args: string[]): string => args.map(quoteArg).join(" ");

@@ -252,7 +252,7 @@ export class EngineState {
     return snapshotOf({
       job: this.ctx.plan.job,
       elapsedMs: this.ctx.clock() - this.startedAt,
-      phases: [...this.phases.values()].map((tracked) => tracked.phase),
+      phases: this.phases.values(),
       requests: this.ctx.api.counts(),
       polledTasks: this.polled.size,
       taskGets: this.taskGets,

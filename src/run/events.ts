@@ -37,6 +37,13 @@ export interface RunSnapshot {
   getsPerTask: number | null;
   /** Estimated time to finish, null until a render time is known. */
   etaMs: number | null;
+  /** The same counts per pair, pairs in the order their first task comes (the live view's rows). */
+  pairs?: PairPhases[];
+}
+
+export interface PairPhases {
+  pair: string;
+  phases: Record<LivePhase, number>;
 }
 
 export type StopReason = "account" | "moderation" | "budget" | "interrupt" | "journal" | "disk-full";

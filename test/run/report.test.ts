@@ -130,7 +130,7 @@ describe("progress", () => {
       process.stdout.write = realWrite;
     }
     expect(written).toEqual([]);
-    expect(out.text).toContain("5 queued · 3 submitted · 3 running");
+    expect(out.text).toContain("7/20 tasks done · 1 failed · 3 running");
   });
 });
 
@@ -196,13 +196,13 @@ describe("final summary", () => {
     expect(summary.requestsPerTask).toBe(6);
     expect(formatRunSummary(summary)).toEqual([
       "demo: 4 tasks: 2 succeeded (1 already done), 1 failed, 1 pending, in 1 min 5 s",
-      "requests: 4 creates, 20 task GETs (6.67 per polled task), 2 downloads, 1 retries; 6 API requests per task",
+      "requests: 4 creates, 20 task GETs (6.67 per polled task), 2 downloads, 1 retry; 6 API requests per task",
       "stopped submitting: the account has no credits left (HTTP 400)",
       "failed (1):",
       "  hero seed=1 [b]: ASSET.INVALID: bad asset",
       "possibly charged twice (1): a create's outcome was unknown, or its task vanished at the provider, and the task was submitted again:",
       "  hero seed=1 [c]",
-      "1 tasks were not submitted: rerun to submit them",
+      "1 task was not submitted: rerun to submit it",
       "manifest: /tmp/out/manifest.json",
       "to resume: actbatch run jobs/demo.yaml --out /tmp/out",
     ]);

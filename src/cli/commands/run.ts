@@ -5,7 +5,13 @@ import { appendGithubStepSummary } from "../../report/github.js";
 import { writeHtmlReport } from "../../report/html/index.js";
 import { writeJunitReport } from "../../report/junit.js";
 import type { RunEvent } from "../../run/events.js";
-import { chooseProgressMode, createProgressReporter } from "../../report/progress.js";
+import {
+  chooseProgressMode,
+  createProgressReporter,
+  PROGRESS_CHOICES,
+  useColor,
+  type ProgressChoice,
+} from "../../report/progress.js";
 import { formatRunSummary, quoteArg } from "../../report/run-summary-text.js";
 import type { RunSummary } from "../../run/run-summary.js";
 import { DEFAULT_MAX_OUTPUT_MB } from "../../run/downloader.js";
@@ -62,6 +68,10 @@ Progress goes to stderr: a live view on a terminal, timestamped lines when CI is
 not a terminal. In GitHub Actions (GITHUB_STEP_SUMMARY set) a Markdown summary is appended there.
 Ctrl-C once stops submitting and keeps every task id (exit 130); twice cancels the tasks in
 flight at the API.
+  --progress MODE              live (a view redrawn in place), plain (timestamped lines) or none;
+                               default: live on a terminal, plain when CI is set, stderr is not a
+                               terminal or TERM=dumb (NO_COLOR turns colours off)
+  --quiet                      no progress, and the summary only when the run did not succeed
 
 Exit codes: 0 all succeeded, 1 a task failed or is unfinished, 2 usage or spec error (nothing was
 submitted), 3 stopped by the account (bad key, no credits, daily limit) or by moderation failures,
@@ -108,6 +118,8 @@ async function runJobs(args: string[], io: CliIo): Promise<number> {
     writeLine(io.stdout, runUsage);
     return ExitCode.ok;
   }
+      progress: { type: "string" },
+      quiet: { type: "boolean" },
   if (positionals.length === 0) throw new UsageError("expected a job file", runUsage);
   if (values.out === "") throw new UsageError("--out expects a folder", runUsage);
   if (values.out !== undefined && positionals.length > 1)
@@ -132,6 +144,7 @@ async function runJobs(args: string[], io: CliIo): Promise<number> {
       maxCredits: parseAmount("--max-credits", values["max-credits"]),
     }),
     ...(values["max-usd"] !== undefined && { maxUsd: parseAmount("--max-usd", values["max-usd"]) }),
+  const progress = parseProgress(values.progress, values.quiet ?? false);
   };
   const loadedPlans: LoadedPlan[] = [];
   for (const file of positionals)
@@ -140,7 +153,12 @@ async function runJobs(args: string[], io: CliIo): Promise<number> {
 
   const stop = new AbortController();
   const cancel = new AbortController();
-  const reporter = createProgressReporter({ stream: io.stderr, mode: chooseProgressMode(io.stderr, io.env) });
+  const reporter = createProgressReporter({
+    stream: io.stderr,
+    mode: chooseProgressMode(io.stderr, io.env, progress),
+    quiet: values.quiet ?? false,
+    color: useColor(io.stderr, io.env),
+  });
   // The job running now and its tasks at the service: what a first Ctrl-C says is still rendering.
   let current: { plan: Plan; inFlight: number } | null = null;
   const emit = (event: RunEvent): void => {
@@ -217,14 +235,14 @@ async function runJobs(args: string[], io: CliIo): Promise<number> {
       current = { plan, inFlight: 0 };
       let result = await runJob(jobOptions);
       await reporter.close();
-      for (const line of formatRunSummary(result.summary)) writeLine(io.stderr, line);
+      reporter.summary(formatRunSummary(result.summary), result.exitCode);
       // A second Ctrl-C that came once the engine's work had ended (as it finished up, or while the
       // summary was printed): the tasks still in flight are cancelled now, by the same run with both
       // signals given. From here on a second Ctrl-C finds no run to act on, and is told so.
       if (cancel.signal.aborted && !result.cancelHandled) {
         result = await runJob({ ...jobOptions, preflight: false });
         await reporter.close();
-        for (const line of formatRunSummary(result.summary)) writeLine(io.stderr, line);
+        reporter.summary(formatRunSummary(result.summary), result.exitCode);
       }
       ended = true;
       summaries.push(result.summary);
@@ -349,4 +367,12 @@ const SEVERITY: Record<number, number> = {
 /** The worse of two exit codes: interrupted > account stop > task failed > ok. */
 export function worseExit(a: number, b: number): number {
   return (SEVERITY[b] ?? 1) > (SEVERITY[a] ?? 1) ? b : a;
+}
+function parseProgress(raw: string | undefined, quiet: boolean): ProgressChoice | undefined {
+  if (raw === undefined) return undefined;
+  if (quiet) throw new UsageError("--quiet already turns progress off: give --quiet or --progress", runUsage);
+  const choice = PROGRESS_CHOICES.find((value) => value === raw);
+  if (choice === undefined)
+    throw new UsageError(`--progress expects ${PROGRESS_CHOICES.join(", ")}, got "${raw}"`, runUsage);
+  return choice;
 }
