@@ -26,6 +26,8 @@ const DEFAULTS = {
   headersMs: 60_000,
   bodyMs: 60_000,
   maxAttempts: 4,
+  /** The shortest wait between two attempts of a request, before time scaling. */
+  minRetryDelayMs: 250,
 };
 /** Scaled timeouts never drop below this: a busy 2-core test box must not turn a slow answer into an ambiguous create. */
 const MIN_SCALED_TIMEOUT_MS = 2_000;
@@ -74,6 +76,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     maxAttempts: options.maxAttempts ?? DEFAULTS.maxAttempts,
     backoff: { baseMs: DEFAULTS.backoffBaseMs / scale, capMs: DEFAULTS.backoffCapMs / scale },
     maxRetryAfterMs: DEFAULTS.maxRetryAfterMs / scale,
+    minDelayMs: DEFAULTS.minRetryDelayMs / scale,
     budget: options.retryBudget ?? createRetryBudget(),
     sleep:
       options.sleep ??

@@ -15,6 +15,11 @@ export interface RetryPolicy {
   backoff: BackoffPolicy;
   /** A server's Retry-After is honoured up to this long, so that no server can park a run for hours. */
   maxRetryAfterMs: number;
+  /**
+   * No retry is sent sooner than this after the attempt before it, whatever the server said (a
+   * Retry-After of 0 or in the past) or the backoff drew.
+   */
+  minDelayMs: number;
   /** Shared by every request of the client (and possibly by several clients). */
   budget: RetryBudget;
   sleep: Sleep;
@@ -39,11 +44,11 @@ export type Settled<R> =
   | { kind: "gave-up"; last: RetryVerdict; result: R | null; reason: string }
   | { kind: "aborted"; sent: boolean };
 
-/** The delay before retry number `retry` (0 for the first): the server's Retry-After, else the backoff. */
+/** The delay before retry number `retry` (0 for the first): the server's Retry-After, else the backoff; never below the floor. */
 export function retryDelay(policy: RetryPolicy, verdict: RetryVerdict, retry: number): number {
   return verdict.retryAfterMs !== null
-    ? serverDelay(verdict.retryAfterMs, policy.maxRetryAfterMs, policy.random)
-    : backoffDelay(policy.backoff, retry, policy.random);
+    ? serverDelay(verdict.retryAfterMs, policy.maxRetryAfterMs, policy.random, policy.minDelayMs)
+    : backoffDelay({ ...policy.backoff, floorMs: policy.minDelayMs }, retry, policy.random);
 }
 
 /**

@@ -390,7 +390,7 @@ export async function downloadOutput(options: DownloadOptions): Promise<Download
   const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_OUTPUT_MB * MIB;
   const scale = options.timeScale !== undefined && options.timeScale > 0 ? options.timeScale : 1;
-  const policy = { baseMs: 500 / scale, capMs: 10_000 / scale };
+  const policy = { baseMs: 500 / scale, capMs: 10_000 / scale, floorMs: 250 / scale };
   const watch = new ProgressWatch(
     options.timers ?? SYSTEM_TIMERS,
     options.noProgressMs ?? noProgressDeadlineMs(scale),

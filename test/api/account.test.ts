@@ -164,7 +164,7 @@ describe("uploadEphemeral", () => {
       "POST /__uploads/1",
       "POST /__uploads/1",
     ]);
-    expect(sleeps).toEqual([250]);
+    expect(sleeps).toEqual([375]); // random 0.5 of 250-500 ms
   });
 
   it("a refusal of the storage host is quoted, once", async () => {

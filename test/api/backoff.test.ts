@@ -29,6 +29,22 @@ describe("backoff delays (full jitter)", () => {
     expect(backoffDelay({ baseMs: 5, capMs: 200 }, 2, () => 0.5)).toBe(10);
   });
 
+  it("with a floor, draws uniformly between the floor and the ceiling, and never below the floor", () => {
+    const floored = { ...policy, floorMs: 250 };
+    expect(backoffDelay(floored, 0, () => 0)).toBe(250);
+    expect(backoffDelay(floored, 0, () => 0.5)).toBe(375);
+    expect(backoffDelay(floored, 0, () => 0.999_999)).toBe(499);
+    expect(backoffDelay(floored, 30, () => 0.5)).toBe(10_125);
+    // A ceiling at or below the floor (a tiny base) waits the floor.
+    expect(backoffDelay({ baseMs: 100, capMs: 20_000, floorMs: 250 }, 0, () => 0.9)).toBe(250);
+  });
+
+  it("raises a server delay to the floor (a Retry-After of 0 or in the past), jitter on top", () => {
+    expect(serverDelay(0, 60_000, () => 0, 250)).toBe(250);
+    expect(serverDelay(-5, 60_000, () => 0.5, 250)).toBe(262);
+    expect(serverDelay(2_000, 60_000, () => 0, 250)).toBe(2_000);
+  });
+
   it("honours a server delay as a minimum, clamped, with at most 10% jitter on top", () => {
     expect(serverDelay(2_000, 60_000, () => 0)).toBe(2_000);
     expect(serverDelay(2_000, 60_000, () => 0.99)).toBe(2_198);

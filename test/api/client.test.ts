@@ -152,7 +152,27 @@ describe("createTask", () => {
     });
     const { client, sleeps } = clientFor(server.origin);
     expect(await client.createTask(BODY)).toEqual({ kind: "created", taskId: "third-time" });
-    expect(sleeps).toEqual([250, 500]); // random 0.5 of 500 ms, then of 1000 ms
+    expect(sleeps).toEqual([375, 625]); // random 0.5 of 250-500 ms, then of 250-1000 ms
+  });
+
+  it("a Retry-After of 0 or in the past waits at least 250 ms (scaled by timeScale), not nothing", async () => {
+    const past = new Date(Date.now() - 3_600_000).toUTCString();
+    const server = await serve((_req, res, _raw, index) =>
+      index < 3
+        ? sendJson(res, 429, {}, { "retry-after": index === 1 ? past : "0" })
+        : sendJson(res, 200, { id: "t", status: "RUNNING", createdAt: "2026-01-01T00:00:00Z" }),
+    );
+    const { client, sleeps } = clientFor(server.origin, { random: () => 0 });
+    expect(await client.getTask("t", 0)).toMatchObject({ kind: "state" });
+    expect(server.requests).toHaveLength(4);
+    expect(sleeps).toEqual([250, 250, 250]);
+
+    const again = await serve((_req, res, _raw, index) =>
+      index === 0 ? sendJson(res, 503, {}, { "retry-after": "0" }) : sendJson(res, 200, { id: "t" }),
+    );
+    const scaled = clientFor(again.origin, { random: () => 0, timeScale: 10 });
+    expect(await scaled.client.createTask(BODY)).toEqual({ kind: "created", taskId: "t" });
+    expect(scaled.sleeps).toEqual([25]);
   });
 
   it("a CometAPI 500 invalid_request is not retried", async () => {

@@ -20,6 +20,7 @@ function recorder(overrides: Partial<RetryPolicy> = {}): Recorder {
     maxAttempts: 4,
     backoff: { baseMs: 500, capMs: 20_000 },
     maxRetryAfterMs: 60_000,
+    minDelayMs: 250,
     budget: createRetryBudget(),
     sleep: async (ms) => {
       sleeps.push(ms);
@@ -88,12 +89,37 @@ describe("Retry-After", () => {
       undefined,
       scripted([answer429({ "retry-after": "7200" }), answer429({ "retry-after": "soon" }), OK]).attempt,
     );
-    expect(sleeps).toEqual([600, 0]);
+    expect(sleeps).toEqual([600, 250]);
+  });
+});
+
+describe("the floor between retries", () => {
+  it("a Retry-After of 0, of 0 ms or in the past waits the floor, not nothing", async () => {
+    const forms: Array<Record<string, string>> = [
+      { "retry-after": "0" },
+      { "retry-after-ms": "0" },
+      { "retry-after": new Date(NOW - 60_000).toUTCString() },
+    ];
+    for (const headers of forms) {
+      const { policy, sleeps } = recorder({ random: () => 0 });
+      const settled = await retrying(policy, undefined, scripted([answer429(headers)]).attempt);
+      expect(settled).toMatchObject({ kind: "gave-up", reason: "gave up after 4 attempts" });
+      expect(sleeps).toEqual([250, 250, 250]);
+    }
+  });
+
+  it("keeps the server's jitter above the floor, and a backoff draw of 0 waits the floor too", async () => {
+    const jittered = recorder({ random: () => 0.5 });
+    await retrying(jittered.policy, undefined, scripted([answer429({ "retry-after": "0" }), OK]).attempt);
+    expect(jittered.sleeps).toEqual([262]);
+    const drawn = recorder({ random: () => 0 });
+    await retrying(drawn.policy, undefined, scripted([retry(), retry(), retry(), OK]).attempt);
+    expect(drawn.sleeps).toEqual([250, 250, 250]);
   });
 });
 
 describe("full-jitter backoff", () => {
-  it("draws each delay uniformly below min(cap, base * 2^retry)", async () => {
+  it("draws each delay uniformly between the floor and min(cap, base * 2^retry)", async () => {
     for (const draw of [0, 0.25, 0.5, 0.999_999]) {
       const { policy, sleeps } = recorder({
         random: () => draw,
@@ -103,9 +129,9 @@ describe("full-jitter backoff", () => {
       const settled = await retrying(policy, undefined, scripted([retry()]).attempt);
       expect(settled).toMatchObject({ kind: "gave-up", reason: "gave up after 7 attempts", result: 7 });
       const ceilings = [500, 1_000, 2_000, 3_000, 3_000, 3_000];
-      expect(sleeps).toEqual(ceilings.map((ceiling) => Math.floor(draw * ceiling)));
+      expect(sleeps).toEqual(ceilings.map((ceiling) => Math.floor(250 + draw * (ceiling - 250))));
       for (const [i, ms] of sleeps.entries()) {
-        expect(ms).toBeGreaterThanOrEqual(0);
+        expect(ms).toBeGreaterThanOrEqual(250);
         expect(ms).toBeLessThan(ceilings[i] as number);
       }
     }
@@ -122,7 +148,7 @@ describe("full-jitter backoff", () => {
       reason: "gave up after 3 attempts",
     });
     expect(script.made()).toBe(3);
-    expect(sleeps).toEqual([250, 500]);
+    expect(sleeps).toEqual([375, 625]);
     expect(retries()).toBe(2);
   });
 });
@@ -204,7 +230,7 @@ describe("a create sent ambiguously", () => {
     const script = scripted([verdict, OK]);
     expect(await retrying(policy, undefined, script.attempt)).toMatchObject({ kind: "done", verdict: OK });
     expect(script.made()).toBe(2);
-    expect(sleeps).toEqual([250]);
+    expect(sleeps).toEqual([375]);
   });
 
   it.each([500, 502, 504, 524])("an HTTP %i answer to a create is ambiguous, not retried", async (status) => {

@@ -46,9 +46,10 @@ describe("retries", () => {
     const sim = scenario.sim;
     const retried = async (): Promise<boolean> =>
       [...postsByKey(await sim.proxyLog()).values()].filter((posts) => posts.length >= 2).length >= 100;
-    // The engine's clock at a quarter of real speed: the first retry's backoff window is [0, 2 s), wide
-    // enough to see its shape in 100 ms buckets. The run is stopped once every task has retried.
-    const outcome = await scenario.run({ timeScale: 0.25, killWhen: { condition: retried, delayMs: 0 } });
+    // The engine's clock at an eighth of real speed: the first retry's backoff window is [2 s, 4 s) (above
+    // the 250 ms floor, scaled), wide enough to see its shape in 100 ms buckets. The run is stopped once
+    // every task has retried.
+    const outcome = await scenario.run({ timeScale: 0.125, killWhen: { condition: retried, delayMs: 0 } });
     const context = `run: ${describeOutcome(outcome)}\nseed ${seed}; ${replayHint("retries.test.ts")}`;
     const byKey = postsByKey(await sim.proxyLog());
     expect(byKey.size, `${context}`).toBe(100);
