@@ -114,7 +114,7 @@ describe("actbatch plan", () => {
     const result = await runCli(["plan", "jobs/demo.yaml"]);
     expect(result.code).toBe(0);
     const lines = result.stdout.split("\n");
-    expect(lines.slice(0, 15)).toEqual([
+    expect(lines.slice(0, 16)).toEqual([
       "job demo (jobs/demo.yaml): 12 tasks, output in out/demo",
       "cost: US$4.80 for 12 tasks at US$0.40 per task (cometapi)",
       "",
@@ -123,9 +123,10 @@ describe("actbatch plan", () => {
       "  robot-speech  6 tasks",
       "",
       "varying values:",
-      "  expressionIntensity  1, 3, 5, 2",
+      "  expressionIntensity  1, 2, 3, 5",
       "  seed                 7, 42",
-      "  bodyControl          false",
+      "  bodyControl          true, false",
+      "  ratio                1280:720, 960:960",
       "",
       "include #1 (line 38): extended 2 combinations",
       "include #2 (line 40): added 1 task",

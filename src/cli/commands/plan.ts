@@ -19,6 +19,7 @@ import { HashCache } from "../../run/hash-cache.js";
 import { planCostLines } from "../../cost/index.js";
 import { localReferenceDurations } from "../../preflight/check-local-files.js";
 import { planInputLines } from "../../report/plan-inputs-text.js";
+import { varyingValues } from "../../report/plan-values.js";
 
 export const planUsage = `Usage: actbatch plan <job.yaml> [--json] [--out DIR] [--max-tasks N]
                      [--against OUT [--markdown] [--exit-code]]
@@ -153,11 +154,12 @@ function* textLines(loaded: LoadedPlan, durations: ReadonlyMap<string, number>):
   yield "pairs:";
   const pairWidth = Math.max(...report.pairs.map((entry) => entry.pair.length));
   for (const entry of report.pairs) yield `  ${entry.pair.padEnd(pairWidth)}  ${count(entry.tasks, "task")}`;
-  if (report.swept.length > 0) {
+  const varying = varyingValues(plan.tasks);
+  if (varying.length > 0) {
     yield "";
     yield "varying values:";
-    const fieldWidth = Math.max(...report.swept.map((entry) => entry.field.length));
-    for (const entry of report.swept)
+    const fieldWidth = Math.max(...varying.map((entry) => entry.field.length));
+    for (const entry of varying)
       yield `  ${entry.field.padEnd(fieldWidth)}  ${summariseValues(entry.values)}`;
   }
   if (report.includes.length > 0 || report.excludes.length > 0) yield "";
