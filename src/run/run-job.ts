@@ -85,6 +85,11 @@ export interface RunJobOptions {
   maxOutputMb?: number;
   shard?: Shard;
   /**
+   * Only these keys are acted on (--only, --last-failed); the manifest still lists every task.
+   * `flags` are said again in the resume hints.
+   */
+  only?: { keys: ReadonlySet<string>; flags: string[] };
+  /**
    * Runs the engine's clock this many times faster (tests and benchmarks against a sped-up
    * simulator). @defaultValue ACTBATCH_TIME_SCALE, else the simulator's speed, else 1
    */
@@ -265,7 +270,9 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
         force: options.force ?? false,
         retryFailed: options.retryFailed ?? false,
         resubmitAmbiguous: options.resubmitAmbiguous ?? true,
-        inShard: options.shard ? (key) => inShard(key, options.shard as Shard) : () => true,
+        inShard: (key) =>
+          (options.shard === undefined || inShard(key, options.shard)) &&
+          (options.only?.keys.has(key) ?? true),
         keyVariable: PROVIDERS[connection.provider].keyVariable,
       },
     );
@@ -287,7 +294,10 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
         ...(options.provider ? ["--provider", options.provider] : []),
         ...(options.baseUrl ? ["--base-url", options.baseUrl] : []),
       ],
-      shardFlags: options.shard ? ["--shard", `${options.shard.index}/${options.shard.count}`] : [],
+      shardFlags: [
+        ...(options.shard ? ["--shard", `${options.shard.index}/${options.shard.count}`] : []),
+        ...(options.only?.flags ?? []),
+      ],
       manifest: manifestPath,
       tasks: result.tasks,
       orphans: result.orphans,

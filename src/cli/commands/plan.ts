@@ -20,8 +20,10 @@ import { planCostLines } from "../../cost/index.js";
 import { localReferenceDurations } from "../../preflight/check-local-files.js";
 import { planInputLines } from "../../report/plan-inputs-text.js";
 import { varyingValues } from "../../report/plan-values.js";
+import { chooseSubset, describeSubset, nothingToDo } from "../subset.js";
 
 export const planUsage = `Usage: actbatch plan <job.yaml> [--json] [--out DIR] [--max-tasks N]
+                     [--only FIELD=PATTERN]... [--last-failed]
                      [--against OUT [--markdown] [--exit-code]]
 
 Shows the tasks a run of the job would submit, without calling the API: what they will cost
@@ -34,6 +36,11 @@ Options:
                   "source"}]} on stdout; request is the exact body that would be POSTed
   --out DIR       output folder, replacing the job's output.dir
   --max-tasks N   allow the job to expand to up to N tasks (default ${DEFAULT_MAX_TASKS})
+  --only F=P      list only the tasks whose field F matches P (repeatable: all must match): F is
+                  pair, key, ratio, bodyControl, expressionIntensity or seed; P a value, a *
+                  wildcard, a list a|b or a range 1..4; says how many of the job's it selected
+                  (--json: "selected")
+  --last-failed   list only the tasks that failed or are unfinished in the output folder's manifest
   --against OUT   compare with an output folder (or its manifest.json): tasks new, changed (with
                   what changed), reused (already rendered, files intact), to fetch again (file
                   missing or changed: downloaded from its task, free), to render again (output
@@ -58,6 +65,8 @@ async function planCommand(args: string[], io: CliIo): Promise<number> {
       against: { type: "string" },
       markdown: { type: "boolean" },
       "exit-code": { type: "boolean" },
+      only: { type: "string", multiple: true },
+      "last-failed": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     planUsage,
@@ -76,6 +85,11 @@ async function planCommand(args: string[], io: CliIo): Promise<number> {
     throw new UsageError("--markdown needs --against", planUsage);
   if (values["exit-code"] && values.against === undefined)
     throw new UsageError("--exit-code needs --against", planUsage);
+  if (values.against !== undefined && (values.only !== undefined || values["last-failed"]))
+    throw new UsageError(
+      "--against compares the whole job; it does not take --only or --last-failed",
+      planUsage,
+    );
 
   const loaded = await loadPlan(file, { maxTasks, outDir: values.out, cwd: io.cwd, env: io.env });
   for (const warning of loaded.report.warnings) writeLine(io.stderr, formatWarning(warning));
@@ -88,16 +102,48 @@ async function planCommand(args: string[], io: CliIo): Promise<number> {
     io.stdout.write(compared.text);
     return values["exit-code"] && compared.wouldAct ? ExitCode.taskFailed : ExitCode.ok;
   }
+  const subset = await chooseSubset(loaded, {
+    only: values.only,
+    lastFailed: values["last-failed"],
+    cwd: io.cwd,
+  });
+  if (subset?.tasks.length === 0) {
+    writeLine(io.stderr, nothingToDo(subset));
+    return ExitCode.ok;
+  }
+  const shown = subset === undefined ? loaded : narrowPlan(loaded, subset.tasks);
   const lines = values.json
-    ? jsonLines(loaded)
-    : textLines(loaded, await localReferenceDurations(loaded.report.assets ?? []));
+    ? jsonLines(shown, subset && loaded.plan.tasks.length)
+    : textLines(
+        shown,
+        await localReferenceDurations(shown.report.assets ?? []),
+        subset && describeSubset(subset, loaded.plan.tasks.length),
+      );
   await writeAll(io.stdout, lines);
   return ExitCode.ok;
 }
 
-/** The --json document, one task per line so a 100,000-task plan never becomes one huge string. */
-function* jsonLines({ plan }: LoadedPlan): Generator<string> {
-  yield `{"job":${JSON.stringify(plan.job)},"total":${plan.tasks.length},"tasks":[`;
+/** The plan of the selected tasks only, its per-pair counts counting them. */
+function narrowPlan(loaded: LoadedPlan, tasks: TaskPlan[]): LoadedPlan {
+  const perPair = new Map<string, number>();
+  for (const task of tasks) perPair.set(task.pair, (perPair.get(task.pair) ?? 0) + 1);
+  const pairs = loaded.report.pairs.flatMap(({ pair }) => {
+    const selected = perPair.get(pair);
+    return selected === undefined ? [] : [{ pair, tasks: selected }];
+  });
+  return { plan: { ...loaded.plan, tasks }, report: { ...loaded.report, total: tasks.length, pairs } };
+}
+
+/**
+ * The --json document, one task per line so a 100,000-task plan never becomes one huge string.
+ * With a subset, total is the job's and selected the number of tasks listed.
+ */
+function* jsonLines({ plan }: LoadedPlan, jobTotal?: number): Generator<string> {
+  const counts =
+    jobTotal === undefined
+      ? `"total":${plan.tasks.length}`
+      : `"total":${jobTotal},"selected":${plan.tasks.length}`;
+  yield `{"job":${JSON.stringify(plan.job)},${counts},"tasks":[`;
   const taskJson = createTaskJson();
   const last = plan.tasks.length - 1;
   for (let index = 0; index <= last; index++) {
@@ -145,9 +191,14 @@ export function createTaskJson(): (task: TaskPlan) => string {
   };
 }
 
-function* textLines(loaded: LoadedPlan, durations: ReadonlyMap<string, number>): Generator<string> {
+function* textLines(
+  loaded: LoadedPlan,
+  durations: ReadonlyMap<string, number>,
+  subset?: string,
+): Generator<string> {
   const { plan, report } = loaded;
   yield `job ${plan.job} (${plan.spec.file}): ${count(plan.tasks.length, "task")}, output in ${plan.outputDir}`;
+  if (subset !== undefined) yield subset;
   yield* planCostLines(loaded, durations);
   yield* planInputLines(report);
   yield "";

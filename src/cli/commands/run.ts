@@ -23,6 +23,7 @@ import type { BudgetSpec, LoadedPlan, ProviderName } from "../../job/types.js";
 import { parseCommandArgs, parsePositiveInt } from "../args.js";
 import { interruptAction, type InterruptSignal } from "../interrupts.js";
 import { writeLine, type CliIo } from "../io.js";
+import { chooseSubset, nothingToDo, type Subset } from "../subset.js";
 import { reportingSpecErrors } from "../spec-errors.js";
 
 export const runUsage = `Usage: actbatch run <job.yaml...> [options]
@@ -58,6 +59,11 @@ Options:
   --max-usd N                  refuse to spend more than N US dollars (replaces the job's budget)
   --allow-unknown-cost         with a budget, allow tasks whose cost cannot be known
   --shard I/N                  run only the I-th of N shards of the tasks (by task key)
+  --only FIELD=PATTERN         run only the tasks whose FIELD matches (repeatable: all must match):
+                               FIELD pair, key, ratio, bodyControl, expressionIntensity or seed;
+                               PATTERN a value, a * wildcard, a list a|b or a range 1..4
+  --last-failed                run only the tasks that failed or are unfinished in the output
+                               folder's manifest (with --only: those of them that match)
   --report                     also write report.html, a contact sheet of the outputs, beside
                                the manifest
   --junit FILE                 also write a JUnit XML file: one testcase per task (CI test reports)
@@ -107,6 +113,8 @@ async function runJobs(args: string[], io: CliIo): Promise<number> {
       "max-usd": { type: "string" },
       "allow-unknown-cost": { type: "boolean" },
       shard: { type: "string" },
+      only: { type: "string", multiple: true },
+      "last-failed": { type: "boolean" },
       report: { type: "boolean" },
       junit: { type: "string" },
       json: { type: "boolean" },
@@ -150,6 +158,16 @@ async function runJobs(args: string[], io: CliIo): Promise<number> {
   for (const file of positionals)
     loadedPlans.push(await loadPlan(file, { maxTasks, outDir: values.out, cwd: io.cwd, env: io.env }));
   const plans: Plan[] = loadedPlans.map((loaded) => loaded.plan);
+  // Outside the subset, tasks are neither submitted nor dropped (as with --shard).
+  const subsetFlags = [
+    ...(values.only ?? []).flatMap((only) => ["--only", only]),
+    ...(values["last-failed"] ? ["--last-failed"] : []),
+  ];
+  const subsets: (Subset | undefined)[] = [];
+  for (const loaded of loadedPlans)
+    subsets.push(
+      await chooseSubset(loaded, { only: values.only, lastFailed: values["last-failed"], cwd: io.cwd }),
+    );
 
   const stop = new AbortController();
   const cancel = new AbortController();
@@ -170,7 +188,7 @@ async function runJobs(args: string[], io: CliIo): Promise<number> {
     ...(values.provider !== undefined ? ["--provider", values.provider] : []),
     ...(values["base-url"] !== undefined ? ["--base-url", values["base-url"]] : []),
   ];
-  const shardFlags = values.shard !== undefined ? ["--shard", values.shard] : [];
+  const shardFlags = [...(values.shard !== undefined ? ["--shard", values.shard] : []), ...subsetFlags];
   let signals = 0;
   // Set while no job's engine runs (its summary and reports are being written): a second Ctrl-C is
   // then told that nothing is cancelled, rather than promised a cancel no one will carry out.
@@ -205,8 +223,13 @@ async function runJobs(args: string[], io: CliIo): Promise<number> {
   const manifests: Manifest[] = [];
   let worst: number = ExitCode.ok;
   try {
-    for (const { plan, report } of loadedPlans) {
+    for (const [index, { plan, report }] of loadedPlans.entries()) {
       if (stop.signal.aborted || worst === ExitCode.accountStop || worst === ExitCode.diskFull) break;
+      const subset = subsets[index];
+      if (subset?.tasks.length === 0) {
+        writeLine(io.stderr, `${plan.job}: ${nothingToDo(subset)}`);
+        continue;
+      }
       const jobOptions: RunJobOptions = {
         plan,
         report,
@@ -227,6 +250,7 @@ async function runJobs(args: string[], io: CliIo): Promise<number> {
         maxModerationFailures,
         maxOutputMb,
         shard,
+        ...(subset !== undefined && { only: { keys: subset.keys, flags: subsetFlags } }),
         signal: stop.signal,
         cancelSignal: cancel.signal,
         onEvent: emit,
