@@ -98,4 +98,32 @@ describe.skipIf(!installed)("the job schema in an editor (yaml-language-server o
     expect(labels).not.toContain("expressionIntensity"); // already set
     expect(labels).not.toContain("pairs"); // a top-level key, not a field of defaults
   }, 30_000);
+
+  it("offers extends and assetSources at the top level, matrix in a pair, its keys inside it", async () => {
+    const uri = pathToFileURL(`${repoRoot}jobs/editor-catalogue.yaml`).href;
+    const catalogue = [
+      "# yaml-language-server: $schema=../schemas/job.schema.json", // line 0
+      "version: 1",
+      "name: editor-catalogue",
+      "", // line 3: a top-level key
+      "pairs:",
+      "  - ", // line 5: a pair's key
+      "  - matrix:",
+      "      ", // line 7: a matrix's key
+      "",
+    ].join("\n");
+    client.notify("textDocument/didOpen", {
+      textDocument: { uri, languageId: "yaml", version: 1, text: catalogue },
+    });
+    const labelsAt = async (line: number, character: number): Promise<string[]> => {
+      const answer = (await client.request("textDocument/completion", {
+        textDocument: { uri },
+        position: { line, character },
+      })) as { items: { label: string }[] } | { label: string }[];
+      return (Array.isArray(answer) ? answer : answer.items).map((item) => item.label);
+    };
+    expect(await labelsAt(3, 0)).toEqual(expect.arrayContaining(["extends", "assetSources"]));
+    expect(await labelsAt(5, 4)).toEqual(expect.arrayContaining(["matrix", "id", "character"]));
+    expect(await labelsAt(7, 6)).toEqual(expect.arrayContaining(["character", "reference"]));
+  }, 30_000);
 });

@@ -2,7 +2,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadPlan } from "../../src/job/index.js";
+import { loadPlan, planFromBytes } from "../../src/job/index.js";
 import { repoRoot } from "../helpers/cli.js";
 
 const files = (await readdir(join(repoRoot, "jobs"))).filter((file) => file.endsWith(".yaml")).toSorted();
@@ -39,4 +39,55 @@ describe("example jobs", () => {
       expect(task.request.reference.uri).toMatch(/^https:\/\/assets\.example\.com\/.*\.mp4$/);
     }
   });
+
+  it("keeps the nightly catalogue's task keys: its base, CSV and matrix make the pairs once written by hand", async () => {
+    const composed = await loadPlan("jobs/nightly-catalog.yaml", { cwd: repoRoot, env: {} });
+    const byHand = planFromBytes("jobs/by-hand.yaml", new TextEncoder().encode(NIGHTLY_BY_HAND), {
+      cwd: repoRoot,
+      env: {},
+    });
+    const tasks = (loaded: typeof composed) =>
+      loaded.plan.tasks.map((t) => [t.pair, t.key, t.output].join(" "));
+    expect(tasks(composed)).toEqual(tasks(byHand));
+    expect(composed.report.inputs).toEqual(["jobs/shared/studio.yaml", "jobs/catalog/characters.csv"]);
+  });
 });
+
+/** jobs/nightly-catalog.yaml as it was before bases, catalogues and matrices, every pair written out. */
+const NIGHTLY_BY_HAND = [
+  "version: 1",
+  "name: nightly-catalog",
+  "provider: { name: cometapi } # COMETAPI_KEY from the environment",
+  "concurrency: 3",
+  "",
+  "defaults:",
+  "  expressionIntensity: 3",
+  "  seed: 20240601 # fixed: a nightly rerun reproduces the same renders (and resumes them)",
+  "",
+  "assets:",
+  '  wave: { type: video, uri: "https://assets.example.com/takes/wave.mp4" }',
+  '  greeting: { type: video, uri: "https://assets.example.com/takes/greeting.mp4" }',
+  '  fox: { type: image, uri: "https://assets.example.com/catalog/fox.png" }',
+  '  owl: { type: image, uri: "https://assets.example.com/catalog/owl.png" }',
+  '  knight: { type: video, uri: "https://assets.example.com/catalog/knight-idle.mp4" }',
+  "",
+  "pairs:",
+  "  - { id: fox-wave, character: fox, reference: wave }",
+  "  - { id: fox-greeting, character: fox, reference: greeting }",
+  "  - { id: owl-wave, character: owl, reference: wave }",
+  "  - { id: owl-greeting, character: owl, reference: greeting }",
+  "  - id: knight-greeting",
+  "    character: knight # a video character keeps its own animated background",
+  "    reference: greeting",
+  "    expressionIntensity: 4",
+  "",
+  "sweep:",
+  "  zip:",
+  '    - { ratio: "1280:720", bodyControl: true }',
+  '    - { ratio: "960:960", bodyControl: false }',
+  "",
+  "output:",
+  '  dir: "out/{job}"',
+  '  name: "{ratio}/{pair}.mp4"',
+  "",
+].join("\n");

@@ -278,7 +278,7 @@ describe("invalid job files: every problem, at its line and column", () => {
       problems: [
         '3:1: unknown key "__proto__": expected one of $schema, version, extends, name, provider, concurrency, defaults, assets, assetSources, pairs, sweep, include, exclude, output, budget',
         '4:1: unknown key "constructor": expected one of $schema, version, extends, name, provider, concurrency, defaults, assets, assetSources, pairs, sweep, include, exclude, output, budget',
-        '12:5: unknown key "__proto__": expected one of id, character, reference, model, ratio, bodyControl, expressionIntensity, seed, contentModeration, sweep',
+        '12:5: unknown key "__proto__": expected one of id, character, reference, model, ratio, bodyControl, expressionIntensity, seed, contentModeration, sweep, matrix',
       ],
     },
   ];
