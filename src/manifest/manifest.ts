@@ -179,10 +179,14 @@ export async function writeManifestCheckpoint(
   const head = JSON.stringify(orderManifest(frame), null, 2);
   const tail = `,\n  "tasks": [],\n  "orphans": []\n}`;
   if (!head.endsWith(tail)) return writeManifest(outputDir, whole());
+  // The records this checkpoint serialises, normalised once for their bytes and their check.
+  const normalised = new Map<ManifestTask, ManifestTask>();
   const itemOf = (record: ManifestTask): Uint8Array => {
     let item = cache.items.get(record);
     if (item === undefined) {
-      item = itemBytes(JSON.stringify(normaliseTask(record), null, 2));
+      const copy = normaliseTask(record);
+      if (!cache.checked.has(record)) normalised.set(record, copy);
+      item = itemBytes(copy);
       cache.items.set(record, item);
     }
     return item;
@@ -197,8 +201,8 @@ export async function writeManifestCheckpoint(
     ] as const)
       for (const record of records) {
         if (cache.checked.has(record)) continue;
-        if (manifestSchemaProblems({ ...frame, [list]: [normaliseTask(record)] }).length > 0)
-          serializeChecked(whole());
+        const copy = normalised.get(record) ?? normaliseTask(record);
+        if (manifestSchemaProblems({ ...frame, [list]: [copy] }).length > 0) serializeChecked(whole());
         cache.checked.add(record);
         checked = true;
       }
@@ -261,12 +265,18 @@ const LIST_END = Buffer.from("\n  ]");
 const ORPHANS_FIELD = Buffer.from(`,\n  "orphans": `);
 const MANIFEST_END = Buffer.from("\n}\n");
 
+/** A one-item list in a top-level field, as JSON.stringify(manifest, null, 2) writes it around its item. */
+const ITEM_PREFIX = `{\n  "tasks": [\n${LIST_ITEM_INDENT}`;
+const ITEM_SUFFIX = "\n  ]\n}";
+
 /**
- * A task's JSON as an item of a top-level list (its inner lines indented one level more), in a buffer
- * of its own: a slice of Node's shared pool would keep its whole slab alive for as long as the item.
+ * A normalised task's JSON as an item of a top-level list (its inner lines indented one level more),
+ * stringified in place so that no second, re-indented copy of the text is made; in a buffer of its
+ * own: a slice of Node's shared pool would keep its whole slab alive for as long as the item.
  */
-function itemBytes(json: string): Buffer {
-  const text = json.replaceAll("\n", `\n${LIST_ITEM_INDENT}`);
+function itemBytes(task: ManifestTask): Buffer {
+  const framed = JSON.stringify({ tasks: [task] }, null, 2);
+  const text = framed.slice(ITEM_PREFIX.length, framed.length - ITEM_SUFFIX.length);
   const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text, "utf8"));
   bytes.write(text, "utf8");
   return bytes;

@@ -14,11 +14,11 @@ import {
 import type { ManifestAttempt, ManifestError, ManifestOutput, ManifestTask } from "./types.js";
 
 export function normaliseTask(task: ManifestTask): ManifestTask {
-  return {
-    ...orderTask(task),
-    outputs: task.outputs.map(orderOutput).toSorted((a, b) => compareStrings(a.file, b.file)),
-    history: task.history.map(orderAttempt).toSorted((a, b) => a.attempt - b.attempt),
-  };
+  const ordered = orderTask(task);
+  // orderTask's lists are its own copies: sorted in place.
+  ordered.outputs.sort((a, b) => compareStrings(a.file, b.file));
+  ordered.history.sort((a, b) => a.attempt - b.attempt);
+  return ordered;
 }
 
 export function orderTask(task: ManifestTask): ManifestTask {
