@@ -139,7 +139,7 @@ export function applyRecord(fold: JournalFold, record: JournalRecord, line = 0):
         file: record.file,
         bytes: record.bytes,
         sha256: record.sha256,
-        ...(record.checks && { checks: record.checks }),
+        ...(record.checks && { checks: sharedChecks(fold, record.checks) }),
       };
       attempt.outputs = [...attempt.outputs.filter((o) => o.index !== record.index), output].toSorted(
         (a, b) => a.index - b.index,
@@ -161,6 +161,25 @@ export function taskIdOwners(fold: JournalFold): Map<string, string> {
   for (const state of fold.values())
     for (const attempt of state.attempts) if (attempt.taskId !== null) owners.set(attempt.taskId, state.key);
   return owners;
+}
+
+/**
+ * Equal check lists of one fold are one array (never mutated): the outputs of a large job mostly pass
+ * the same checks with the same values, and each list is held for the whole run.
+ */
+const checkLists = new WeakMap<JournalFold, Map<string, OutputCheck[]>>();
+
+function sharedChecks(fold: JournalFold, checks: OutputCheck[]): OutputCheck[] {
+  let lists = checkLists.get(fold);
+  if (lists === undefined) {
+    lists = new Map();
+    checkLists.set(fold, lists);
+  }
+  const key = JSON.stringify(checks);
+  const shared = lists.get(key);
+  if (shared !== undefined) return shared;
+  lists.set(key, checks);
+  return checks;
 }
 
 export function lastAttempt(state: KeyState | undefined): AttemptState | undefined {
