@@ -45,7 +45,8 @@ export async function verifyRenderedOutput(
     const size = (await handle.stat()).size;
     info = await probeMp4(
       async (start, length) => {
-        const buffer = Buffer.alloc(length);
+        // Only the bytes read are handed on: the rest need no zeroing.
+        const buffer = Buffer.allocUnsafe(length);
         const { bytesRead } = await handle.read(buffer, 0, length, start);
         return buffer.subarray(0, bytesRead);
       },
