@@ -1,6 +1,6 @@
 // Where the API is and with which key: resolved once per run, before anything is submitted.
 import { UserError } from "../errors.js";
-import { urlProblem } from "./url-policy.js";
+import { describeUrl, urlProblem } from "./url-policy.js";
 import type { ProviderName } from "./wire-types.js";
 
 export const DEFAULT_RUNWAY_VERSION = "2024-11-06";
@@ -53,7 +53,7 @@ function checkBaseUrl(raw: string, source: string): string {
   }
   const problem = urlProblem(url);
   if (problem !== null)
-    throw new UserError(`the base URL from ${source} (${url.origin}) is not allowed: ${problem}`);
+    throw new UserError(`the base URL from ${source} (${describeUrl(url.href)}) is not allowed: ${problem}`);
   if (url.search !== "" || url.hash !== "") {
     throw new UserError(`the base URL from ${source} must not have a query string or fragment`);
   }

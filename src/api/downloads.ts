@@ -57,7 +57,11 @@ async function openOnce(
   for (let hop = 0; ; hop++) {
     const parsed = new URL(target);
     const problem = urlProblem(parsed);
-    if (problem !== null) return refused(0, `output URL ${describeUrl(target)} refused: ${problem}`);
+    if (problem !== null) {
+      // The caller puts the output URL first; a redirect's target is named after it.
+      const what = hop === 0 ? "not allowed" : `redirects to ${describeUrl(target)}, which is not allowed`;
+      return refused(0, `${what}: ${problem}`);
+    }
     const headers: Record<string, string> = { accept: "*/*", "accept-encoding": "identity" };
     if (offset > 0) headers.range = `bytes=${offset}-`;
     context.onRequest();
@@ -83,7 +87,7 @@ async function openOnce(
     const location = headerString(responseHeaders, "location");
     if (status >= 300 && status <= 399 && location !== undefined) {
       discard(body);
-      if (hop >= MAX_REDIRECTS) return refused(status, `too many redirects from ${describeUrl(url)}`);
+      if (hop >= MAX_REDIRECTS) return refused(status, `more than ${MAX_REDIRECTS} redirects`);
       target = new URL(location, target).toString();
       continue;
     }

@@ -8,11 +8,15 @@ import type { ProviderName } from "./wire-types.js";
 
 /** API answers are small JSON; anything bigger is cut (a misbehaving proxy must not fill memory). */
 const MAX_API_BODY = 1024 * 1024;
+/** The limit in a message. */
+export const API_BODY_LIMIT = "1 MiB";
 
 export interface ApiAnswer {
   status: number;
   headers: Headers;
   body: string;
+  /** The answer was larger than the limit: `body` is only its beginning, and not to be parsed. */
+  cut: boolean;
 }
 
 export interface ExchangeContext {
@@ -35,6 +39,7 @@ export async function exchange(
   }
   const { status, headers } = sent;
   let text: string;
+  let cut = false;
   if (sent.kind === "broken") {
     if (request.signal?.aborted) return { kind: "aborted", sent: true };
     if (status >= 200 && status <= 299) {
@@ -48,7 +53,10 @@ export async function exchange(
       return { kind: "verdict", verdict, result: null };
     }
     text = ""; // an error status already says what happened; its body is a detail
-  } else text = sent.text;
+  } else {
+    text = sent.text;
+    cut = sent.cut;
+  }
   const verdict = classifyAnswer({
     kind,
     provider: context.provider,
@@ -57,5 +65,5 @@ export async function exchange(
     body: text,
     nowMs: context.clock(),
   });
-  return { kind: "verdict", verdict, result: { status, headers, body: text } };
+  return { kind: "verdict", verdict, result: { status, headers, body: text, cut } };
 }

@@ -2,7 +2,7 @@
 // and the answer's status and text) to the port's typed outcomes. Every text that comes from the
 // service goes through `safe` (the client's redactor) before it leaves. Tested as data.
 import type { Verdict } from "./classify.js";
-import type { ApiAnswer } from "./exchange.js";
+import { API_BODY_LIMIT, type ApiAnswer } from "./exchange.js";
 import { normalizeTask } from "./normalize.js";
 import type { Settled } from "./retry.js";
 import type {
@@ -81,9 +81,20 @@ export function createOutcome(settled: Settled<ApiAnswer>, safe: Redact): Create
   const { verdict, result } = settled;
   switch (verdict.kind) {
     case "ok": {
+      if (result?.cut === true)
+        return {
+          kind: "ambiguous",
+          message: `HTTP ${result.status}: the create's answer is larger than ${API_BODY_LIMIT} and was not read: the service accepted the request, but the id of the task it may have created is unknown`,
+        };
       const answered: AnsweredTaskId = result === null ? { kind: "none" } : answeredTaskId(result.body);
       if (answered.kind === "id" && safe(answered.id) === answered.id)
         return { kind: "created", taskId: answered.id };
+      // An id that quotes the key would carry it into every path and record it is written to.
+      if (answered.kind === "id")
+        return {
+          kind: "ambiguous",
+          message: `HTTP ${result?.status ?? "?"}: the service accepted the request but answered a task id that contains the key: refused, so the task it may have created cannot be polled`,
+        };
       if (answered.kind === "refused")
         return {
           kind: "ambiguous",
@@ -155,6 +166,12 @@ export function getOutcome(settled: Settled<ApiAnswer>, when: Visibility, safe: 
   const { verdict, result } = settled;
   switch (verdict.kind) {
     case "ok": {
+      if (result?.cut === true)
+        return {
+          kind: "error",
+          message: `the task's answer is larger than ${API_BODY_LIMIT} and was not read`,
+          status: result.status,
+        };
       let parsed: unknown;
       try {
         parsed = JSON.parse(result?.body ?? "");
@@ -244,6 +261,7 @@ export function organizationOutcome(
   if (answer.status !== 200) {
     return unusable(settled.kind === "gave-up" ? settled.reason : "not an account");
   }
+  if (answer.cut) return unusable(`the answer is larger than ${API_BODY_LIMIT} and was not read`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(answer.body);

@@ -61,7 +61,8 @@ export type TransportResult =
  * headers came.
  */
 export type TextResult =
-  | { kind: "response"; status: number; headers: Headers; text: string }
+  /** `cut`: the body went past the limit, so `text` is only its beginning. */
+  | { kind: "response"; status: number; headers: Headers; text: string; cut: boolean }
   | { kind: "broken"; status: number; headers: Headers; error: unknown }
   | Extract<TransportResult, { kind: "failed" }>;
 
@@ -208,6 +209,7 @@ class TextHandler implements Dispatcher.DispatchHandler {
   private headers: Headers | null = null;
   private readonly chunks: Buffer[] = [];
   private size = 0;
+  private cut = false;
   private readonly stopListening: Disposable | null = null;
 
   constructor(
@@ -249,6 +251,7 @@ class TextHandler implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     this.size += chunk.length;
     if (this.size > this.limit) {
+      this.cut = true;
       this.finish();
       controller.abort(new Error(`the answer is longer than ${this.limit} bytes`));
       return;
@@ -276,7 +279,7 @@ class TextHandler implements Dispatcher.DispatchHandler {
   private finish(): void {
     if (this.settled || this.headers === null) return;
     const text = Buffer.concat(this.chunks).toString("utf8");
-    this.settle({ kind: "response", status: this.status, headers: this.headers, text });
+    this.settle({ kind: "response", status: this.status, headers: this.headers, text, cut: this.cut });
   }
 
   private fail(error: unknown, sent: boolean): void {

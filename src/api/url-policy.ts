@@ -17,15 +17,28 @@ export function urlProblem(url: URL): string | null {
       ? null
       : "http:// is allowed only for loopback addresses; use https://";
   }
-  return `unsupported protocol ${url.protocol}`;
+  return `unsupported protocol ${url.protocol} (only https://, and http:// on a loopback address)`;
 }
 
-/** A URL as it may appear in a message: no query string (signed URLs carry their token there), no credentials. */
+/** The longest path shown of a URL without an origin (a data: URL's path is its whole payload). */
+const MAX_OPAQUE_PATH = 80;
+
+/**
+ * A URL as it may appear in a message: no query string (signed URLs carry their token there), no
+ * fragment, no credentials. A URL without an origin (file:, data:, ...) keeps its scheme and host.
+ */
 export function describeUrl(url: string): string {
+  let parsed: URL;
   try {
-    const parsed = new URL(url);
-    return `${parsed.origin}${parsed.pathname}`;
+    parsed = new URL(url);
   } catch {
     return "(an invalid URL)";
   }
+  if (parsed.origin !== "null") return `${parsed.origin}${parsed.pathname}`;
+  const path =
+    parsed.pathname.length > MAX_OPAQUE_PATH
+      ? `${parsed.pathname.slice(0, MAX_OPAQUE_PATH)}…`
+      : parsed.pathname;
+  const authority = parsed.host !== "" || parsed.pathname.startsWith("/") ? `//${parsed.host}` : "";
+  return `${parsed.protocol}${authority}${path}`;
 }

@@ -462,6 +462,35 @@ describe("openDownload", () => {
     expect(cdn.requests[0]?.headers.authorization).toBeUndefined();
   });
 
+  it("refuses a URL or a redirect it may not follow before connecting, naming it without its query string", async () => {
+    const cdn = await serve((req, res) => {
+      if (req.url.startsWith("/loop")) res.writeHead(302, { location: "/loop?sig=again" }).end();
+      else res.writeHead(302, { location: "http://cdn.example.com/o.mp4?sig=secret" }).end();
+    });
+    const { client } = clientFor("http://127.0.0.1:9");
+    expect(await client.openDownload("file:///etc/passwd?token=secret", 0)).toEqual({
+      kind: "error",
+      message:
+        "file:///etc/passwd: not allowed: unsupported protocol file: (only https://, and http:// on a loopback address)",
+      retryable: false,
+    });
+    expect(await client.openDownload(`${cdn.origin}/o.mp4?sig=secret`, 0)).toEqual({
+      kind: "error",
+      message: `${cdn.origin}/o.mp4: redirects to http://cdn.example.com/o.mp4, which is not allowed: http:// is allowed only for loopback addresses; use https://`,
+      retryable: false,
+    });
+    expect(await client.openDownload(`${cdn.origin}/loop?sig=secret`, 0)).toEqual({
+      kind: "error",
+      message: `${cdn.origin}/loop: more than 5 redirects`,
+      retryable: false,
+    });
+    expect(cdn.requests.map((request) => request.url)).toEqual([
+      "/o.mp4?sig=secret",
+      "/loop?sig=secret",
+      ...Array.from({ length: 5 }, () => "/loop?sig=again"),
+    ]);
+  });
+
   it("asks for a Range from the offset and reports the Content-Range total", async () => {
     const cdn = await serve((req, res) => {
       expect(req.headers.range).toBe("bytes=4-");

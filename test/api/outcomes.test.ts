@@ -31,10 +31,18 @@ function answered(
 ): Settled<ApiAnswer> {
   const text = typeof body === "string" ? body : JSON.stringify(body);
   const verdict = classifyAnswer({ kind, provider, status, headers: {}, body: text, nowMs: 0 });
-  const result: ApiAnswer = { status, headers: {}, body: text };
+  const result: ApiAnswer = { status, headers: {}, body: text, cut: false };
   if (verdict.kind === "retry")
     return { kind: "gave-up", last: verdict, result, reason: "gave up after 4 attempts" };
   return { kind: "done", verdict, result };
+}
+
+/** An answer of `status` that went past the body limit: only the beginning of `body` was read. */
+function cutShort(kind: Kind, status: number, beginning: string): Settled<ApiAnswer> {
+  const settled = answered(kind, status, beginning);
+  return settled.kind === "aborted" || settled.result === null
+    ? settled
+    : { ...settled, result: { ...settled.result, cut: true } };
 }
 
 /** What it settles on when no answer came (the request had left whole or not). */
@@ -71,11 +79,21 @@ describe("createOutcome", () => {
       },
     ],
     [
+      "200 larger than the body limit, even if an id was among what was read",
+      cutShort("create", 200, '{"id":"task-1","padding":"xxxx'),
+      {
+        kind: "ambiguous",
+        message:
+          "HTTP 200: the create's answer is larger than 1 MiB and was not read: the service accepted the request, but the id of the task it may have created is unknown",
+      },
+    ],
+    [
       "200 whose id quotes the key",
       answered("create", 200, { id: KEY }),
       {
         kind: "ambiguous",
-        message: "HTTP 200: the service accepted the request but its answer has no task id",
+        message:
+          "HTTP 200: the service accepted the request but answered a task id that contains the key: refused, so the task it may have created cannot be polled",
       },
     ],
     [
@@ -190,6 +208,12 @@ describe("getOutcome", () => {
       answered("get", 200, { code: "task_not_exist", message: "task_not_exist", data: null }),
       after,
       { kind: "state", state: { status: "missing", message: "HTTP 200: task_not_exist" } },
+    ],
+    [
+      "a body larger than the limit",
+      cutShort("get", 200, '{"id":"t","status":"RUNNING","padding":"xxx'),
+      within,
+      { kind: "error", message: "the task's answer is larger than 1 MiB and was not read", status: 200 },
     ],
     [
       "a body that is not JSON",
@@ -316,6 +340,15 @@ describe("organizationOutcome and parseOrganization", () => {
       "200 that is not JSON",
       answered("get", 200, "<html>"),
       { kind: "unusable", status: 200, message: "HTTP 200: the answer is not JSON" },
+    ],
+    [
+      "200 larger than the body limit",
+      cutShort("get", 200, '{"creditBalance":10,"padding":"xxx'),
+      {
+        kind: "unusable",
+        status: 200,
+        message: "HTTP 200: the answer is larger than 1 MiB and was not read",
+      },
     ],
     [
       "200 without a balance",

@@ -45,6 +45,7 @@ describe("sendText", () => {
       status: sent.status,
       headers: sent.headers,
       text: await readText(sent.body, 1024),
+      cut: false,
     });
     expect(text.kind === "response" && JSON.parse(text.text)).toEqual({ id: "t", status: "RUNNING" });
   });
@@ -66,7 +67,7 @@ describe("sendText", () => {
       setTimeout(() => res.write("abcdef"), 30);
     });
     const result = await transportFor(server.origin).sendText(get(server.origin), 10);
-    expect(result).toMatchObject({ kind: "response", status: 200, text: "0123456789" });
+    expect(result).toMatchObject({ kind: "response", status: 200, text: "0123456789", cut: true });
   });
 
   it("a body that breaks off after the headers is broken, with the status it had", async () => {
