@@ -17,7 +17,8 @@ import { createTransport, errorMessage, type TransportRequest } from "./transpor
 import type { ApiClient, ApiClientOptions, ApiRequestCounts } from "./types.js";
 import type { RequestBody } from "./wire-types.js";
 
-const DEFAULTS = {
+/** The client's timings at real speed (a run's time scale divides them). */
+export const CLIENT_DEFAULTS = {
   backoffBaseMs: 500,
   backoffCapMs: 20_000,
   maxRetryAfterMs: 60_000,
@@ -49,7 +50,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const scale = options.timeScale !== undefined && options.timeScale > 0 ? options.timeScale : 1;
   const scaledTimeout = (ms: number): number => Math.max(MIN_SCALED_TIMEOUT_MS, Math.round(ms / scale));
   const clock = options.clock ?? Date.now;
-  const graceMs = options.visibilityGraceMs ?? DEFAULTS.visibilityGraceMs / scale;
+  const graceMs = options.visibilityGraceMs ?? CLIENT_DEFAULTS.visibilityGraceMs / scale;
   const secrets = [options.apiKey];
   const counts: ApiRequestCounts = { create: 0, get: 0, cancel: 0, download: 0, retries: 0 };
 
@@ -61,9 +62,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     apiKey: options.apiKey,
     runwayVersion: options.runwayVersion ?? DEFAULT_RUNWAY_VERSION,
     connections: Math.max(1, Math.ceil(options.concurrency)) + 2,
-    connectMs: options.timeouts?.connectMs ?? scaledTimeout(DEFAULTS.connectMs),
-    headersMs: options.timeouts?.headersMs ?? scaledTimeout(DEFAULTS.headersMs),
-    bodyMs: options.timeouts?.bodyMs ?? scaledTimeout(DEFAULTS.bodyMs),
+    connectMs: options.timeouts?.connectMs ?? scaledTimeout(CLIENT_DEFAULTS.connectMs),
+    headersMs: options.timeouts?.headersMs ?? scaledTimeout(CLIENT_DEFAULTS.headersMs),
+    bodyMs: options.timeouts?.bodyMs ?? scaledTimeout(CLIENT_DEFAULTS.bodyMs),
   });
 
   /** Every message handed to the caller: one line, bounded, and never containing the key. */
@@ -73,10 +74,10 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   };
 
   const accountRetry: RetryPolicy = {
-    maxAttempts: options.maxAttempts ?? DEFAULTS.maxAttempts,
-    backoff: { baseMs: DEFAULTS.backoffBaseMs / scale, capMs: DEFAULTS.backoffCapMs / scale },
-    maxRetryAfterMs: DEFAULTS.maxRetryAfterMs / scale,
-    minDelayMs: DEFAULTS.minRetryDelayMs / scale,
+    maxAttempts: options.maxAttempts ?? CLIENT_DEFAULTS.maxAttempts,
+    backoff: { baseMs: CLIENT_DEFAULTS.backoffBaseMs / scale, capMs: CLIENT_DEFAULTS.backoffCapMs / scale },
+    maxRetryAfterMs: CLIENT_DEFAULTS.maxRetryAfterMs / scale,
+    minDelayMs: CLIENT_DEFAULTS.minRetryDelayMs / scale,
     budget: options.retryBudget ?? createRetryBudget(),
     sleep:
       options.sleep ??
