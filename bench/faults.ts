@@ -14,7 +14,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { RunFigures } from "./lib/figures.ts";
+import { clockStepNote, type RunFigures } from "./lib/figures.ts";
 import { writeBenchJob } from "./lib/job-file.ts";
 import { numberOption, parseBenchArgs } from "./lib/options.ts";
 import { atMost, formatTable, writeJson, type BenchResult, type BenchRow } from "./lib/report.ts";
@@ -78,6 +78,8 @@ export async function runFaultsBench(
           `  ${label}: makespan ${(figures.makespanMs / 1000).toFixed(1)} s, ${figures.apiRequests} API requests, ` +
             `${figures.succeeded}/${params.n} succeeded, ${figures.duplicateCreates} duplicate creates`,
         );
+        const step = clockStepNote(figures, label);
+        if (step) notes.push(step);
         return figures;
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);

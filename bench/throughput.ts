@@ -12,7 +12,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { RunFigures } from "./lib/figures.ts";
+import { clockStepNote, type RunFigures } from "./lib/figures.ts";
 import { writeBenchJob } from "./lib/job-file.ts";
 import { numberListOption, numberOption, parseBenchArgs } from "./lib/options.ts";
 import { atMost, formatTable, writeJson, type BenchResult, type BenchRow } from "./lib/report.ts";
@@ -76,6 +76,8 @@ export async function runThroughputBench(
           continue;
         }
         figures[client] = measured;
+        const step = clockStepNote(measured, `${client} at F=${factor}`);
+        if (step) notes.push(step);
         log(
           `  ${client}: makespan ${(measured.makespanMs / 1000).toFixed(1)} s (${measured.makespanOverIdeal.toFixed(3)} x ideal), ` +
             `${measured.getsPerTask.toFixed(2)} GETs/task, p95 lag ${(measured.lagP95OverRender * 100).toFixed(1)}% of render, ` +

@@ -10,7 +10,8 @@
 //   - Date.now runs factor times faster from the moment this module loads. The SDK measures
 //     waitForTaskOutput's 10 min timeout with Date.now() differences, and Retry-After HTTP dates
 //     against Date.now().
-// performance.now() and performance.timeOrigin are left real, so measurements stay in real time.
+// performance.now() and performance.timeOrigin are left real, and the real Date.now is published for
+// the instants the baseline records (the simulator's ledger is on the same system clock).
 // The counts of scaled timers (and of poll-sized sleeps, 4.5 s to 7.5 s) are published on globalThis so
 // the baseline can report that the SDK's sleeps really went through here.
 
@@ -64,5 +65,8 @@ globalThis.setTimeout = scaledSetTimeout as typeof globalThis.setTimeout;
 globalThis.setInterval = scaledSetInterval as typeof globalThis.setInterval;
 
 const realDateNow = Date.now.bind(Date);
+/** Where the unscaled Date.now is published: the baseline records its instants on the system clock, as the simulator does. */
+export const REAL_DATE_NOW_SLOT = Symbol.for("actbatch.bench.realDateNow");
+(globalThis as Record<symbol, unknown>)[REAL_DATE_NOW_SLOT] = realDateNow;
 const epoch = realDateNow();
 Date.now = () => Math.round(epoch + (realDateNow() - epoch) * factor);

@@ -2,7 +2,8 @@
 //
 //   makespan        from the first create the simulator received to the client's process exit
 //                   (so process start-up, a constant that does not scale, stays out of it; it is
-//                   reported separately as startupMs)
+//                   reported separately as startupMs); both instants on the system clock, as every
+//                   instant compared across processes here is (a step of it during the run is reported)
 //   ideal           LPT packing (ideal.ts) of each task's slot occupancy (slotAt -> finishedAt: PENDING
 //                   plus RUNNING on the service's update grid, which no client can shorten) onto the
 //                   account's C slots; idealRenderOnly packs the RUNNING times alone, a stricter bar
@@ -55,6 +56,8 @@ export interface RunFigures {
   cpuMsPerTask: number;
   peakRssMb: number;
   wallMs: number;
+  /** System clock step during the run (measure.ts): instants compared across processes are off by up to it. */
+  clockStepMs: number;
   measureMethod: string;
 }
 
@@ -114,6 +117,19 @@ export function computeFigures(run: ClientRun, ledger: SimLedger, slots: number,
     cpuMsPerTask: (run.measured.cpuSeconds / tasks) * 1000,
     peakRssMb: run.measured.peakRssBytes / (1024 * 1024),
     wallMs: run.measured.wallMs,
+    clockStepMs: run.measured.clockStepMs,
     measureMethod: run.measured.method,
   };
+}
+
+/** A system clock step this large is reported: below it, it is within a loopback round trip. */
+const CLOCK_STEP_NOTE_MS = 20;
+
+/** A note saying the system clock was stepped during `what`, or null when it was not. */
+export function clockStepNote(figures: RunFigures, what: string): string | null {
+  if (!(Math.abs(figures.clockStepMs) >= CLOCK_STEP_NOTE_MS)) return null;
+  return (
+    `${what}: the system clock was stepped by ${Math.round(figures.clockStepMs)} ms during the run; ` +
+    "its makespan and detection lags (instants of different processes) are off by up to that much"
+  );
 }

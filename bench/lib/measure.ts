@@ -30,18 +30,36 @@ export interface Measured {
   signal: string | null;
   stdout: string;
   stderr: string;
-  /** Epoch milliseconds (performance.timeOrigin-based, so a patched Date.now cannot skew it). */
+  /**
+   * Epoch milliseconds of the system clock, read at the child's start and end: the clock the simulator,
+   * the runner's journal and the baseline's records are read on, so instants compare across processes.
+   */
   startedAt: number;
   endedAt: number;
+  /** On the monotonic clock: a step of the system clock does not change it. */
   wallMs: number;
+  /**
+   * How far the system clock was stepped against the monotonic clock during the run (0 when it was
+   * not): differences between instants of different processes are off by up to this much.
+   */
+  clockStepMs: number;
   cpuSeconds: number;
   peakRssBytes: number;
   method: "gnu-time" | "proc-poll";
 }
 
-/** Real epoch milliseconds with sub-millisecond resolution. */
+/**
+ * Epoch milliseconds with sub-millisecond resolution, on this process's monotonic clock: for durations
+ * within one process. An instant to compare with another process's is the system clock's (Date.now()):
+ * this one drifts from it by every step of the system clock since the process started.
+ */
 export function epochNow(): number {
   return performance.timeOrigin + performance.now();
+}
+
+/** The system clock minus the monotonic one: constant unless the system clock is stepped. */
+function clockOffset(): number {
+  return Date.now() - performance.now();
 }
 
 export async function runMeasured(
@@ -134,7 +152,9 @@ function runChild(
   watch?: (pid: number) => () => void,
 ): Promise<ChildOutcome> {
   return new Promise((resolve, reject) => {
-    const startedAt = epochNow();
+    const startedAt = Date.now();
+    const monotonicStart = performance.now();
+    const offsetAtStart = clockOffset();
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env ?? process.env,
@@ -168,11 +188,13 @@ function runChild(
       reject(error);
     });
     child.on("close", (code, signal) => {
-      const endedAt = epochNow();
+      const endedAt = Date.now();
+      const wallMs = performance.now() - monotonicStart;
+      const clockStepMs = clockOffset() - offsetAtStart;
       if (pid !== undefined) untrackGroup(pid);
       stopWatching();
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, startedAt, endedAt, wallMs: endedAt - startedAt });
+      resolve({ code, signal, stdout, stderr, startedAt, endedAt, wallMs, clockStepMs });
     });
   });
 }
