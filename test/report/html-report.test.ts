@@ -1,5 +1,7 @@
-import { readFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runCommand } from "../../src/cli/commands/report.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readManifest } from "../../src/manifest/manifest.js";
 import type { Manifest, ManifestTask } from "../../src/manifest/types.js";
@@ -8,7 +10,8 @@ import { relativeFileUrl } from "../../src/report/html/escape.js";
 import { layoutPair } from "../../src/report/html/grid.js";
 import { readMp4Duration } from "../../src/report/html/mp4-duration.js";
 import { buildHtmlReport, describeReference } from "../../src/report/html/write.js";
-import { runCli } from "../helpers/cli.js";
+import { captureIo } from "../helpers/capture-io.js";
+import { repoRoot, runCli } from "../helpers/cli.js";
 import { renderDemo, withFailureAndHostilePair } from "../helpers/demo-output.js";
 
 let out: string;
@@ -25,7 +28,7 @@ describe("actbatch report", () => {
     expect(result.code).toBe(0);
     expect(result.stdout.trim()).toBe(join(out, "report.html"));
     const html = await readFile(join(out, "report.html"), "utf8");
-    expect(html.match(/class="cell /g)).toHaveLength(12);
+    expect(html.match(/class="cell[ "]/g)).toHaveLength(12);
     expect(html).toContain(manifest.spec.sha256);
     expect(html).toContain("US$4.80 (12 tasks × US$0.40, CometAPI)");
     for (const task of manifest.tasks) expect(html).toContain(`data-src="${task.outputs[0]?.file ?? "?"}"`);
@@ -33,7 +36,9 @@ describe("actbatch report", () => {
     const sources = [...html.matchAll(/\s(?:src|data-src)="([^"]*)"/g)].map((match) => match[1]);
     for (const source of sources) expect(source).not.toMatch(/^[a-z]+:|^\/\//i);
     expect(html).toContain('href="https://assets.example.com/dance-take1.mp4"');
-    expect(html).not.toMatch(/<(?:link|img|iframe|object)\b/);
+    expect(html).not.toMatch(/<(?:img|iframe|object)\b/);
+    // The one link element is an empty icon, so the browser asks nowhere for a favicon.
+    expect(html.match(/<link\b[^>]*>/g)).toEqual(['<link rel="icon" href="data:,">']);
   });
 
   it("writes JUnit and a GitHub step summary on request", async () => {
@@ -53,10 +58,28 @@ describe("actbatch report", () => {
       { ...manifest, tasks: rest, orphans: [first!] },
       { provider: "runway" },
     );
-    // The simulator's clips last one second: 5 credits each.
-    expect(html).toContain("US$0.60 (60 credits for 12 tasks, Runway)");
+    // Every simulated clip lasts as long: 5 credits per started second each.
+    const seconds = Math.ceil((await readMp4Duration(join(out, first!.outputs[0]!.file))) ?? NaN);
+    const credits = 12 * 5 * seconds;
+    expect(html).toContain(`US$${(credits / 100).toFixed(2)} (${credits} credits for 12 tasks, Runway)`);
     expect(html).toContain("<h2>Orphaned tasks</h2>");
-    expect(html.match(/class="cell /g)).toHaveLength(11);
+    expect(html.match(/class="cell[ "]/g)).toHaveLength(11);
+  });
+
+  it("prices with the provider the folder's last run talked to, unless --provider says otherwise", async () => {
+    const folder = join(await mkdtemp(join(tmpdir(), "actbatch-runway-")), "out");
+    await cp(out, folder, { recursive: true });
+    await writeFile(
+      join(folder, ".actbatch", "connection.json"),
+      '{"provider":"runway","baseUrl":null,"simulated":true}\n',
+    );
+    const report = async (...flags: string[]) => {
+      const captured = captureIo(repoRoot);
+      expect(await runCommand([folder, ...flags], captured.io)).toBe(0);
+      return readFile(join(folder, "report.html"), "utf8");
+    };
+    expect(await report()).toMatch(/credits for 12 tasks, Runway\)/);
+    expect(await report("--provider", "cometapi")).toContain("US$4.80 (12 tasks × US$0.40, CometAPI)");
   });
 
   it("rejects an unknown --rows field with the usage text", async () => {
@@ -74,8 +97,9 @@ describe("actbatch report", () => {
     expect(html).toContain("&lt;script&gt;alert(&#39;pair&#39;)&lt;/script&gt;");
     expect(html).not.toContain("<script>alert");
     expect(html).not.toContain("<img src=x");
-    // One script, ours, allowed by hash in the Content-Security-Policy.
+    // One script, ours, allowed by hash in the Content-Security-Policy (the other is JSON data).
     expect(html.match(/<script>/g)).toHaveLength(1);
+    expect(html.match(/<script type="application\/json" id="sheet-data">/g)).toHaveLength(1);
     expect(html).toMatch(/script-src &#39;sha256-[A-Za-z0-9+/=]+&#39;/);
   });
 });
@@ -109,6 +133,14 @@ describe("contact sheet layout", () => {
   const tasks = [1, 2, 3].flatMap((ei) =>
     [10, 20].flatMap((seed) => [sampleTask(ei, seed, true), sampleTask(ei, seed, false)]),
   );
+
+  it("puts a field with more values than fit across on the rows", () => {
+    const seeds = Array.from({ length: 20 }, (_, index) => index + 1);
+    const wide = [1, 2, 3].flatMap((ei) => seeds.map((seed) => sampleTask(ei, seed)));
+    const grid = layoutPair("p", wide);
+    expect([grid.rowField, grid.colField]).toEqual(["seed", "expressionIntensity"]);
+    expect(layoutPair("p", wide, { cols: "seed" }).colField).toBe("seed");
+  });
 
   it("puts the field with the most values on the columns, the next on the rows, the rest in sections", () => {
     const grid = layoutPair("p", tasks);
@@ -149,7 +181,7 @@ describe("report pieces", () => {
 
   it("reads an MP4's duration from its movie header", async () => {
     const file = manifest.tasks[0]?.outputs[0]?.file ?? "";
-    expect(await readMp4Duration(join(out, file))).toBe(1);
+    expect(await readMp4Duration(join(out, file))).toBeGreaterThan(0);
     expect(await readMp4Duration(join(out, "manifest.json"))).toBeNull();
     expect(await readMp4Duration(join(out, "missing.mp4"))).toBeNull();
   });
@@ -162,7 +194,9 @@ describe("report pieces", () => {
     expect(remote).toEqual({
       label: "https://assets.example.com/a.mp4",
       playable: null,
+      remote: "https://assets.example.com/a.mp4",
       link: "https://assets.example.com/a.mp4",
+      problem: null,
     });
   });
 });

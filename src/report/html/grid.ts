@@ -8,6 +8,12 @@ export interface GridAxes {
   cols?: string;
 }
 
+/**
+ * Columns a sheet lays out before the field with the most values goes down the rows instead: a
+ * hundred seeds across would scroll sideways, a hundred rows of five intensities fills a screen.
+ */
+export const MAX_DEFAULT_COLUMNS = 8;
+
 export interface GridSection {
   /** The values of the section fields, in field order ([] when the pair has no third field). */
   values: { field: SweepField; value: ParamValue }[];
@@ -58,12 +64,19 @@ export function layoutPair(pair: string, tasks: readonly ManifestTask[], axes: G
     (a, b) => (distinct.get(b)?.length ?? 0) - (distinct.get(a)?.length ?? 0) || named(b) - named(a),
   );
   // A requested axis applies to pairs where that field varies; others fall back to the default.
+  // With no axis requested, a field with too many values to fit across goes down the rows.
+  const wide = (field: SweepField | undefined) =>
+    field !== undefined && (distinct.get(field)?.length ?? 0) > MAX_DEFAULT_COLUMNS;
+  const order =
+    axes.rows === undefined && axes.cols === undefined && wide(varying[0]) && varying.length > 1
+      ? [varying[1] as SweepField, varying[0] as SweepField, ...varying.slice(2)]
+      : varying;
   const pick = (wanted: string | undefined, taken: SweepField | null): SweepField | null => {
     if (wanted !== undefined && isSweepField(wanted) && varying.includes(wanted) && wanted !== taken)
       return wanted;
     return (
-      varying.find((field) => field !== taken && field !== axes.rows && field !== axes.cols) ??
-      varying.find((field) => field !== taken) ??
+      order.find((field) => field !== taken && field !== axes.rows && field !== axes.cols) ??
+      order.find((field) => field !== taken) ??
       null
     );
   };

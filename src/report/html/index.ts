@@ -15,3 +15,5 @@ export {
   type CostEstimate,
 } from "./cost.js";
 export { escapeHtml } from "./escape.js";
+export { loadJobContext, type JobContext } from "./references.js";
+export { resolvePricing, type Pricing } from "./pricing.js";

@@ -1,120 +1,82 @@
-// The contact sheet as one self-contained HTML string: inline style and script, relative links to
-// the output files, no request to anywhere else (a Content-Security-Policy says so to the browser).
+// The contact sheet as one self-contained HTML string: inline style and script, no request to
+// anywhere else (a Content-Security-Policy says so to the browser). The same page is report.html
+// (static: relative links, decisions shown read-only) and the page `actbatch review` serves (live:
+// its own routes, decisions written back). Everything from the job file or the service is escaped
+// here or set as text by the script.
 import { createHash } from "node:crypto";
-import type { Manifest, ManifestTask } from "../../manifest/types.js";
-import type { ParamValue, ProviderName } from "../../job/types.js";
-import { formatCost, type CostEstimate } from "./cost.js";
-import { escapeHtml, relativeFileUrl } from "./escape.js";
-import { layoutPairs, type GridAxes, type GridSection, type PairGrid } from "./grid.js";
+import type { ManifestTask } from "../../manifest/types.js";
+import { formatCost } from "./cost.js";
+import { escapeHtml } from "./escape.js";
+import { layoutPairs, type PairGrid } from "./grid.js";
+import { PAGE_SCRIPT } from "./page-script.js";
+import { pageData, scriptJson } from "./page-data.js";
+import { countFilters, FILTERS, renderPair, type CellContext } from "./render-pair.js";
+import type { RenderInput } from "./sheet-types.js";
+import { STYLE } from "./style.js";
 
-export interface ReferenceMedia {
-  /** What the report shows as the reference's name. */
-  label: string;
-  /** A URL the page may play without a network request (relative file or data URI), else null. */
-  playable: string | null;
-  /** An external address shown as a link (never fetched by the page), else null. */
-  link: string | null;
+export type { ReferenceMedia, RenderInput } from "./sheet-types.js";
+
+/** The route the live page posts decisions to. */
+export const DECISIONS_ROUTE = "/api/decisions";
+
+export function scriptHash(): string {
+  return createHash("sha256").update(PAGE_SCRIPT).digest("base64");
 }
 
-export interface RenderInput {
-  manifest: Manifest;
-  provider: ProviderName;
-  cost: CostEstimate;
-  axes?: GridAxes;
-  /** The reference clip of each pair, by pair id. */
-  references: Map<string, ReferenceMedia>;
-}
-
-// Plays a cell's clip while the pointer (or keyboard focus) is on it. Each clip starts as an empty
-// placeholder and becomes a <video> when it scrolls near the view: a 1,000-cell sheet then opens
-// without creating 1,000 media players or reading 1,000 files at once.
-const SCRIPT = `(() => {
-  const clipOf = (target) => target instanceof Element ? target.closest(".cell")?.querySelector("video") : null;
-  const play = (event) => { const v = clipOf(event.target); if (v) v.play().catch(() => {}); };
-  const stop = (event) => { const v = clipOf(event.target); if (v && !v.closest(".cell").contains(event.relatedTarget)) v.pause(); };
-  document.addEventListener("mouseover", play);
-  document.addEventListener("mouseout", stop);
-  document.addEventListener("focusin", play);
-  document.addEventListener("focusout", stop);
-  const videos = document.querySelectorAll(".clip[data-src]");
-  const load = (slot) => {
-    const video = document.createElement("video");
-    video.className = "clip";
-    video.muted = true;
-    video.loop = true;
-    video.playsInline = true;
-    video.preload = "metadata";
-    video.src = slot.dataset.src;
-    slot.replaceWith(video);
-  };
-  if (!("IntersectionObserver" in window)) { videos.forEach(load); return; }
-  const observer = new IntersectionObserver((entries) => {
-    for (const entry of entries) if (entry.isIntersecting) { load(entry.target); observer.unobserve(entry.target); }
-  }, { rootMargin: "400px" });
-  videos.forEach((v) => observer.observe(v));
-})();`;
-
-const STYLE = `
-:root { color-scheme: light dark; font: 14px/1.4 system-ui, sans-serif; }
-body { margin: 0 1.5rem 2rem; }
-header { position: sticky; top: 0; background: Canvas; padding: .5rem 0; border-bottom: 1px solid GrayText; z-index: 1; }
-h1 { margin: .2rem 0; font-size: 1.4rem; }
-dl.totals { display: flex; flex-wrap: wrap; gap: .2rem 1.5rem; margin: .3rem 0; }
-dl.totals div { display: flex; gap: .4rem; }
-dt { color: GrayText; } dd { margin: 0; font-weight: 600; }
-code { font-family: ui-monospace, monospace; font-size: .9em; word-break: break-all; }
-nav a { margin-right: 1rem; }
-section.pair { margin-top: 1.5rem; }
-.pair-body { display: flex; gap: 1rem; align-items: flex-start; }
-aside.reference { position: sticky; top: 7rem; flex: 0 0 220px; }
-aside.reference video { width: 220px; background: #000; }
-table.grid { border-collapse: collapse; margin-bottom: 1rem; }
-table.grid th { padding: .3rem .5rem; font-weight: 600; white-space: nowrap; }
-table.grid td { padding: .25rem; vertical-align: top; }
-.cell { width: 200px; border: 2px solid transparent; border-radius: 4px; padding: .2rem; }
-.cell .clip { width: 100%; aspect-ratio: 16 / 9; background: #000; display: block; }
-section.pair { content-visibility: auto; contain-intrinsic-size: auto 900px; }
-.cell .meta { font-size: .75rem; }
-.cell .meta span { display: block; }
-.status-SUCCEEDED { border-color: #2a9d55; }
-.status-FAILED { border-color: #d33; background: color-mix(in srgb, #d33 10%, Canvas); }
-.cell.pending { border-color: GrayText; border-style: dashed; }
-.error { color: #d33; white-space: pre-wrap; overflow-wrap: anywhere; }
-td.empty { color: GrayText; text-align: center; }
-.badge { font-weight: 700; }
-`;
-
-export function renderReport(input: RenderInput): string {
-  const { manifest } = input;
-  const scriptHash = createHash("sha256").update(SCRIPT).digest("base64");
-  const csp = [
+/** The page's Content-Security-Policy: its own script only; media from itself (and, live, https). */
+export function contentSecurityPolicy(live: boolean): string {
+  return [
     "default-src 'none'",
-    "media-src 'self' file: data:",
-    "img-src 'self' file: data:",
+    live ? "media-src 'self' data: https:" : "media-src 'self' file: data:",
+    "img-src 'self' data:",
     "style-src 'unsafe-inline'",
-    `script-src 'sha256-${scriptHash}'`,
+    `script-src 'sha256-${scriptHash()}'`,
+    live ? "connect-src 'self'" : "connect-src 'none'",
     "base-uri 'none'",
     "form-action 'none'",
   ].join("; ");
+}
+
+export function renderReport(input: RenderInput): string {
+  const { manifest } = input;
   const grids = layoutPairs(manifest.tasks, input.axes);
-  const parts: string[] = [];
-  parts.push(
+  const context: CellContext = {
+    review: input.review,
+    outputUrl: input.outputUrl,
+    changed: input.changed ?? new Map(),
+  };
+  const parts: string[] = [
     "<!doctype html>",
     '<html lang="en">',
     "<head>",
     '<meta charset="utf-8">',
-    `<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">`,
+    `<meta http-equiv="Content-Security-Policy" content="${escapeHtml(contentSecurityPolicy(input.live))}">`,
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     '<meta name="referrer" content="no-referrer">',
-    `<title>${escapeHtml(manifest.job)} · actbatch contact sheet</title>`,
+    // An empty icon: otherwise the browser asks the review server for /favicon.ico.
+    '<link rel="icon" href="data:,">',
+    `<title>${escapeHtml(manifest.job)} · actbatch ${input.live ? "review" : "contact sheet"}</title>`,
     `<style>${STYLE}</style>`,
     "</head>",
-    "<body>",
+    `<body data-mode="${input.live ? "live" : "static"}">`,
     renderHeader(input, grids),
+    "<main>",
+  ];
+  grids.forEach((grid, index) =>
+    parts.push(renderPair(grid, index, input.references.get(grid.pair), context, input.live)),
   );
-  grids.forEach((grid, index) => parts.push(renderPair(grid, index, input.references.get(grid.pair))));
+  parts.push("</main>");
+  const orphanedDecisions = renderOrphanedDecisions(input);
+  if (orphanedDecisions) parts.push(orphanedDecisions);
   if (manifest.orphans.length > 0) parts.push(renderOrphans(manifest.orphans));
-  parts.push(`<script>${SCRIPT}</script>`, "</body>", "</html>", "");
+  parts.push(
+    renderPanels(input),
+    `<script type="application/json" id="sheet-data">${scriptJson(pageData(input, grids, DECISIONS_ROUTE))}</script>`,
+    `<script>${PAGE_SCRIPT}</script>`,
+    "</body>",
+    "</html>",
+    "",
+  );
   return parts.join("\n");
 }
 
@@ -125,6 +87,7 @@ function headerItem(label: string, value: string, id: string): string {
 function renderHeader(input: RenderInput, grids: readonly PairGrid[]): string {
   const { manifest } = input;
   const s = manifest.summary;
+  const counts = countFilters(manifest.tasks, input.review, input.changed ?? new Map());
   const items = [
     headerItem("tasks", String(s.total), "total"),
     headerItem("succeeded", String(s.succeeded), "succeeded"),
@@ -136,106 +99,79 @@ function renderHeader(input: RenderInput, grids: readonly PairGrid[]): string {
   if (manifest.orphans.length > 0)
     items.push(headerItem("orphaned", String(manifest.orphans.length), "orphans"));
   items.push(headerItem("estimated cost", escapeHtml(formatCost(input.cost)), "cost"));
-  items.push(headerItem("spec", `<code>${escapeHtml(manifest.spec.file)}</code>`, "spec-file"));
-  items.push(headerItem("sha256", `<code>${escapeHtml(manifest.spec.sha256)}</code>`, "spec-sha256"));
+  if (input.against !== undefined)
+    items.push(headerItem("compared with", `<code>${escapeHtml(input.against)}</code>`, "against"));
+  items.push(
+    headerItem(
+      "spec",
+      `<code title="sha256 ${escapeHtml(manifest.spec.sha256)}">${escapeHtml(manifest.spec.file)}</code>`,
+      "spec-file",
+    ),
+  );
+  const filters = FILTERS.filter((filter) => filter.id !== "changed" || input.changed !== undefined).map(
+    (filter) =>
+      `<button type="button" data-filter="${filter.id}" aria-pressed="${filter.id === "all"}">${filter.label}<span class="n">${counts[filter.id]}</span></button>`,
+  );
   const nav = grids
     .map((grid, index) => `<a href="#pair-${index}">${escapeHtml(grid.pair)}</a> (${grid.tasks.length})`)
     .join(" ");
+  const keys = input.live
+    ? "<kbd>←↑→↓</kbd> move · <kbd>Space</kbd> play pair · <kbd>p</kbd> pick · <kbd>x</kbd> reject · <kbd>n</kbd> note · <kbd>u</kbd> clear · <kbd>f</kbd> filter · <kbd>i</kbd> details"
+    : "<kbd>←↑→↓</kbd> move · <kbd>Space</kbd> play pair · <kbd>f</kbd> filter · <kbd>i</kbd> details · decisions are read-only here: <code>actbatch review</code> makes them";
+  const problem = input.reviewProblem
+    ? `<div class="notice" id="review-problem">decisions not shown: ${escapeHtml(input.reviewProblem)}</div>`
+    : "";
   return [
     "<header>",
-    `<h1 id="job">${escapeHtml(manifest.job)}</h1>`,
-    `<dl class="totals">${items.join("")}</dl>`,
-    `<nav>${nav}</nav>`,
+    `<div class="title"><h1 id="job">${escapeHtml(manifest.job)}</h1><dl class="totals">${items.join("")}</dl></div>`,
+    `<div class="bar"><div class="filters" role="group" aria-label="filter">${filters.join("")}</div><nav>${nav}</nav></div>`,
+    `<div class="keys">${keys}${input.changed ? " · <kbd>c</kbd> compare with before" : ""}</div>`,
+    problem,
+    '<div id="status" role="status" aria-live="polite"></div>',
     "</header>",
   ].join("\n");
 }
 
-function renderPair(grid: PairGrid, index: number, reference: ReferenceMedia | undefined): string {
+function renderPanels(input: RenderInput): string {
   const parts = [
-    `<section class="pair" id="pair-${index}" data-pair="${escapeHtml(grid.pair)}">`,
-    `<h2>${escapeHtml(grid.pair)}</h2>`,
-    '<div class="pair-body">',
-    renderReference(reference),
-    '<div class="sections">',
+    '<aside id="details" hidden aria-label="details"><button type="button" class="close" aria-label="close">×</button><h2></h2><dl></dl><pre></pre></aside>',
   ];
-  for (const section of grid.sections) parts.push(renderSection(grid, section));
-  parts.push("</div>", "</div>", "</section>");
+  if (input.live)
+    parts.push(
+      '<dialog id="note-editor" aria-label="note"><p class="who"></p><textarea maxlength="1000" aria-label="note"></textarea><menu><button type="button" value="cancel">Cancel</button><button type="button" value="save">Save (Enter)</button></menu></dialog>',
+    );
+  if (input.changed)
+    parts.push(
+      [
+        '<div id="compare" hidden role="dialog" aria-label="before and after">',
+        '<div class="transport"><strong class="cmp-title"></strong><button type="button" class="cmp-mode" data-mode="side">side by side</button><button type="button" class="cmp-mode" data-mode="wipe">wipe</button><label class="wipe-only">wipe <input type="range" class="wipe" min="0" max="100" value="50"></label><button type="button" class="close" aria-label="close">×</button></div>',
+        '<div class="cmp-body"><figure class="before"><figcaption>before</figcaption><div class="clip"></div></figure><figure class="after"><figcaption>after</figcaption><div class="clip"></div></figure></div>',
+        '<div class="transport"><button type="button" class="play" aria-label="play or pause">▶</button><input type="range" class="scrub" min="0" max="1" step="0.01" value="0" aria-label="position"><span class="time">0.00</span></div>',
+        "</div>",
+      ].join(""),
+    );
   return parts.join("\n");
 }
 
-function renderReference(reference: ReferenceMedia | undefined): string {
-  if (!reference) return '<aside class="reference"></aside>';
-  const label = escapeHtml(reference.label);
-  const media = reference.playable
-    ? `<video class="reference-clip" src="${escapeHtml(reference.playable)}" muted loop autoplay playsinline preload="metadata"></video>`
-    : "";
-  const name = reference.link
-    ? `<a href="${escapeHtml(reference.link)}" rel="noreferrer noopener" target="_blank">${label}</a>`
-    : `<code>${label}</code>`;
-  return `<aside class="reference"><div>reference</div>${media}<div class="reference-name">${name}</div></aside>`;
-}
-
-function renderSection(grid: PairGrid, section: GridSection): string {
-  const parts: string[] = [];
-  if (section.values.length > 0)
-    parts.push(
-      `<h3>${section.values.map(({ field, value }) => `${escapeHtml(field)} = ${escapeHtml(String(value))}`).join(", ")}</h3>`,
-    );
-  parts.push('<table class="grid">');
-  const corner = [grid.rowField, grid.colField]
-    .flatMap((field) => (field === null ? [] : [escapeHtml(field)]))
-    .join(" \\ ");
-  const colField = grid.colField;
-  const colHeads = colField
-    ? section.colValues.map((value) => `<th scope="col">${escapeHtml(fieldLabel(colField, value))}</th>`)
-    : ["<th></th>"];
-  parts.push(`<thead><tr><th>${corner}</th>${colHeads.join("")}</tr></thead>`, "<tbody>");
-  section.cells.forEach((row, rowIndex) => {
-    const rowValue = section.rowValues[rowIndex];
-    const head =
-      grid.rowField && rowValue !== undefined ? escapeHtml(fieldLabel(grid.rowField, rowValue)) : "";
-    const cells = row.map((tasks) =>
-      tasks.length === 0 ? '<td class="empty">–</td>' : `<td>${tasks.map(renderCell).join("")}</td>`,
-    );
-    parts.push(`<tr><th scope="row">${head}</th>${cells.join("")}</tr>`);
+function renderOrphanedDecisions(input: RenderInput): string | null {
+  const current = new Set(input.manifest.tasks.map((task) => task.key));
+  const orphaned = [...input.review.decisions].filter(([key]) => !current.has(key));
+  if (orphaned.length === 0) return null;
+  const rows = orphaned.map(([key, entry]) => {
+    const params = Object.entries(entry.params)
+      .map(([field, value]) => `${field}=${String(value)}`)
+      .join(" ");
+    return `<tr data-key="${escapeHtml(key)}" data-review="${escapeHtml(entry.decision ?? "")}"><td><code>${escapeHtml(key)}</code></td><td>${escapeHtml(entry.pair)}</td><td>${escapeHtml(params)}</td><td>${escapeHtml(entry.decision ?? "")}</td><td>${escapeHtml(entry.note)}</td><td>${escapeHtml(entry.at)}</td></tr>`;
   });
-  parts.push("</tbody>", "</table>");
-  return parts.join("\n");
-}
-
-function fieldLabel(field: string, value: ParamValue): string {
-  return `${field} ${String(value)}`;
-}
-
-function renderCell(task: ManifestTask): string {
-  const status = escapeHtml(task.status);
-  const finished = task.status === "SUCCEEDED" || task.status === "FAILED";
-  const classes = `cell status-${status}${finished ? "" : " pending"}`;
-  const parts = [
-    `<div class="${classes}" tabindex="0" data-key="${escapeHtml(task.key)}" data-status="${status}">`,
-  ];
-  const output = task.status === "SUCCEEDED" ? task.outputs[0] : undefined;
-  const url = output ? relativeFileUrl(output.file) : null;
-  if (url !== null) parts.push(`<div class="clip" data-src="${escapeHtml(url)}"></div>`);
-  parts.push('<div class="meta">');
-  if (output)
-    parts.push(`<span class="file"><a href="${escapeHtml(url ?? "")}">${escapeHtml(output.file)}</a></span>`);
-  parts.push(
-    `<span class="badge">${status}${task.attempts > 1 ? ` · ${task.attempts} attempts` : ""}</span>`,
-  );
-  if (task.error)
-    parts.push(
-      `<span class="error"><strong class="error-code">${escapeHtml(task.error.code)}</strong> <span class="error-message">${escapeHtml(task.error.message)}</span></span>`,
-    );
-  if (task.possiblyChargedTwice) parts.push('<span class="error">possibly charged twice</span>');
-  const params = Object.entries(task.params)
-    .map(([field, value]) => `${field}=${String(value)}`)
-    .join(" ");
-  if (params) parts.push(`<span class="params">${escapeHtml(params)}</span>`);
-  parts.push(`<span>key <code>${escapeHtml(task.key)}</code></span>`);
-  parts.push(`<span>task <code>${escapeHtml(task.taskId ?? "none")}</code></span>`);
-  parts.push("</div>", "</div>");
-  return parts.join("");
+  return [
+    '<section class="decided-orphans">',
+    "<h2>Orphaned decisions</h2>",
+    "<p>Decisions on tasks that are no longer in the job file: kept in review.json.</p>",
+    "<table><thead><tr><th>key</th><th>pair</th><th>values</th><th>decision</th><th>note</th><th>decided</th></tr></thead><tbody>",
+    ...rows,
+    "</tbody></table>",
+    "</section>",
+  ].join("\n");
 }
 
 function renderOrphans(orphans: readonly ManifestTask[]): string {

@@ -1,15 +1,19 @@
-// `actbatch report` and `run --report`: the contact sheet, written atomically beside the manifest.
-import { stat } from "node:fs/promises";
-import { isAbsolute, join, relative, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+// `actbatch report` and `run --report`: the contact sheet, written atomically beside the manifest,
+// with the folder's saved decisions shown read-only.
+import { join } from "node:path";
 import { writeFileAtomic } from "../../fs/atomic-write.js";
-import type { Manifest, ManifestTask } from "../../manifest/types.js";
+import type { Manifest } from "../../manifest/types.js";
 import type { ProviderName } from "../../job/types.js";
+import { UserError } from "../../errors.js";
+import { emptyReview, readReview, type Review } from "../review/decisions.js";
 import { estimateCost, type CostEstimate } from "./cost.js";
 import { relativeFileUrl } from "./escape.js";
 import type { GridAxes } from "./grid.js";
 import { readMp4Duration } from "./mp4-duration.js";
-import { renderReport, type ReferenceMedia } from "./render.js";
+import { describeReferences, findLocalReferences, relativeUrl, type JobContext } from "./references.js";
+import { renderReport } from "./render.js";
+
+export { describeReference } from "./references.js";
 
 export const REPORT_FILE = "report.html";
 
@@ -20,8 +24,14 @@ export interface HtmlReportOptions {
   usdPerTask?: number;
   rows?: string;
   cols?: string;
-  /** Where relative reference paths of the job file are resolved from. Default process.cwd(). */
+  /** Where relative paths of the job file are resolved from. Default process.cwd(). */
   cwd?: string;
+  /** Where `${NAME}` values of the job file are looked up, to find its local files again. */
+  env?: NodeJS.ProcessEnv;
+  /** The job file, when not the one the manifest names. */
+  jobFile?: string;
+  /** The job file already loaded again (the CLI loads it once for prices and references). */
+  job?: JobContext;
 }
 
 /** Writes `<outputDir>/report.html` and returns its path. */
@@ -42,15 +52,42 @@ export async function buildHtmlReport(
   options: HtmlReportOptions = {},
 ): Promise<string> {
   const provider = options.provider ?? "cometapi";
+  const cwd = options.cwd ?? process.cwd();
   const axes: GridAxes = {};
   if (options.rows !== undefined) axes.rows = options.rows;
   if (options.cols !== undefined) axes.cols = options.cols;
+  const locals = await findLocalReferences(manifest, {
+    cwd,
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.jobFile !== undefined ? { jobFile: options.jobFile } : {}),
+    ...(options.job ? { job: options.job } : {}),
+  });
+  // A CI artifact's report shows what was decided; a review.json it cannot read is said, not fatal.
+  let review: Review;
+  let reviewProblem: string | undefined;
+  try {
+    review = await readReview(outputDir, manifest.job);
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    review = emptyReview(manifest.job);
+    reviewProblem = error.message;
+  }
   return renderReport({
     manifest,
     provider,
     axes,
     cost: await estimateManifestCost(outputDir, manifest, provider, options.usdPerTask),
-    references: await findReferences(outputDir, manifest.tasks, options.cwd ?? process.cwd()),
+    references: await describeReferences(
+      manifest.tasks,
+      locals,
+      (file) => relativeUrl(outputDir, file.path),
+      cwd,
+      outputDir,
+    ),
+    review,
+    ...(reviewProblem !== undefined ? { reviewProblem } : {}),
+    live: false,
+    outputUrl: relativeFileUrl,
   });
 }
 
@@ -79,54 +116,4 @@ export async function estimateManifestCost(
     durations.push(output && url !== null ? await readMp4Duration(join(outputDir, output.file)) : null);
   }
   return estimateCost(provider, durations, options);
-}
-
-async function findReferences(
-  outputDir: string,
-  tasks: readonly ManifestTask[],
-  cwd: string,
-): Promise<Map<string, ReferenceMedia>> {
-  const references = new Map<string, ReferenceMedia>();
-  for (const task of tasks) {
-    if (references.has(task.pair)) continue;
-    references.set(task.pair, await describeReference(task.request.reference.uri, outputDir, cwd));
-  }
-  return references;
-}
-
-/**
- * A reference is played only when that costs no network request: a local file (linked relative to
- * the report) or a data URI. An https URL is a link the reader may follow, never fetched by the page.
- */
-export async function describeReference(
-  uri: string,
-  outputDir: string,
-  cwd: string,
-): Promise<ReferenceMedia> {
-  if (/^data:video\//i.test(uri)) return { label: "inline data URI", playable: uri, link: null };
-  if (/^https?:\/\//i.test(uri)) return { label: uri, playable: null, link: uri };
-  let path: string | null = null;
-  if (/^file:/i.test(uri)) {
-    try {
-      path = fileURLToPath(uri);
-    } catch {
-      path = null;
-    }
-  } else if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(uri)) path = resolve(cwd, uri);
-  if (path !== null && (await isFile(path))) {
-    const fromReport = relative(resolve(outputDir), path);
-    if (!isAbsolute(fromReport)) {
-      const url = fromReport.split(sep).map(encodeURIComponent).join("/");
-      return { label: uri, playable: url, link: null };
-    }
-  }
-  return { label: uri, playable: null, link: null };
-}
-
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
 }
