@@ -14,7 +14,7 @@ import { writeJson, type BenchResult } from "./lib/report.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 
-const CLIP = new URL("../src/sim/media/ei1-s1.mp4", import.meta.url);
+const CLIP = new URL("../test/fixtures/media/ei1-s1.mp4", import.meta.url);
 const ARGS = [
   "--headless",
   "--no-sandbox",

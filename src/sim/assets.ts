@@ -3,11 +3,9 @@
 // same thing to a preflight probe and to a create. Bodies are generated, never stored: an MP4 of
 // any size is its header, filler bytes computed on demand, and (moov at the end) its moov.
 import { createHash } from "node:crypto";
-import { concat, fillerByte, mp4Parts } from "../media/mp4-build.js";
-import { clipSource, type OutputSource } from "./outputs.js";
+import { fillerByte, mp4Parts } from "../media/mp4-build.js";
+import { DEFAULT_ASSET_SECONDS } from "./outputs.js";
 
-/** The reference length a URL without simDuration gets (the create validation's default too). */
-export const DEFAULT_ASSET_SECONDS = 10;
 /** Media-data bytes of an MP4 asset without simSize: more than a probe's first read. */
 const DEFAULT_MDAT_BYTES = 256 * 1024;
 
@@ -110,34 +108,4 @@ export function answerAsset(path: string, query: string): AssetAnswer {
       return out;
     },
   };
-}
-
-/**
- * A task's output as a real render would be: the requested ratio's size, the reference's length
- * (its simDuration hook, else 10 s). Header-valid, not playable.
- */
-export function matchingOutputSource(task: {
-  id: string;
-  body: Record<string, unknown>;
-  referenceSeconds?: number | null;
-}): OutputSource {
-  const [width, height] = String(task.body["ratio"] ?? "1280:720")
-    .split(":")
-    .map(Number);
-  const reference = (task.body["reference"] as { uri?: unknown } | undefined)?.uri;
-  let seconds = task.referenceSeconds ?? DEFAULT_ASSET_SECONDS;
-  if (task.referenceSeconds == null && typeof reference === "string" && !reference.startsWith("data:")) {
-    const query = reference.indexOf("?");
-    const hook = query < 0 ? null : new URLSearchParams(reference.slice(query + 1)).get("simDuration");
-    if (hook !== null && Number.isFinite(Number(hook)) && Number(hook) > 0) seconds = Number(hook);
-  }
-  const parts = mp4Parts({
-    durationSec: seconds,
-    width: width || 1280,
-    height: height || 720,
-    mdatBytes: 4096,
-  });
-  const filler = new Uint8Array(parts.fillerBytes);
-  for (let i = 0; i < filler.length; i++) filler[i] = fillerByte(i);
-  return clipSource(Buffer.from(concat(parts.head, filler, parts.tail)), `match-${task.id}`);
 }

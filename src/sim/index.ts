@@ -15,7 +15,7 @@ export type { FaultSpec, FaultTable, RequestFault, FaultScope } from "./faults.j
 export type { TaskStatus } from "./tasks.js";
 export { parseFaultSpec, FAULT_GRAMMAR } from "./faults.js";
 export { DEFAULT_FAILURE_CODES } from "./failure-codes.js";
-export { syntheticSha256, MEDIA_DIR } from "./outputs.js";
+export { syntheticSha256 } from "./outputs.js";
 
 export interface Simulator {
   /** CometAPI-form base URL: "http://127.0.0.1:PORT/runwayml". */

@@ -51,17 +51,11 @@ export interface SimulatorOptions {
   faults?: FaultSpec;
   /** Codes drawn for FAILED tasks; null means a failure without a code. @defaultValue all nine codes and null */
   failureCodes?: (string | null)[];
-  /** Serve a deterministic synthetic payload of this many bytes instead of the MP4 clips. */
+  /** Serve a deterministic synthetic payload of this many bytes instead of each task's render. */
   outputBytes?: number;
   /**
-   * Serve, instead of the clips, a header-valid (not playable) MP4 per task whose video is the
-   * requested ratio's size and whose duration is the reference's (simDuration, else 10 s), as a
-   * real render would be: what output checks expect. @defaultValue false
-   */
-  matchingOutputs?: boolean;
-  /**
-   * Serve every task the clips of this ratio ("1280:720"), whatever ratio it asked for: a render of
-   * the wrong shape, for output checks to catch. @defaultValue the requested ratio's clips
+   * Render every task at this ratio ("1280:720"), whatever ratio it asked for: a render of the
+   * wrong shape, for output checks to catch. @defaultValue the requested ratio
    */
   clipRatio?: string;
   /** Mean of the lognormal RUNNING time. @defaultValue 90000 */
@@ -113,7 +107,6 @@ export interface ResolvedOptions {
   faults: FaultTable;
   failureCodes: (string | null)[];
   outputBytes: number | undefined;
-  matchingOutputs: boolean;
   clipRatio: string | undefined;
   renderMeanMs: number;
   renderSigma: number;
@@ -168,7 +161,6 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     faults: parseFaultSpec(options.faults),
     failureCodes: options.failureCodes ?? DEFAULT_FAILURE_CODES,
     outputBytes: options.outputBytes,
-    matchingOutputs: options.matchingOutputs === true,
     clipRatio: options.clipRatio,
     renderMeanMs: options.renderMeanMs ?? 90_000,
     renderSigma: options.renderSigma ?? 0.35,

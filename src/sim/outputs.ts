@@ -1,64 +1,13 @@
-// Output files and their signed URLs.
-//
-// The clips are committed MP4 fixtures in src/sim/media/ (made by make-clips.sh). The build copies
-// only .ts files to dist/, so they are loaded from the source tree relative to this module:
-// "../../src/sim/media/" resolves to src/sim/media/ both from dist/sim/outputs.js and, under
-// vitest, from src/sim/outputs.ts. A published package must therefore ship src/sim/media/*.mp4.
+// Output files and their signed URLs. A task's output is rendered for it (render.ts): a playable
+// MP4 of its ratio and its reference's length, labelled with its values; benchmarks may ask for a
+// synthetic payload of any size instead.
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { UserError } from "../errors.js";
+import { renderVideo } from "./render.js";
 
-export const MEDIA_DIR = new URL("../../src/sim/media/", import.meta.url);
-
-const INTENSITIES = 5;
-const SEED_VARIANTS = 4;
-
-/**
- * Folder of each ratio's clip set (shaped like that ratio, so output checks on a simulated render see
- * the ratio that was asked for); 16:9 and any ratio without a set use the clips at the top.
- */
-const RATIO_FOLDERS: Readonly<Record<string, string>> = {
-  "720:1280": "108x192/",
-  "960:960": "108x108/",
-  "1104:832": "144x108/",
-  "832:1104": "108x144/",
-  "1584:672": "254x108/",
-};
-
-/** Name of the clip a request body renders to: its ratio's set, then expressionIntensity and seed modulo 4. */
-export function clipNameOf(body: Record<string, unknown>): string {
-  const intensity = typeof body["expressionIntensity"] === "number" ? body["expressionIntensity"] : 3;
-  const seed = typeof body["seed"] === "number" ? body["seed"] : 0;
-  const ei = Math.min(INTENSITIES, Math.max(1, Math.round(intensity)));
-  const folder = typeof body["ratio"] === "string" ? (RATIO_FOLDERS[body["ratio"]] ?? "") : "";
-  return `${folder}ei${ei}-s${Math.abs(Math.trunc(seed)) % SEED_VARIANTS}.mp4`;
-}
-
-let clipCache: Map<string, Buffer> | undefined;
-
-/** Every clip, read once per process (about 1.5 MB in all). */
-export function loadClips(): Map<string, Buffer> {
-  if (clipCache) return clipCache;
-  const clips = new Map<string, Buffer>();
-  for (const folder of ["", ...Object.values(RATIO_FOLDERS)])
-    for (let ei = 1; ei <= INTENSITIES; ei++)
-      for (let s = 0; s < SEED_VARIANTS; s++) {
-        const name = `${folder}ei${ei}-s${s}.mp4`;
-        const file = new URL(name, MEDIA_DIR);
-        try {
-          clips.set(name, readFileSync(file));
-        } catch {
-          throw new UserError(
-            `the simulator's output clip ${fileURLToPath(file)} is missing`,
-            undefined,
-            "the clips live in src/sim/media/ beside dist/ (or pass outputBytes / --output-bytes for synthetic outputs)",
-          );
-        }
-      }
-  clipCache = clips;
-  return clips;
-}
+/** The reference length a URL without simDuration gets (the create validation's default too). */
+export const DEFAULT_ASSET_SECONDS = 10;
+/** Renders kept for the downloads that follow (a Range resume asks for the same file again). */
+const RENDERS_KEPT = 32;
 
 /** A body the download route can serve in pieces, from any offset. */
 export interface OutputSource {
@@ -68,12 +17,62 @@ export interface OutputSource {
   etag: string;
 }
 
-export function clipSource(clip: Buffer, name: string): OutputSource {
+export function bytesSource(bytes: Buffer, name: string): OutputSource {
   return {
-    size: clip.length,
-    read: (offset, length) => [clip.subarray(offset, offset + length)],
-    etag: `"${name}-${clip.length}"`,
+    size: bytes.length,
+    read: (offset, length) => [bytes.subarray(offset, offset + length)],
+    etag: `"${name}-${bytes.length}"`,
   };
+}
+
+/** What a render of a task is made from. */
+export interface RenderedTask {
+  id: string;
+  body: Record<string, unknown>;
+  /** The reference's length when read from its bytes; else its URL's simDuration hook, else 10 s. */
+  referenceSeconds: number | null;
+}
+
+const renders = new Map<string, Buffer>();
+
+/**
+ * The task's render: the ratio it asked for (or `ratio`, a wrong shape on purpose), as long as its
+ * reference, its expressionIntensity, seed and id burnt in. Made again when asked again after the
+ * last few (the same bytes: it depends on the task alone).
+ */
+export function renderedSource(task: RenderedTask, ratio?: string): OutputSource {
+  const shape = ratio ?? (typeof task.body["ratio"] === "string" ? task.body["ratio"] : "1280:720");
+  const name = `render-${task.id}-${shape.replace(":", "x")}`;
+  let bytes = renders.get(name);
+  if (bytes === undefined) {
+    bytes = Buffer.from(
+      renderVideo({
+        ratio: shape,
+        expressionIntensity: numberOr(task.body["expressionIntensity"], 1),
+        seed: numberOr(task.body["seed"], 1),
+        label: `id ${task.id.slice(0, 8)}`,
+        seconds: referenceSecondsOf(task),
+      }),
+    );
+    if (renders.size >= RENDERS_KEPT) renders.delete(renders.keys().next().value as string);
+    renders.set(name, bytes);
+  }
+  return bytesSource(bytes, name);
+}
+
+/** A render lasts as long as its reference: read from its bytes, else its URL's simDuration, else 10 s. */
+function referenceSecondsOf(task: RenderedTask): number {
+  if (task.referenceSeconds !== null) return task.referenceSeconds;
+  const reference = (task.body["reference"] as { uri?: unknown } | undefined)?.uri;
+  if (typeof reference !== "string" || reference.startsWith("data:")) return DEFAULT_ASSET_SECONDS;
+  const query = reference.indexOf("?");
+  const hook = query < 0 ? null : new URLSearchParams(reference.slice(query + 1)).get("simDuration");
+  const seconds = Number(hook);
+  return hook !== null && Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_ASSET_SECONDS;
+}
+
+function numberOr(value: unknown, fallback: number): number {
+  return typeof value === "number" && Number.isFinite(value) ? value : fallback;
 }
 
 const BLOCK = 64 * 1024;

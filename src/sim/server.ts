@@ -18,7 +18,7 @@ import { handleOrganization } from "./handlers/organization.js";
 import { handleCreate, handleDelete, handleGet } from "./handlers/tasks.js";
 import { issueUpload, receiveUpload } from "./handlers/uploads.js";
 import type { ResolvedOptions, SimShape } from "./options.js";
-import { loadClips, UrlSigner } from "./outputs.js";
+import { UrlSigner } from "./outputs.js";
 import { seededStream } from "./random.js";
 import { routeOf } from "./routes.js";
 import { Counters, statsOf, type SimStats } from "./stats.js";
@@ -62,7 +62,6 @@ export class SimServer implements SimContext {
     };
     this.shapeDraw = seededStream(options.seed, "shape");
     this.idDraw = seededStream(options.seed, `ids${options.idSalt}`);
-    if (options.outputBytes === undefined) loadClips();
     this.server = createServer({ keepAliveTimeout: 10_000 }, (req, res) => this.handle(req, res));
     this.server.on("connection", (socket) => {
       this.sockets.add(socket);

@@ -40,8 +40,6 @@ export interface SimTask {
   cost: number;
   /** The reference's length when read from its bytes (data: URI or upload): renders match it. */
   referenceSeconds: number | null;
-  /** Index of the output clip. */
-  clip: string;
 }
 
 export interface TaskSnapshot {

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { buildMp4, Mp4Error, parseMp4, probeMp4, type RangeReader } from "../../src/media/index.js";
 import { box, concat, u32, u64, ascii } from "../../src/media/mp4-build.js";
 
-const mediaDir = new URL("../../src/sim/media/", import.meta.url);
+const mediaDir = new URL("../fixtures/media/", import.meta.url);
 const clips = readdirSync(mediaDir).filter((name) => name.endsWith(".mp4"));
 
 /** Moves the moov box after everything else, as a file written without "fast start" has it. */

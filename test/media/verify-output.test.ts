@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildMp4, verifyRenderedOutput } from "../../src/media/index.js";
 
-const clip = fileURLToPath(new URL("../../src/sim/media/ei3-s1.mp4", import.meta.url));
+const clip = fileURLToPath(new URL("../fixtures/media/ei3-s1.mp4", import.meta.url));
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "actbatch-verify-"));

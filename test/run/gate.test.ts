@@ -37,8 +37,8 @@ describe("run gate: preflight and budget before the first create", () => {
   });
 
   it("runs when the reference passes the preflight, and a rerun probes nothing", async () => {
-    // Renders as long as the reference and of its ratio, so the output checks pass.
-    ws = await createWorkspace("version: 1\nname: placeholder\npairs: []\n", { matchingOutputs: true });
+    // The simulator renders as long as the reference and of its ratio, so the output checks pass.
+    ws = await createWorkspace("version: 1\nname: placeholder\npairs: []\n");
     await ws.writeJob(jobWithReference(`${ws.sim.origin}/assets/take.mp4?simDuration=10`));
     const first = await ws.run();
     expect(first.exitCode).toBe(0);

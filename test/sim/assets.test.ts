@@ -103,9 +103,9 @@ describe("probe-able assets (GET/HEAD /assets/...)", () => {
   });
 });
 
-describe("matchingOutputs: outputs shaped like the request, as a real render is", () => {
+describe("renders shaped like the request, as a real render is", () => {
   it("serves an MP4 of the requested ratio lasting as long as the reference, which passes the output checks", async () => {
-    const matching = await startTestSimulator({ matchingOutputs: true });
+    const matching = await startTestSimulator();
     const dir = await mkdtemp(join(tmpdir(), "actbatch-matching-"));
     try {
       const body = validBody({
@@ -120,7 +120,7 @@ describe("matchingOutputs: outputs shaped like the request, as a real render is"
       const file = join(dir, "out.mp4");
       await writeFile(file, download.bytes);
       const verdict = await verifyRenderedOutput(file, { ratio: "832:1104", referenceDurationSec: 7 });
-      expect(verdict).toMatchObject({ ok: true, info: { durationSec: 7, width: 832, height: 1104 } });
+      expect(verdict).toMatchObject({ ok: true, info: { durationSec: 7, width: 108, height: 144 } });
     } finally {
       await matching.close();
       await rm(dir, { recursive: true, force: true });

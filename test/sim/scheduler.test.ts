@@ -28,7 +28,6 @@ function task(id: number, createdAt: number, pendingMs: number, renderMs: number
     wrapperPhase: 0,
     cost: 0,
     referenceSeconds: null,
-    clip: "ei1-s0.mp4",
   };
 }
 

@@ -1,13 +1,12 @@
 // Outputs: the signed URL a SUCCEEDED task hands out, what it serves, and GET/HEAD /media/:id.mp4
 // (signature and expiry, Range, download faults: truncated and slow bodies are shaped in pump()).
 import { createHash } from "node:crypto";
-import { matchingOutputSource } from "../assets.js";
 import type { SimContext } from "../context.js";
 import { drained, type Exchange } from "../exchange.js";
 import { injectFault } from "../fault-answers.js";
 import { pickFault, type RequestFault } from "../faults.js";
 import type { ResolvedOptions } from "../options.js";
-import { clipSource, loadClips, syntheticSource, type OutputSource } from "../outputs.js";
+import { renderedSource, syntheticSource, type OutputSource } from "../outputs.js";
 import type { SimTask } from "../tasks.js";
 
 export function outputUrl(ctx: SimContext, task: SimTask, now: number): string {
@@ -17,12 +16,7 @@ export function outputUrl(ctx: SimContext, task: SimTask, now: number): string {
 
 export function outputSourceOf(options: ResolvedOptions, task: SimTask): OutputSource {
   if (options.outputBytes !== undefined) return syntheticSource(task.id, options.outputBytes);
-  // A reference whose length the service can read (sent inline or uploaded) gets renders as long:
-  // the library's clips are not.
-  if (options.matchingOutputs || task.referenceSeconds !== null) return matchingOutputSource(task);
-  const clip = loadClips().get(task.clip);
-  if (!clip) throw new Error(`missing output clip ${task.clip}`);
-  return clipSource(clip, task.clip);
+  return renderedSource(task, options.clipRatio);
 }
 
 /** What a download of this task's output must yield. */

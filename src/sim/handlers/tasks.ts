@@ -6,7 +6,6 @@ import type { Exchange } from "../exchange.js";
 import { resetConnection, retryAfterHeaders } from "../fault-answers.js";
 import { failsEarly, failureTextOf } from "../failure-codes.js";
 import type { RequestFault } from "../faults.js";
-import { clipNameOf } from "../outputs.js";
 import { hashUnit, lognormal } from "../random.js";
 import { isTerminal, snapshotAt, type RouteFamily, type SimTask } from "../tasks.js";
 import { checkReferenceSeconds, validateCreateBody, type CreateHints } from "../validate.js";
@@ -145,7 +144,6 @@ function createTask(
     wrapperPhase: (draw("wrapper") * options.wrapperRefreshMs) / speed,
     cost,
     referenceSeconds: hints.referenceFromBytes === true ? hints.referenceSeconds : null,
-    clip: clipNameOf(options.clipRatio === undefined ? body : { ...body, ratio: options.clipRatio }),
   };
   ctx.scheduler.add(task);
   ctx.tasks.set(task.id, task);
