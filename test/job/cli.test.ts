@@ -3,8 +3,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTaskJson } from "../../src/cli/commands/plan.js";
+import { estimateCost, knownDurations, type TaskCost } from "../../src/cost/index.js";
 import { loadPlan, type TaskPlan } from "../../src/job/index.js";
+import { createTaskJson } from "../../src/report/plan-json.js";
 import { repoRoot, runCli } from "../helpers/cli.js";
 
 let dir = "";
@@ -141,16 +142,38 @@ describe("actbatch plan", () => {
     );
   });
 
-  it("prints the --json document: job, total and each task's key, pair, params, request, output, source", async () => {
+  it("prints the --json document: job, output folder, total, cost and each task's key, pair, params, request, output, source and estimated cost", async () => {
     const result = await runCli(["plan", "jobs/demo.yaml", "--json"]);
     expect(result.code).toBe(0);
-    const doc = JSON.parse(result.stdout) as { job: string; total: number; tasks: Record<string, unknown>[] };
-    expect(Object.keys(doc)).toEqual(["job", "total", "tasks"]);
+    const doc = JSON.parse(result.stdout) as {
+      job: string;
+      outputDir: string;
+      total: number;
+      cost: unknown;
+      tasks: Record<string, unknown>[];
+    };
+    expect(Object.keys(doc)).toEqual(["job", "outputDir", "total", "cost", "tasks"]);
     expect(doc.job).toBe("demo");
+    expect(doc.outputDir).toBe("out/demo");
     expect(doc.total).toBe(12);
+    expect(doc.cost).toEqual({
+      provider: "cometapi",
+      basis: "US$0.40 per task",
+      credits: 480,
+      usd: 4.8,
+      unknownTasks: 0,
+    });
     expect(doc.tasks).toHaveLength(12);
     for (const task of doc.tasks)
-      expect(Object.keys(task)).toEqual(["key", "pair", "params", "request", "output", "source"]);
+      expect(Object.keys(task)).toEqual([
+        "key",
+        "pair",
+        "params",
+        "request",
+        "output",
+        "source",
+        "estimatedCost",
+      ]);
     expect(doc.tasks[4]).toEqual({
       key: expect.stringMatching(/^[0-9a-f]{16}$/),
       pair: "hero-dance",
@@ -170,6 +193,7 @@ describe("actbatch plan", () => {
         { file: "jobs/demo.yaml", line: 19, column: 5 },
         { file: "jobs/demo.yaml", line: 38, column: 5 },
       ],
+      estimatedCost: { credits: 40, usd: 0.4 },
     });
   });
 
@@ -220,21 +244,36 @@ describe("actbatch plan", () => {
   });
 });
 
-function generic(task: TaskPlan): string {
-  const { key, pair, params, request, output, source } = task;
-  return JSON.stringify({ key, pair, params, request, output, source });
+function generic(costs: ReadonlyMap<string, TaskCost | null>): (task: TaskPlan) => string {
+  return (task) => {
+    const { key, pair, params, request, output, source } = task;
+    return JSON.stringify({
+      key,
+      pair,
+      params,
+      request,
+      output,
+      source,
+      estimatedCost: costs.get(key) ?? null,
+    });
+  };
 }
 
 describe("plan --json serialisation", () => {
   it("writes each task exactly as JSON.stringify would, and falls back to it for a shape it does not know", async () => {
-    const { plan } = await loadPlan("jobs/demo.yaml", { cwd: repoRoot });
-    const fast = createTaskJson();
-    expect(plan.tasks.map((task) => fast(task))).toEqual(plan.tasks.map(generic));
+    const loaded = await loadPlan("jobs/demo.yaml", { cwd: repoRoot });
+    const { plan } = loaded;
+    const costs = estimateCost(plan, knownDurations(loaded.report)).perTask;
+    const fast = createTaskJson(costs);
+    expect(plan.tasks.map((task) => fast(task))).toEqual(plan.tasks.map(generic(costs)));
+    // A cost that is not known is null.
+    const unknown = createTaskJson(new Map());
+    expect(plan.tasks.map((task) => unknown(task))).toEqual(plan.tasks.map(generic(new Map())));
 
     const extended = plan.tasks.map((task) => ({ ...task, request: { ...task.request, extra: 1 } }));
-    const fallback = createTaskJson();
+    const fallback = createTaskJson(costs);
     const lines = extended.map((task) => fallback(task));
-    expect(lines).toEqual(extended.map(generic));
+    expect(lines).toEqual(extended.map(generic(costs)));
     expect(lines[3]).toContain('"extra":1');
   });
 });

@@ -16,9 +16,10 @@ import { formatWarning } from "./validate.js";
 import { comparePlan } from "../../report/plan-diff-text.js";
 import { resolveManifestPath } from "../../manifest/manifest.js";
 import { HashCache } from "../../run/hash-cache.js";
-import { planCostLines } from "../../cost/index.js";
+import { estimateCost, knownDurations, planCostLines } from "../../cost/index.js";
 import { localReferenceDurations } from "../../preflight/check-local-files.js";
 import { planInputLines } from "../../report/plan-inputs-text.js";
+import { planJsonLines } from "../../report/plan-json.js";
 import { varyingValues } from "../../report/plan-values.js";
 import { chooseSubset, describeSubset, nothingToDo } from "../subset.js";
 
@@ -32,8 +33,9 @@ field, what each include and exclude did, and every task with its key, values an
 Warnings (an include or exclude that matches nothing, ...) go to stderr.
 
 Options:
-  --json          print {"job", "total", "tasks": [{"key", "pair", "params", "request", "output",
-                  "source"}]} on stdout; request is the exact body that would be POSTed
+  --json          print {"job", "outputDir", "total", "cost", "tasks": [{"key", "pair", "params",
+                  "request", "output", "source", "estimatedCost"}]} on stdout; request is the
+                  exact body that would be POSTed, estimatedCost {credits, usd} or null (unknown)
   --out DIR       output folder, replacing the job's output.dir
   --max-tasks N   allow the job to expand to up to N tasks (default ${DEFAULT_MAX_TASKS})
   --only F=P      list only the tasks whose field F matches P (repeatable: all must match): F is
@@ -113,7 +115,14 @@ async function planCommand(args: string[], io: CliIo): Promise<number> {
   }
   const shown = subset === undefined ? loaded : narrowPlan(loaded, subset.tasks);
   const lines = values.json
-    ? jsonLines(shown, subset && loaded.plan.tasks.length)
+    ? planJsonLines(
+        shown,
+        estimateCost(
+          shown.plan,
+          knownDurations(shown.report, await localReferenceDurations(shown.report.assets ?? [])),
+        ),
+        subset && loaded.plan.tasks.length,
+      )
     : textLines(
         shown,
         await localReferenceDurations(shown.report.assets ?? []),
@@ -132,63 +141,6 @@ function narrowPlan(loaded: LoadedPlan, tasks: TaskPlan[]): LoadedPlan {
     return selected === undefined ? [] : [{ pair, tasks: selected }];
   });
   return { plan: { ...loaded.plan, tasks }, report: { ...loaded.report, total: tasks.length, pairs } };
-}
-
-/**
- * The --json document, one task per line so a 100,000-task plan never becomes one huge string.
- * With a subset, total is the job's and selected the number of tasks listed.
- */
-function* jsonLines({ plan }: LoadedPlan, jobTotal?: number): Generator<string> {
-  const counts =
-    jobTotal === undefined
-      ? `"total":${plan.tasks.length}`
-      : `"total":${jobTotal},"selected":${plan.tasks.length}`;
-  yield `{"job":${JSON.stringify(plan.job)},${counts},"tasks":[`;
-  const taskJson = createTaskJson();
-  const last = plan.tasks.length - 1;
-  for (let index = 0; index <= last; index++) {
-    const line = taskJson(plan.tasks[index]!);
-    yield index < last ? line + "," : line;
-  }
-  yield "]}";
-}
-
-/** What JSON.stringify gives for a task's --json entry. */
-function genericTaskJson({ key, pair, params, request, output, source }: TaskPlan): string {
-  return JSON.stringify({ key, pair, params, request, output, source });
-}
-
-/**
- * The task's --json entry, written out field by field with the objects a pair's tasks share
- * (character, reference, source) serialised once: twice as fast as genericTaskJson on a 100,000-task
- * plan. Its first line is compared with genericTaskJson's; should a field ever be added to the plan
- * and not here, every line falls back to the generic form rather than lose it.
- */
-export function createTaskJson(): (task: TaskPlan) => string {
-  const shared = new WeakMap<object, string>();
-  const json = (value: object): string => {
-    let text = shared.get(value);
-    if (text === undefined) shared.set(value, (text = JSON.stringify(value)));
-    return text;
-  };
-  const q = JSON.stringify;
-  let mode: "unverified" | "fast" | "generic" = "unverified";
-  return (task) => {
-    if (mode === "generic") return genericTaskJson(task);
-    const r = task.request;
-    const line =
-      `{"key":${q(task.key)},"pair":${q(task.pair)},"params":${q(task.params)},` +
-      `"request":{"model":${q(r.model)},"character":${json(r.character)},"reference":${json(r.reference)},` +
-      `"ratio":${q(r.ratio)},"bodyControl":${q(r.bodyControl)},"expressionIntensity":${q(r.expressionIntensity)},` +
-      `"seed":${q(r.seed)},"contentModeration":${json(r.contentModeration)}},` +
-      `"output":${q(task.output)},"source":[${task.source.map(json).join(",")}]}`;
-    if (mode === "unverified") {
-      const generic = genericTaskJson(task);
-      mode = line === generic ? "fast" : "generic";
-      return generic;
-    }
-    return line;
-  };
 }
 
 function* textLines(
