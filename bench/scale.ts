@@ -1,7 +1,7 @@
 // Scenario 4: scale. N = 10,000 tasks against a very fast simulator (every clock divided by F = 1000,
 // so a 90 s render takes 90 ms), account concurrency 64 (the most a job file allows): what does the runner itself cost per task?
-// Figures: the runner's peak RSS (target < 250 MB) and CPU time per task (target < 1 ms; loopback
-// HTTP, so no TLS in it), plus wall time and GETs per task for context.
+// Figures: the runner's peak RSS (target at most 250 MB) and CPU time per task (target at most 2 ms;
+// loopback HTTP, so no TLS in it), plus wall time and GETs per task for context.
 //
 // The output folder goes on tmpfs (/dev/shm) when there is one: the runner fsyncs every journal
 // record, file and directory, and at F = 1000 a disk's fsync latency (not the runner) would set the
@@ -108,8 +108,8 @@ function scaleRows(params: ScaleParams, f: RunFigures | null): BenchRow[] {
   const rss = f ? f.peakRssMb : null;
   return [
     row("tasks succeeded", f ? f.succeeded : null, `= ${params.n}`, f ? f.succeeded === params.n : null),
-    row("peak RSS MB", rss, "< 250", atMost(rss, 250)),
-    row("CPU ms per task", cpuMs, "< 1.0", atMost(cpuMs, 1)),
+    row("peak RSS MB", rss, "<= 250", atMost(rss, 250)),
+    row("CPU ms per task", cpuMs, "<= 2", atMost(cpuMs, 2)),
     row("wall s", f ? f.wallMs / 1000 : null),
     row("makespan / ideal", f ? f.makespanOverIdeal : null),
     row("GETs per task", f ? f.getsPerTask : null),
