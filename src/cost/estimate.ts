@@ -123,6 +123,14 @@ export function formatCost(estimate: CostEstimate): string {
   return `${known} for ${knownTasks} of ${tasks}, plus ${estimate.unknownTasks} of unknown cost, at ${estimate.basis} (${estimate.provider})`;
 }
 
+/**
+ * A run's cost line. Against the simulator nothing is paid: the line says the figure is what the
+ * service would charge, so a demo's "US$4.80" is not read as money spent.
+ */
+export function formatCostLine(estimate: CostEstimate, simulated: boolean): string {
+  return `cost: ${formatCost(estimate)}${simulated ? "; simulated: nothing is charged" : ""}`;
+}
+
 export function formatUsd(usd: number): string {
   return `US$${usd.toFixed(2)}`;
 }

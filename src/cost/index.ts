@@ -3,6 +3,7 @@ export {
   COMETAPI_PRICE_PER_TASK_USD,
   estimateCost,
   formatCost,
+  formatCostLine,
   formatUsd,
   knownDurations,
   runwayTaskCost,

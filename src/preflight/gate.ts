@@ -6,7 +6,7 @@ import {
   BudgetLedger,
   effectiveBudget,
   estimateCost,
-  formatCost,
+  formatCostLine,
   knownDurations,
   type Budget,
   type CostEstimate,
@@ -28,7 +28,7 @@ export interface RunGateOptions {
   outputDir: string;
   /** false with --no-preflight: no network, durations from hints and data: URIs only. */
   preflight: boolean;
-  /** true with --simulate: probe loopback URLs only. */
+  /** The API is on loopback, the simulator (--simulate or another process): probe loopback URLs only; the cost is simulated. */
   loopbackOnly?: boolean;
   /** --max-credits / --max-usd; they replace the job file's limits. */
   budgetFlags?: Budget;
@@ -74,7 +74,9 @@ export async function gateRun(whole: LoadedPlan, options: RunGateOptions): Promi
       ? loaded.plan
       : { ...loaded.plan, provider: { ...loaded.plan.provider, name: options.provider } };
   const estimate = estimateCost(plan, durations);
-  options.stderr.write(`cost: ${formatCost(estimate)}\n`);
+  // An API on loopback is the simulator (DESIGN.md section 3: only the simulator and tests are
+  // reached there), in this process (--simulate) or another: its cost is simulated.
+  options.stderr.write(`${formatCostLine(estimate, options.loopbackOnly === true)}\n`);
   const budget = effectiveBudget(loaded.plan.budget, options.budgetFlags ?? {});
   assertWithinBudget(estimate, budget, { allowUnknownCost: options.allowUnknownCost === true });
   return {

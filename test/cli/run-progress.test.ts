@@ -92,6 +92,17 @@ describe("run's progress on a terminal", () => {
     }
   });
 
+  it("says the cost is simulated and nothing is charged under --simulate", async () => {
+    const { stderr } = await run(["--progress", "plain"]);
+    // Lines wrapped to the terminal, joined again.
+    const lines = stderr.screen().join("\n").replaceAll("\n  ", " ").split("\n");
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^\d\d:\d\d:\d\d cost: US\$0\.80 for 2 tasks at US\$0\.40 per task \(cometapi\); simulated: nothing is charged$/,
+      ),
+    );
+  });
+
   it("is nothing but the summary with --progress none", async () => {
     const { code, stderr } = await run(["--progress", "none"]);
     expect(code).toBe(0);

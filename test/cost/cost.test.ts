@@ -9,11 +9,12 @@ import {
   effectiveBudget,
   estimateCost,
   formatCost,
+  formatCostLine,
   knownDurations,
 } from "../../src/cost/index.js";
 import { buildMp4 } from "../../src/media/index.js";
 import { loadPlan, type LoadedPlan } from "../../src/job/index.js";
-import { runCli } from "../helpers/cli.js";
+import { repoRoot, runCli } from "../helpers/cli.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -180,5 +181,16 @@ describe("actbatch plan shows the cost", () => {
       '  duration unknown: "other"; add duration: (seconds) to the asset, or let preflight read it',
       "budget: 100 credits: the estimate, at least 195 credits (US$1.95), is over the budget of 100 credits",
     ]);
+  });
+});
+
+describe("the run's cost line", () => {
+  it("says, against the simulator, that the cost is simulated and nothing is charged", async () => {
+    const { plan } = await loadPlan(join(repoRoot, "jobs/demo.yaml"), { cwd: repoRoot });
+    const estimate = estimateCost(plan, new Map());
+    expect(formatCostLine(estimate, true)).toBe(
+      "cost: US$4.80 for 12 tasks at US$0.40 per task (cometapi); simulated: nothing is charged",
+    );
+    expect(formatCostLine(estimate, false)).toBe("cost: US$4.80 for 12 tasks at US$0.40 per task (cometapi)");
   });
 });

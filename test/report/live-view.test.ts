@@ -193,7 +193,7 @@ describe("the live view", () => {
     const reporter = await liveRun(terminal, [
       {
         kind: "note",
-        message: "cost: US$4.80 (12 tasks × US$0.40), simulated: the simulator charges nothing",
+        message: "cost: US$4.80 for 12 tasks at US$0.40 per task (cometapi); simulated: nothing is charged",
       },
       started(12),
       {
