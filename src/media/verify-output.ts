@@ -34,19 +34,35 @@ export interface VerifyOutputOptions {
   ratioTolerance?: number;
 }
 
+/** The probe's reads are at most this long, but for a large moov (its default chunk). */
+const READ_BUFFER_BYTES = 64 * 1024;
+/**
+ * Read buffers given back by finished verifications: a run verifies thousands of files a few at a
+ * time, and a fresh buffer per read is memory outside the heap that waits for a garbage collection.
+ */
+const spareReadBuffers: Buffer[] = [];
+const MAX_SPARE_READ_BUFFERS = 8;
+
 /** Reads only the file's header boxes (a few KB), whatever its size. */
 export async function verifyRenderedOutput(
   file: string,
   options: VerifyOutputOptions,
 ): Promise<OutputVerification> {
   const handle = await open(file, "r");
+  // Each read gets its own buffer (the probe may hold one read while it makes the next); the header
+  // facts it returns are numbers, so the buffers are free again once it is done.
+  const borrowed: Buffer[] = [];
   let info;
   try {
     const size = (await handle.stat()).size;
     info = await probeMp4(
       async (start, length) => {
         // Only the bytes read are handed on: the rest need no zeroing.
-        const buffer = Buffer.allocUnsafe(length);
+        let buffer: Buffer;
+        if (length <= READ_BUFFER_BYTES) {
+          buffer = spareReadBuffers.pop() ?? Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+          borrowed.push(buffer);
+        } else buffer = Buffer.allocUnsafe(length);
         const { bytesRead } = await handle.read(buffer, 0, length, start);
         return buffer.subarray(0, bytesRead);
       },
@@ -61,6 +77,8 @@ export async function verifyRenderedOutput(
     };
   } finally {
     await handle.close();
+    for (const buffer of borrowed)
+      if (spareReadBuffers.length < MAX_SPARE_READ_BUFFERS) spareReadBuffers.push(buffer);
   }
   return judgeOutput(info.durationSec, info.video, options);
 }
