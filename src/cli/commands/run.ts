@@ -68,16 +68,16 @@ Options:
                                the manifest
   --junit FILE                 also write a JUnit XML file: one testcase per task (CI test reports)
   --json                       print one summary object on stdout
+  --progress MODE              live (a view redrawn in place), plain (timestamped lines) or none;
+                               default: live on a terminal, plain when CI is set, stderr is not a
+                               terminal or TERM=dumb (NO_COLOR turns colours off)
+  --quiet                      no progress, and the summary only when the run did not succeed
   -h, --help                   show this help
 
 Progress goes to stderr: a live view on a terminal, timestamped lines when CI is set or stderr is
 not a terminal. In GitHub Actions (GITHUB_STEP_SUMMARY set) a Markdown summary is appended there.
 Ctrl-C once stops submitting and keeps every task id (exit 130); twice cancels the tasks in
 flight at the API.
-  --progress MODE              live (a view redrawn in place), plain (timestamped lines) or none;
-                               default: live on a terminal, plain when CI is set, stderr is not a
-                               terminal or TERM=dumb (NO_COLOR turns colours off)
-  --quiet                      no progress, and the summary only when the run did not succeed
 
 Exit codes: 0 all succeeded, 1 a task failed or is unfinished, 2 usage or spec error (nothing was
 submitted), 3 stopped by the account (bad key, no credits, daily limit) or by moderation failures,
@@ -118,6 +118,8 @@ async function runJobs(args: string[], io: CliIo): Promise<number> {
       report: { type: "boolean" },
       junit: { type: "string" },
       json: { type: "boolean" },
+      progress: { type: "string" },
+      quiet: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     runUsage,
@@ -126,8 +128,6 @@ async function runJobs(args: string[], io: CliIo): Promise<number> {
     writeLine(io.stdout, runUsage);
     return ExitCode.ok;
   }
-      progress: { type: "string" },
-      quiet: { type: "boolean" },
   if (positionals.length === 0) throw new UsageError("expected a job file", runUsage);
   if (values.out === "") throw new UsageError("--out expects a folder", runUsage);
   if (values.out !== undefined && positionals.length > 1)
@@ -144,6 +144,7 @@ async function runJobs(args: string[], io: CliIo): Promise<number> {
   const maxOutputMb = parsePositiveInt("--max-output-mb", values["max-output-mb"], runUsage);
   const shard = values.shard === undefined ? undefined : parseShard(values.shard, runUsage);
   if (values.junit === "") throw new UsageError("--junit expects a file", runUsage);
+  const progress = parseProgress(values.progress, values.quiet ?? false);
 
   // Every job file is checked before anything is submitted: a typo in the third file must not
   // surface after the first two have been paid for.
@@ -152,7 +153,6 @@ async function runJobs(args: string[], io: CliIo): Promise<number> {
       maxCredits: parseAmount("--max-credits", values["max-credits"]),
     }),
     ...(values["max-usd"] !== undefined && { maxUsd: parseAmount("--max-usd", values["max-usd"]) }),
-  const progress = parseProgress(values.progress, values.quiet ?? false);
   };
   const loadedPlans: LoadedPlan[] = [];
   for (const file of positionals)
@@ -373,6 +373,15 @@ function inFlightChange(event: RunEvent): number {
   }
 }
 
+function parseProgress(raw: string | undefined, quiet: boolean): ProgressChoice | undefined {
+  if (raw === undefined) return undefined;
+  if (quiet) throw new UsageError("--quiet already turns progress off: give --quiet or --progress", runUsage);
+  const choice = PROGRESS_CHOICES.find((value) => value === raw);
+  if (choice === undefined)
+    throw new UsageError(`--progress expects ${PROGRESS_CHOICES.join(", ")}, got "${raw}"`, runUsage);
+  return choice;
+}
+
 function parseProvider(raw: string | undefined): ProviderName | undefined {
   if (raw === undefined) return undefined;
   if (raw === "cometapi" || raw === "runway") return raw;
@@ -391,12 +400,4 @@ const SEVERITY: Record<number, number> = {
 /** The worse of two exit codes: interrupted > account stop > task failed > ok. */
 export function worseExit(a: number, b: number): number {
   return (SEVERITY[b] ?? 1) > (SEVERITY[a] ?? 1) ? b : a;
-}
-function parseProgress(raw: string | undefined, quiet: boolean): ProgressChoice | undefined {
-  if (raw === undefined) return undefined;
-  if (quiet) throw new UsageError("--quiet already turns progress off: give --quiet or --progress", runUsage);
-  const choice = PROGRESS_CHOICES.find((value) => value === raw);
-  if (choice === undefined)
-    throw new UsageError(`--progress expects ${PROGRESS_CHOICES.join(", ")}, got "${raw}"`, runUsage);
-  return choice;
 }
