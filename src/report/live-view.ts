@@ -15,7 +15,7 @@ import {
   type ListrTaskWrapper,
   type LoggerFormat,
 } from "listr2";
-import type { PairPhases, RunEvent, RunSnapshot } from "../run/events.js";
+import type { PairPhases, RunSnapshot } from "../run/events.js";
 import { fitLines } from "./fit-lines.js";
 import {
   jobTitle,
@@ -48,7 +48,12 @@ type Task = ListrTask<unknown, typeof DefaultRenderer, typeof DefaultRenderer>;
 /** How the job ended: ✔, ✖, or ⚠ (stopped, interrupted: resumable). */
 type JobEnd = "succeeded" | "failed" | "stopped";
 
-export function jobEndOf(exitCode: number | null, snapshot: RunSnapshot | null): JobEnd {
+/**
+ * ✔ for exit 0; ✖ when a task failed, the run failed (exit 1: a task failed or is unfinished) or the
+ * view closed without the run's end (an error); ⚠ for a stop the user can resume from (interrupted,
+ * an account or budget stop, a full disk).
+ */
+function jobEndOf(exitCode: number | null, snapshot: RunSnapshot | null): JobEnd {
   if (exitCode === 0) return "succeeded";
   if (exitCode === null || exitCode === 1 || (snapshot?.phases.failed ?? 0) > 0) return "failed";
   return "stopped";
@@ -309,5 +314,3 @@ class HeldLinesOutput extends ProcessOutput {
     for (const line of fitLines(held, this.columns())) this.tty.write(`${line}\n`);
   }
 }
-
-export type { RunEvent };
