@@ -34,6 +34,10 @@ const commands: Record<string, CommandEntry> = {
     summary: "write report.html, a contact sheet of an output folder",
     load: () => import("./commands/report.js"),
   },
+  review: {
+    summary: "serve the contact sheet on loopback to pick, reject and compare renders",
+    load: () => import("./commands/review.js"),
+  },
   merge: {
     summary: "merge the output folders of shards into one",
     load: () => import("./commands/merge.js"),

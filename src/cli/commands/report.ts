@@ -49,22 +49,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   }
   if (positionals.length !== 1)
     throw new UsageError("expected one output folder or manifest.json", reportUsage);
-  for (const flag of ["rows", "cols"] as const) {
-    const field = values[flag];
-    if (field !== undefined && !(SWEEP_FIELDS as readonly string[]).includes(field))
-      throw new UsageError(
-        `--${flag} expects one of ${SWEEP_FIELDS.join(", ")}, got "${field}"`,
-        reportUsage,
-      );
-  }
-  if (values.rows !== undefined && values.rows === values.cols)
-    throw new UsageError("--rows and --cols must name different fields", reportUsage);
-  const flagProvider = values.provider;
-  if (flagProvider !== undefined && !isProvider(flagProvider))
-    throw new UsageError(
-      `--provider expects ${PROVIDER_NAMES.join(" or ")}, got "${flagProvider}"`,
-      reportUsage,
-    );
+  const { provider: flagProvider } = checkSheetFlags(values, reportUsage);
 
   const manifestPath = await resolveManifestPath(resolve(io.cwd, positionals[0] as string));
   const manifest = await readManifest(manifestPath);
@@ -95,6 +80,24 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       writeLine(io.stderr, "warning: --step-summary: GITHUB_STEP_SUMMARY is not set, no summary written");
   }
   return ExitCode.ok;
+}
+
+/** The sheet's --rows, --cols and --provider, checked (shared with `actbatch review`). */
+export function checkSheetFlags(
+  values: { rows?: string; cols?: string; provider?: string },
+  usage: string,
+): { provider: ProviderName | undefined } {
+  for (const flag of ["rows", "cols"] as const) {
+    const field = values[flag];
+    if (field !== undefined && !(SWEEP_FIELDS as readonly string[]).includes(field))
+      throw new UsageError(`--${flag} expects one of ${SWEEP_FIELDS.join(", ")}, got "${field}"`, usage);
+  }
+  if (values.rows !== undefined && values.rows === values.cols)
+    throw new UsageError("--rows and --cols must name different fields", usage);
+  const provider = values.provider;
+  if (provider !== undefined && !isProvider(provider))
+    throw new UsageError(`--provider expects ${PROVIDER_NAMES.join(" or ")}, got "${provider}"`, usage);
+  return { provider };
 }
 
 function isProvider(name: string): name is ProviderName {

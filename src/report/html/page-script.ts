@@ -532,12 +532,18 @@ if (compare) {
 document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   const target = event.target;
-  if (target instanceof Element && (target.closest("dialog") || target.matches("input, textarea, select, button"))) return;
+  if (target instanceof Element && target.closest("dialog")) return;
+  if (event.key === "Escape") {
+    if (compare && !compare.hidden) closeCompare();
+    else { details.hidden = true; stopGroup(); }
+    return;
+  }
+  if (target instanceof Element && target.matches("input, textarea, select, button")) return;
   const cell = cellOf(target);
   const key = event.key;
   if (compare && !compare.hidden) {
     if (key === " ") { event.preventDefault(); compare.querySelector(".play").click(); }
-    else if (key === "Escape" || key === "c") closeCompare();
+    else if (key === "c") closeCompare();
     else if (key === "w") compare.classList.toggle("wipe");
     return;
   }
@@ -552,7 +558,6 @@ document.addEventListener("keydown", (event) => {
       if (pair) { event.preventDefault(); togglePair(pair); }
       return;
     }
-    case "Escape": details.hidden = true; stopGroup(); return;
     case "f": { const ids = filterButtons.map((b) => b.dataset.filter); applyFilter(ids[(ids.indexOf(filter) + 1) % ids.length]); return; }
     case "i": if (cell) { if (details.hidden) showDetails(cell); else details.hidden = true; } return;
     case "c": if (cell) openCompare(cell); return;

@@ -96,12 +96,13 @@ dialog menu { display: flex; justify-content: flex-end; gap: .5rem; padding: 0; 
 #compare { position: fixed; inset: 2rem; z-index: 6; background: Canvas; border: 1px solid GrayText; border-radius: 6px; padding: .8rem; display: flex; flex-direction: column; gap: .5rem; box-shadow: 0 8px 32px #0006; }
 #compare[hidden] { display: none; }
 .cmp-body { flex: 1; min-height: 0; display: flex; gap: .8rem; justify-content: center; align-items: center; }
-.cmp-body figure { margin: 0; flex: 1; min-width: 0; max-height: 100%; }
+.cmp-body figure { margin: 0; flex: 0 1 auto; width: min(calc(50% - .4rem), calc((100vh - 12rem) * var(--ar-n, 1.78))); }
 .cmp-body figcaption { font-weight: 600; font-size: .85rem; }
-#compare.wipe .cmp-body { display: grid; }
-#compare.wipe .cmp-body figure { grid-area: 1 / 1; width: min(100%, calc((100vh - 12rem) * var(--ar-n, 1.78))); }
+#compare.wipe .cmp-body { display: grid; grid-template-columns: min(100%, calc((100vh - 12rem) * var(--ar-n, 1.78))); justify-content: center; align-content: center; }
+#compare.wipe .cmp-body figure { grid-area: 1 / 1; width: 100%; }
 #compare.wipe figure.before { z-index: 1; clip-path: inset(0 calc(100% - var(--wipe, 50%)) 0 0); }
 #compare.wipe figure.before figcaption { visibility: hidden; }
+#compare.wipe figure.after figcaption::before { content: "before ◀ wipe ▶ "; font-weight: 400; }
 #compare:not(.wipe) .wipe-only { display: none; }
 section.orphans table, section.decided-orphans table { border-collapse: collapse; font-size: .85rem; }
 section.orphans td, section.orphans th, section.decided-orphans td, section.decided-orphans th { border-bottom: 1px solid color-mix(in srgb, GrayText 40%, Canvas); padding: .2rem .5rem; text-align: left; }
