@@ -35,7 +35,9 @@ function get(origin: string, signal?: AbortSignal): TransportRequest {
 
 describe("sendText", () => {
   it("answers the status, headers and body that send and readText give", async () => {
-    const server = await serve((_req, res) => sendJson(res, 200, { id: "t", status: "RUNNING" }));
+    // A fixed Date: the two answers compared may come either side of a second's boundary.
+    const date = "Sun, 06 Dec 2026 07:05:25 GMT";
+    const server = await serve((_req, res) => sendJson(res, 200, { id: "t", status: "RUNNING" }, { date }));
     const transport = transportFor(server.origin);
     const text = await transport.sendText(get(server.origin), 1024);
     const sent = await transport.send(get(server.origin));
