@@ -3,7 +3,7 @@
 // one step short of that). A reader sees the old bytes or the new bytes, never a mixture, and a
 // crash at any moment leaves at most a stray temporary file, never a partial target.
 import { randomBytes } from "node:crypto";
-import { open, readdir, rename, unlink } from "node:fs/promises";
+import { open, readdir, rename, unlink, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { crashPoint, type CrashPoint } from "../crash-points.js";
 import { fsyncDirectory, writeFully } from "./durable.js";
@@ -49,24 +49,55 @@ export async function writeFileAtomic(
 ): Promise<void> {
   const chunks =
     typeof data === "string" ? [Buffer.from(data, "utf8")] : data instanceof Uint8Array ? [data] : data;
+  await writeFileAtomicWith(
+    path,
+    async (handle, half) => {
+      const [first, second] = splitInHalf(chunks);
+      await writeFully(handle, first);
+      half();
+      await writeFully(handle, second);
+    },
+    options,
+  );
+}
+
+/** Which file a path named when it was written: a later look can tell whether it is still that file. */
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+/**
+ * writeFileAtomic for bytes that `write` writes into the temporary file itself, calling `half` once
+ * half of them are in (the crash point). Returns the identity of the file written.
+ */
+export async function writeFileAtomicWith(
+  path: string,
+  write: (handle: FileHandle, half: () => void) => Promise<void>,
+  options: AtomicWriteOptions = {},
+): Promise<FileIdentity> {
   const temp = atomicTempPath(path);
   let renamed = false;
   try {
     // "wx": never write through a file (or symlink) that happens to sit at the temporary name.
     const handle = await open(temp, "wx", options.mode ?? 0o666);
+    let identity: FileIdentity;
     try {
-      const [first, second] = splitInHalf(chunks);
-      await writeFully(handle, first);
-      if (options.crashPointName) crashPoint(options.crashPointName);
-      await writeFully(handle, second);
+      await write(handle, () => {
+        if (options.crashPointName) crashPoint(options.crashPointName);
+      });
       // Without this fsync a crash soon after the rename can leave a zero-length target.
       await handle.sync();
+      identity = identityOf(await handle.stat());
     } finally {
       await handle.close();
     }
     await rename(temp, path);
     renamed = true;
     await fsyncDirectory(dirname(path));
+    return identity;
   } catch (error) {
     // Once renamed, the temporary name may already belong to someone else's file: leave it.
     if (!renamed) await unlink(temp).catch(() => undefined);
@@ -74,8 +105,16 @@ export async function writeFileAtomic(
   }
 }
 
+export function identityOf(stats: { dev: number; ino: number; size: number; mtimeMs: number }): FileIdentity {
+  return { dev: stats.dev, ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs };
+}
+
+export function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
+  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
 /** The pieces holding the first half of the bytes, and those holding the rest. */
-function splitInHalf(chunks: readonly Uint8Array[]): [Uint8Array[], Uint8Array[]] {
+export function splitInHalf(chunks: readonly Uint8Array[]): [Uint8Array[], Uint8Array[]] {
   let left = Math.floor(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0) / 2);
   const first: Uint8Array[] = [];
   const second: Uint8Array[] = [];

@@ -1,9 +1,17 @@
 // The manifest (DESIGN.md section 5): assembled from the run engine's task records, written
 // atomically and byte-for-byte deterministic, read back with schema validation.
-import { mkdir, readFile, stat } from "node:fs/promises";
+import { mkdir, open, readFile, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../errors.js";
-import { removeAtomicLeftovers, writeFileAtomic } from "../fs/atomic-write.js";
+import {
+  identityOf,
+  removeAtomicLeftovers,
+  sameIdentity,
+  splitInHalf,
+  writeFileAtomicWith,
+  type FileIdentity,
+} from "../fs/atomic-write.js";
+import { writeFully } from "../fs/durable.js";
 import { hasErrnoCode } from "../fs/errno.js";
 import { compareStrings, normaliseTask, orderTask } from "./normalise.js";
 import { fileHolds } from "../fs/file-holds.js";
@@ -26,18 +34,29 @@ export interface ManifestInput {
 }
 
 /**
- * What the checkpoints of one run reuse from each other: each record's bytes, normalised and checked
- * once. Records given with a cache are taken as frozen: a changed task must be a new object.
+ * What the checkpoints of one run reuse from each other: where each record's bytes are in the manifest
+ * file the last checkpoint wrote (a record is normalised, checked and serialised once; its bytes are
+ * then copied from that file rather than kept in memory). Records given with a cache are taken as
+ * frozen: a changed task must be a new object.
  */
 export interface ManifestCache {
-  /** A caller's record -> its bytes as an item of the manifest's task list. */
-  readonly items: WeakMap<ManifestTask, Uint8Array>;
+  /** A caller's record -> where its bytes, as an item of the manifest's task list, are in `file`. */
+  readonly items: WeakMap<ManifestTask, ItemPlace>;
   /** Records checked against the schema (only before a write: bytes the file holds were checked when written). */
   readonly checked: WeakSet<ManifestTask>;
+  /** manifest.json as the last checkpoint left it; null before the first. */
+  file: FileIdentity | null;
+}
+
+/** Where a record's bytes are in one manifest file. */
+export interface ItemPlace {
+  file: FileIdentity;
+  offset: number;
+  length: number;
 }
 
 export function createManifestCache(): ManifestCache {
-  return { items: new WeakMap(), checked: new WeakSet() };
+  return { items: new WeakMap(), checked: new WeakSet(), file: null };
 }
 
 /**
@@ -147,16 +166,18 @@ function orderManifest(manifest: Manifest): Manifest {
  * changes nothing on disk. A manifest that fails its own schema is a bug and is not written.
  */
 export async function writeManifest(outputDir: string, manifest: Manifest): Promise<string> {
-  return writeManifestBytes(outputDir, [Buffer.from(serializeChecked(manifest), "utf8")]);
+  await writeManifestBytes(outputDir, [Buffer.from(serializeChecked(manifest), "utf8")]);
+  return join(outputDir, MANIFEST_FILE);
 }
 
 /**
  * Writes a checkpoint of a run's manifest: the bytes writeManifest(assembleManifest(input)) would
- * write, built from each record's bytes, kept in the cache. A checkpoint of a large job normalises,
- * checks and serialises only the records that are new since the last one, builds no Manifest object
- * and never holds the whole file as one string (at tens of megabytes per checkpoint, that went
- * straight to the old generation of the heap). Each new record is checked against the schema inside
- * the manifest's frame, so the file is checked as a whole would be (the schema has no rule across tasks).
+ * write. A checkpoint of a large job normalises, checks and serialises only the records that are new
+ * since the last one and copies the bytes of the others from the file the last one wrote (when that
+ * file is still as it was written), builds no Manifest object and holds neither the whole file nor
+ * every record's bytes in memory (tens of megabytes for a large job). Each new record is checked
+ * against the schema inside the manifest's frame, so the file is checked as a whole would be (the
+ * schema has no rule across tasks).
  */
 export async function writeManifestCheckpoint(
   outputDir: string,
@@ -181,15 +202,10 @@ export async function writeManifestCheckpoint(
   if (!head.endsWith(tail)) return writeManifest(outputDir, whole());
   // The records this checkpoint serialises, normalised once for their bytes and their check.
   const normalised = new Map<ManifestTask, ManifestTask>();
-  const itemOf = (record: ManifestTask): Uint8Array => {
-    let item = cache.items.get(record);
-    if (item === undefined) {
-      const copy = normaliseTask(record);
-      if (!cache.checked.has(record)) normalised.set(record, copy);
-      item = itemBytes(copy);
-      cache.items.set(record, item);
-    }
-    return item;
+  const serialise = (record: ManifestTask): Buffer => {
+    const copy = normaliseTask(record);
+    if (!cache.checked.has(record)) normalised.set(record, copy);
+    return itemBytes(copy);
   };
   // Before a write, each record not checked yet is checked inside the manifest's frame; an invalid
   // one is a bug, and the whole manifest's check names it in place, and throws.
@@ -208,22 +224,208 @@ export async function writeManifestCheckpoint(
       }
     if (!checked) serializeChecked(frame);
   };
-  const chunks: Uint8Array[] = [Buffer.from(`${head.slice(0, -tail.length)},\n  "tasks": `, "utf8")];
-  const addList = (records: readonly ManifestTask[]): void => {
-    if (records.length === 0) {
-      chunks.push(EMPTY_LIST);
+  const path = join(outputDir, MANIFEST_FILE);
+  const previous = await openIfUnchanged(path, cache.file);
+  // The records whose bytes are in the file as it was written are copied from it; the others, serialised.
+  const lay = (copying: boolean): ManifestLayout => {
+    const layout = new ManifestLayout(Buffer.from(`${head.slice(0, -tail.length)},\n  "tasks": `, "utf8"));
+    const addList = (records: readonly ManifestTask[]): void => {
+      if (records.length === 0) {
+        layout.add(EMPTY_LIST);
+        return;
+      }
+      records.forEach((record, index) => {
+        layout.add(index === 0 ? LIST_START : ITEM_SEPARATOR);
+        const place = copying ? cache.items.get(record) : undefined;
+        if (place !== undefined && place.file === cache.file) layout.copy(record, place);
+        else layout.item(record, serialise(record));
+      });
+      layout.add(LIST_END);
+    };
+    addList(tasks);
+    layout.add(ORPHANS_FIELD);
+    addList(orphans);
+    layout.add(MANIFEST_END);
+    return layout;
+  };
+  try {
+    let layout = lay(previous !== null);
+    if (previous && layout.copies > 0) {
+      if (await layout.unchangedIn(previous)) await removeAtomicLeftovers(path);
+      else {
+        const written = await writeLayout(outputDir, path, layout, previous, check);
+        if (written !== null) cache.file = written;
+        else {
+          // The file was not as it was written after all: everything is serialised afresh.
+          layout = lay(false);
+          cache.file = await writeManifestBytes(outputDir, layout.chunks(), check);
+        }
+      }
+    } else cache.file = await writeManifestBytes(outputDir, layout.chunks(), check);
+    // The places are the file's now (written, or found holding exactly these bytes).
+    const file = cache.file;
+    if (file !== null)
+      for (const [record, offset, length] of layout.placed) cache.items.set(record, { file, offset, length });
+  } finally {
+    await previous?.close();
+  }
+  return path;
+}
+
+/**
+ * The pieces of a manifest file, in order: bytes in memory, and stretches to copy from the file the
+ * last checkpoint wrote (neighbouring items there are one stretch: the separator between them is the
+ * same). Records where their bytes go, as offsets in the new file.
+ */
+class ManifestLayout {
+  readonly pieces: (Buffer | { offset: number; length: number })[] = [];
+  readonly placed: [ManifestTask, number, number][] = [];
+  size = 0;
+  copies = 0;
+
+  constructor(head: Buffer) {
+    this.add(head);
+  }
+
+  add(bytes: Buffer): void {
+    this.pieces.push(bytes);
+    this.size += bytes.length;
+  }
+
+  item(record: ManifestTask, bytes: Buffer): void {
+    this.placed.push([record, this.size, bytes.length]);
+    this.add(bytes);
+  }
+
+  copy(record: ManifestTask, place: ItemPlace): void {
+    this.placed.push([record, this.size, place.length]);
+    this.size += place.length;
+    this.copies++;
+    const separator = this.pieces.at(-1);
+    const before = this.pieces.at(-2);
+    if (
+      separator === ITEM_SEPARATOR &&
+      before !== undefined &&
+      !Buffer.isBuffer(before) &&
+      before.offset + before.length + ITEM_SEPARATOR.length === place.offset
+    ) {
+      // Neighbours in the old file too: one stretch, separator included.
+      this.pieces.pop();
+      before.length += ITEM_SEPARATOR.length + place.length;
       return;
     }
-    records.forEach((record, index) => {
-      chunks.push(index === 0 ? LIST_START : ITEM_SEPARATOR, itemOf(record));
-    });
-    chunks.push(LIST_END);
-  };
-  addList(tasks);
-  chunks.push(ORPHANS_FIELD);
-  addList(orphans);
-  chunks.push(MANIFEST_END);
-  return writeManifestBytes(outputDir, chunks, check);
+    this.pieces.push({ offset: place.offset, length: place.length });
+  }
+
+  /** The bytes, when every piece is in memory. */
+  chunks(): Buffer[] {
+    return this.pieces.filter((piece) => Buffer.isBuffer(piece));
+  }
+
+  /** Whether the old file already holds exactly these bytes: same size, every copy in place, same pieces in memory. */
+  async unchangedIn(previous: FileHandle): Promise<boolean> {
+    const { size } = await previous.stat();
+    if (size !== this.size) return false;
+    let position = 0;
+    for (const piece of this.pieces) {
+      if (Buffer.isBuffer(piece)) {
+        const old = Buffer.allocUnsafe(piece.length);
+        const { bytesRead } = await previous.read(old, 0, piece.length, position);
+        if (bytesRead !== piece.length || !old.equals(piece)) return false;
+        position += piece.length;
+      } else {
+        if (piece.offset !== position) return false;
+        position += piece.length;
+      }
+    }
+    return true;
+  }
+}
+
+/** The manifest as it was last written, open for copying, when it is still that file; else null. */
+async function openIfUnchanged(path: string, file: FileIdentity | null): Promise<FileHandle | null> {
+  if (file === null) return null;
+  let handle: FileHandle;
+  try {
+    handle = await open(path, "r");
+  } catch (error) {
+    if (hasErrnoCode(error, "ENOENT", "ENOTDIR", "EISDIR")) return null;
+    throw error;
+  }
+  try {
+    if (sameIdentity(identityOf(await handle.stat()), file)) return handle;
+  } catch {
+    // Not readable as it was: serialise afresh.
+  }
+  await handle.close();
+  return null;
+}
+
+/** Copies are read in pieces of this size and written with the bytes in memory around them. */
+const COPY_BUFFER_BYTES = 1024 * 1024;
+
+/** The file that could not be copied from was not as it was written: the caller serialises afresh. */
+class CopyFailed extends Error {}
+
+/** Writes a layout with copies from `previous`; null when it could not be copied (nothing written). */
+async function writeLayout(
+  outputDir: string,
+  path: string,
+  layout: ManifestLayout,
+  previous: FileHandle,
+  checkFirst: () => void,
+): Promise<FileIdentity | null> {
+  checkFirst();
+  await mkdir(outputDir, { recursive: true });
+  let identity: FileIdentity;
+  try {
+    identity = await writeFileAtomicWith(
+      path,
+      async (handle, half) => {
+        const buffer = Buffer.allocUnsafeSlow(COPY_BUFFER_BYTES);
+        let batch: Uint8Array[] = [];
+        let batched = 0;
+        let used = 0;
+        let written = 0;
+        let halfway = false;
+        const flush = async (): Promise<void> => {
+          written += await writeFully(handle, batch);
+          batch = [];
+          batched = 0;
+          used = 0;
+          if (!halfway && written >= layout.size / 2) {
+            halfway = true;
+            half();
+          }
+        };
+        for (const piece of layout.pieces) {
+          if (Buffer.isBuffer(piece)) {
+            batch.push(piece);
+            batched += piece.length;
+          } else
+            for (let at = piece.offset, left = piece.length; left > 0;) {
+              if (used === buffer.length) await flush();
+              const length = Math.min(left, buffer.length - used);
+              const { bytesRead } = await previous.read(buffer, used, length, at);
+              if (bytesRead !== length) throw new CopyFailed();
+              batch.push(buffer.subarray(used, used + length));
+              batched += length;
+              used += length;
+              at += length;
+              left -= length;
+            }
+          if (used === buffer.length || (!halfway && written + batched >= layout.size / 2)) await flush();
+        }
+        await flush();
+      },
+      { crashPointName: "mid-manifest" },
+    );
+  } catch (error) {
+    if (error instanceof CopyFailed) return null;
+    throw error;
+  }
+  await removeAtomicLeftovers(path);
+  return identity;
 }
 
 /**
@@ -234,15 +436,26 @@ async function writeManifestBytes(
   outputDir: string,
   chunks: readonly Uint8Array[],
   checkFirst: () => void = () => undefined,
-): Promise<string> {
+): Promise<FileIdentity> {
   const path = join(outputDir, MANIFEST_FILE);
-  if (!(await fileHolds(path, chunks))) {
+  let identity: FileIdentity;
+  if (await fileHolds(path, chunks)) identity = identityOf(await stat(path));
+  else {
     checkFirst();
     await mkdir(outputDir, { recursive: true });
-    await writeFileAtomic(path, chunks, { crashPointName: "mid-manifest" });
+    identity = await writeFileAtomicWith(
+      path,
+      async (handle, half) => {
+        const [first, second] = splitInHalf(chunks);
+        await writeFully(handle, first);
+        half();
+        await writeFully(handle, second);
+      },
+      { crashPointName: "mid-manifest" },
+    );
   }
   await removeAtomicLeftovers(path);
-  return path;
+  return identity;
 }
 
 /** The manifest's bytes, refused when the manifest fails its own schema (a bug: it is not written). */

@@ -282,6 +282,74 @@ describe("writeManifest and readManifest", () => {
     });
   });
 
+  it("checkpoints copy unchanged records from the file the last one wrote: the same bytes as writeManifest, round after round", async () => {
+    const big = planOf(120);
+    const states = [
+      (task: (typeof big.tasks)[0]) => pendingTask(task, "PENDING"),
+      (task: (typeof big.tasks)[0]) => pendingTask(task, "RUNNING"),
+      (task: (typeof big.tasks)[0]) => succeededTask(task),
+      (task: (typeof big.tasks)[0]) => failedTask(task),
+    ];
+    await withTempDir(async (dir) => {
+      const cache = createManifestCache();
+      const path = join(dir, "manifest.json");
+      // Deterministic rounds: each replaces the records of some tasks (new objects), keeps the others.
+      let current = big.tasks
+        .filter((_, index) => index % 3 !== 0)
+        .map((task) => pendingTask(task, "PENDING"));
+      for (let round = 0; round < 12; round++) {
+        current = current.map((record, index) =>
+          (index * 7 + round) % 5 === 0
+            ? (states[(index + round) % states.length] as (typeof states)[0])(
+                big.tasks.find((task) => task.key === record.key) as (typeof big.tasks)[0],
+              )
+            : record,
+        );
+        if (round === 6) current = current.slice(0, -10);
+        const orphans = round % 4 === 1 ? [succeededTask(orphanPlan)] : [];
+        await writeManifestCheckpoint(dir, { plan: big, tasks: current, orphans }, cache);
+        const expected = serializeManifest(assembleManifest({ plan: big, tasks: current, orphans }));
+        expect(await readFile(path, "utf8"), `round ${round}`).toBe(expected);
+      }
+      // What the cache keeps of a record is where its bytes are in the file, not the bytes.
+      const place = cache.items.get(current[0] as ManifestTask);
+      expect(place && Object.keys(place).toSorted()).toEqual(["file", "length", "offset"]);
+    });
+  });
+
+  it("a checkpoint serialises every record afresh when the file changed since the last one wrote it", async () => {
+    await withTempDir(async (dir) => {
+      const cache = createManifestCache();
+      const path = join(dir, "manifest.json");
+      const tasks = records();
+      await writeManifestCheckpoint(dir, { plan, tasks }, cache);
+      // Another program rewrites the file (same size, other bytes): nothing may be copied from it.
+      const original = await readFile(path, "utf8");
+      await writeFile(path, original.replaceAll('"key"', '"kex"'));
+      const next = [...tasks.slice(0, -1), failedTask(t4)];
+      await writeManifestCheckpoint(dir, { plan, tasks: next }, cache);
+      expect(await readFile(path, "utf8")).toBe(serializeManifest(assembleManifest({ plan, tasks: next })));
+      // And once more from the file it wrote itself.
+      await writeManifestCheckpoint(dir, { plan, tasks }, cache);
+      expect(await readFile(path, "utf8")).toBe(serializeManifest(assembleManifest({ plan, tasks })));
+    });
+  });
+
+  it("a checkpoint with nothing new leaves the file as it is (modification time included)", async () => {
+    await withTempDir(async (dir) => {
+      const cache = createManifestCache();
+      const path = join(dir, "manifest.json");
+      const tasks = records();
+      await writeManifestCheckpoint(dir, { plan, tasks }, cache);
+      const past = new Date(Date.now() - 3_600_000);
+      await utimes(path, past, past);
+      // The file's identity changed (its time): a checkpoint finds it still holds these bytes.
+      await writeManifestCheckpoint(dir, { plan, tasks }, cache);
+      await writeManifestCheckpoint(dir, { plan, tasks }, cache);
+      expect(Math.round((await stat(path)).mtimeMs)).toBe(past.getTime());
+    });
+  });
+
   it("cleans up the temporary file a killed writer left behind", async () => {
     await withTempDir(async (dir) => {
       const stray = join(dir, ".manifest.json.999999999.0123456789ab.tmp");
