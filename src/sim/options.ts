@@ -58,6 +58,11 @@ export interface SimulatorOptions {
    * wrong shape, for output checks to catch. @defaultValue the requested ratio
    */
   clipRatio?: string;
+  /**
+   * Render every task this many seconds long, whatever its reference: a render of the wrong
+   * length, for output checks to catch. @defaultValue the reference's length
+   */
+  clipSeconds?: number;
   /** Mean of the lognormal RUNNING time. @defaultValue 90000 */
   renderMeanMs?: number;
   /** Lognormal sigma of the render time. @defaultValue 0.35 */
@@ -108,6 +113,7 @@ export interface ResolvedOptions {
   failureCodes: (string | null)[];
   outputBytes: number | undefined;
   clipRatio: string | undefined;
+  clipSeconds: number | undefined;
   renderMeanMs: number;
   renderSigma: number;
   pendingMs: [number, number];
@@ -162,6 +168,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     failureCodes: options.failureCodes ?? DEFAULT_FAILURE_CODES,
     outputBytes: options.outputBytes,
     clipRatio: options.clipRatio,
+    clipSeconds: options.clipSeconds,
     renderMeanMs: options.renderMeanMs ?? 90_000,
     renderSigma: options.renderSigma ?? 0.35,
     pendingMs: options.pendingMs ?? [2000, 10_000],

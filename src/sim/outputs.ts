@@ -2,7 +2,7 @@
 // MP4 of its ratio and its reference's length, labelled with its values; benchmarks may ask for a
 // synthetic payload of any size instead.
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import { renderVideo } from "./render.js";
+import { renderVideo, type RenderRequest } from "./render.js";
 
 /** The reference length a URL without simDuration gets (the create validation's default too). */
 export const DEFAULT_ASSET_SECONDS = 10;
@@ -36,24 +36,26 @@ export interface RenderedTask {
 const renders = new Map<string, Buffer>();
 
 /**
- * The task's render: the ratio it asked for (or `ratio`, a wrong shape on purpose), as long as its
- * reference, its expressionIntensity, seed and id burnt in. Made again when asked again after the
- * last few (the same bytes: it depends on the task alone).
+ * The task's render: the ratio it asked for, as long as its reference, its expressionIntensity,
+ * seed and id burnt in; `wrong` forces a ratio or a length on purpose (for output checks to catch).
+ * Made again when asked again after the last few (the same bytes: it depends on the task alone).
  */
-export function renderedSource(task: RenderedTask, ratio?: string): OutputSource {
-  const shape = ratio ?? (typeof task.body["ratio"] === "string" ? task.body["ratio"] : "1280:720");
-  const name = `render-${task.id}-${shape.replace(":", "x")}`;
+export function renderedSource(
+  task: RenderedTask,
+  wrong: { ratio?: string; seconds?: number } = {},
+): OutputSource {
+  const request: RenderRequest = {
+    ratio: wrong.ratio ?? (typeof task.body["ratio"] === "string" ? task.body["ratio"] : "1280:720"),
+    expressionIntensity: numberOr(task.body["expressionIntensity"], 1),
+    seed: numberOr(task.body["seed"], 1),
+    label: `id ${task.id.slice(0, 8)}`,
+    seconds: wrong.seconds ?? referenceSecondsOf(task),
+  };
+  // Keyed by everything the bytes depend on: two simulators in one process hand out the same ids.
+  const name = `render-${createHash("sha256").update(JSON.stringify(request)).digest("hex").slice(0, 16)}`;
   let bytes = renders.get(name);
   if (bytes === undefined) {
-    bytes = Buffer.from(
-      renderVideo({
-        ratio: shape,
-        expressionIntensity: numberOr(task.body["expressionIntensity"], 1),
-        seed: numberOr(task.body["seed"], 1),
-        label: `id ${task.id.slice(0, 8)}`,
-        seconds: referenceSecondsOf(task),
-      }),
-    );
+    bytes = Buffer.from(renderVideo(request));
     if (renders.size >= RENDERS_KEPT) renders.delete(renders.keys().next().value as string);
     renders.set(name, bytes);
   }

@@ -16,7 +16,7 @@ export function outputUrl(ctx: SimContext, task: SimTask, now: number): string {
 
 export function outputSourceOf(options: ResolvedOptions, task: SimTask): OutputSource {
   if (options.outputBytes !== undefined) return syntheticSource(task.id, options.outputBytes);
-  return renderedSource(task, options.clipRatio);
+  return renderedSource(task, { ratio: options.clipRatio, seconds: options.clipSeconds });
 }
 
 /** What a download of this task's output must yield. */
