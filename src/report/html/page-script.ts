@@ -71,6 +71,8 @@ function grab(clip) {
   grabbing++;
   clip.dataset.poster = "busy";
   const video = makeVideo(clip.dataset.src, "grab");
+  // Only what the seek needs is read: a render is tens of MB, a poster one frame.
+  video.preload = "metadata";
   clip.append(video);
   let settled = false;
   const finish = (ok) => {
