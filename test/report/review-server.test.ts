@@ -232,6 +232,12 @@ describe("the review server writes decisions", () => {
     const page = (await call(review.url, "/")).body.toString();
     expect(page).toMatch(new RegExp(`data-key="${task.key}"[^>]*data-review="reject"`));
   });
+
+  it("that a rerun of the job leaves as they are", async () => {
+    const before = await readFile(join(out, "review.json"), "utf8");
+    await renderDemo([], out);
+    expect(await readFile(join(out, "review.json"), "utf8")).toBe(before);
+  });
 });
 
 describe("a local reference clip", () => {

@@ -125,7 +125,7 @@ function renderReference(
   else if (live && reference.remote !== null)
     clip = `<div class="clip ref-clip none" data-remote="${escapeHtml(reference.remote)}"><span>plays from its URL with the pair (Space)</span></div>`;
   else
-    clip = `<div class="clip ref-clip none"><span>${reference.problem !== null ? escapeHtml(reference.problem) : "not played here: no request leaves this page"}</span></div>`;
+    clip = `<div class="clip ref-clip none"><span>${reference.problem !== null ? escapeHtml(reference.problem) : "a remote clip: follow its link (this page fetches nothing)"}</span></div>`;
   const name = reference.link
     ? `<a href="${escapeHtml(reference.link)}" rel="noreferrer noopener" target="_blank">${label}</a>`
     : `<code>${label}</code>`;
