@@ -540,7 +540,9 @@ document.addEventListener("keydown", (event) => {
     else { details.hidden = true; stopGroup(); }
     return;
   }
-  if (target instanceof Element && target.matches("input, textarea, select, button")) return;
+  if (target instanceof Element && target.matches("input, textarea, select")) return;
+  // A button keeps Space and Enter (they press it); every other key still works from it.
+  if (target instanceof Element && target.matches("button") && (event.key === " " || event.key === "Enter")) return;
   const cell = cellOf(target);
   const key = event.key;
   if (compare && !compare.hidden) {
