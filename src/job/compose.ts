@@ -53,7 +53,7 @@ export function composeJob(file: string, bytes: Uint8Array, options: ComposeOpti
   });
   const diagnostics: Diagnostic[] = [];
   const environment = chain.environment;
-  const inputs: { file: string; sha256: string }[] = chain.layers.slice(1).map((layer) => layer);
+  const inputs = chain.layers.slice(1).map(({ file: base, sha256 }) => ({ file: base, sha256 }));
 
   // Each file's own assets, inline and from its sources; a name may be defined once per file.
   const assetsByLayer = chain.layers.map((layer, index) => {
