@@ -3,18 +3,35 @@
 // at the API (in the simulator the run left in the folder), records it, and is safe to run twice; a
 // cancelled task stays cancelled on a plain rerun and is submitted again only with --retry-failed.
 import { spawn } from "node:child_process";
-import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { binPath, repoRoot, runCli } from "../helpers/cli.js";
+import { binPath, runCli } from "../helpers/cli.js";
 
 const ENV = { CI: "true", NO_COLOR: "1", ACTBATCH_TIME_SCALE: "20" };
 let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "actbatch-cancel-"));
-  await copyFile(join(repoRoot, "jobs", "demo.yaml"), join(dir, "demo.yaml"));
+  // Four tasks, all in flight at once: enough to interrupt mid-render, few enough to finish quickly.
+  await writeFile(
+    join(dir, "demo.yaml"),
+    [
+      "version: 1",
+      "name: cancel",
+      "concurrency: 4",
+      "assets:",
+      '  hero: { type: image, uri: "https://assets.example.com/hero.png" }',
+      '  dance: { type: video, uri: "https://assets.example.com/dance-take1.mp4" }',
+      "pairs:",
+      "  - { id: hero-dance, character: hero, reference: dance }",
+      "sweep:",
+      "  expressionIntensity: [1, 3]",
+      "  seed: [7, 42]",
+      "",
+    ].join("\n"),
+  );
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -94,5 +111,6 @@ describe("actbatch cancel", () => {
       env: ENV,
     });
     expect(retried).toMatchObject({ code: 0 });
-  });
+    // Six CLI processes, two of which render: a long story, not a slow step.
+  }, 120_000);
 });
