@@ -6,12 +6,14 @@ import { pollTask, type PollTaskInput } from "../../src/run/poller.js";
 import { REAL_TIMING } from "../../src/run/timing.js";
 import { TokenBucket } from "../../src/run/token-bucket.js";
 
-function scripted(answers: ((now: number) => GetOutcome)[]) {
+/** `getMs`: how long each GET takes on the clock (a server that answers late, or never). */
+function scripted(answers: ((now: number) => GetOutcome)[], getMs = 0) {
   let now = 0;
   const gets: number[] = [];
   const api = {
     getTask: async () => {
       gets.push(now);
+      now += getMs;
       const next = answers[Math.min(gets.length - 1, answers.length - 1)];
       return next!(now);
     },
@@ -166,32 +168,12 @@ describe("pollTask", () => {
   });
 
   it("bounds the time without a valid answer: GETs that each take minutes give up after the silence limit", async () => {
-    let now = 0;
-    const gets: number[] = [];
     // A server that accepts the connection and never answers: each GET ends by the client's timeouts.
-    const api = {
-      getTask: async () => {
-        gets.push(now);
-        now += 4 * 60_000;
-        return { kind: "error", message: "no answer: headers timeout", status: null };
-      },
-    } as unknown as ApiClient;
-    const clock = (): number => now;
-    const sleep = async (ms: number): Promise<void> => {
-      now += ms;
-    };
-    const result = await pollTask({
-      api,
-      taskId: "t1",
-      createdAtMs: 0,
-      bucket: new TokenBucket(1_000, 1_000, clock, sleep),
-      timing: REAL_TIMING,
-      clock,
-      sleep,
-      signal: new AbortController().signal,
-      expectedRenderMs: () => 90_000,
-      immediate: true,
-    });
+    const { input, gets } = scripted(
+      [() => ({ kind: "error", message: "no answer: headers timeout", status: null })],
+      4 * 60_000,
+    );
+    const result = await pollTask(input({ immediate: true }));
     expect(result).toEqual({
       kind: "unreachable",
       message: "no valid answer in 3 GETs over 12 min; the last: no answer: headers timeout",
