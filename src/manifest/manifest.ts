@@ -89,20 +89,54 @@ function arrangeRecords(
   input: ManifestInput,
   prepare: (record: ManifestTask) => ManifestTask,
 ): { tasks: ManifestTask[]; orphans: ManifestTask[] } {
-  const planned = new Set<string>();
-  for (const task of input.plan.tasks) planned.add(task.key);
+  const { ordered, planned } = planOrderOf(input.plan);
+  const given = input.orphans ?? [];
+  // A run hands over one record per plan task, in plan order, and orphans of other keys: as they are.
+  if (
+    planned.size === ordered.length &&
+    input.tasks.length === ordered.length &&
+    input.tasks.every((record, index) => record.key === ordered[index]?.key) &&
+    given.every((record) => !planned.has(record.key)) &&
+    new Set(given.map((record) => record.key)).size === given.length
+  )
+    return {
+      tasks: input.tasks.map(prepare),
+      orphans: given.map(prepare).toSorted((a, b) => compareStrings(a.key, b.key)),
+    };
   const byKey = new Map<string, ManifestTask>();
-  for (const record of [...input.tasks, ...(input.orphans ?? [])]) {
+  for (const record of [...input.tasks, ...given]) {
     if (byKey.has(record.key)) throw new Error(`manifest: task key ${record.key} was recorded twice`);
     byKey.set(record.key, prepare(record));
   }
-  const tasks = input.plan.tasks
-    .toSorted((a, b) => a.index - b.index)
-    .map((task) => byKey.get(task.key) ?? notSubmittedTask(task));
+  const tasks = ordered.map((task) => byKey.get(task.key) ?? notSubmittedTask(task));
   const orphans = [...byKey.values()]
     .filter((task) => !planned.has(task.key))
     .toSorted((a, b) => compareStrings(a.key, b.key));
   return { tasks, orphans };
+}
+
+interface PlanOrder {
+  /** The plan's task list as it was when worked out (a list changed since is worked out again). */
+  tasks: TaskPlan[];
+  ordered: TaskPlan[];
+  planned: Set<string>;
+}
+
+/** A plan's tasks in plan order and their keys, worked out once per plan (checkpoints ask again and again). */
+const planOrders = new WeakMap<readonly TaskPlan[], PlanOrder>();
+
+function planOrderOf(plan: Plan): PlanOrder {
+  let order = planOrders.get(plan.tasks);
+  if (
+    order === undefined ||
+    order.tasks.length !== plan.tasks.length ||
+    !order.tasks.every((task, index) => task === plan.tasks[index])
+  ) {
+    const ordered = plan.tasks.toSorted((a, b) => a.index - b.index);
+    order = { tasks: [...plan.tasks], ordered, planned: new Set(ordered.map((task) => task.key)) };
+    planOrders.set(plan.tasks, order);
+  }
+  return order;
 }
 
 /**
@@ -265,7 +299,14 @@ export async function writeManifestCheckpoint(
     // The places are the file's now (written, or found holding exactly these bytes).
     const file = cache.file;
     if (file !== null)
-      for (const [record, offset, length] of layout.placed) cache.items.set(record, { file, offset, length });
+      for (const [record, offset, length, place] of layout.placed) {
+        if (place === null) cache.items.set(record, { file, offset, length });
+        else {
+          place.file = file;
+          place.offset = offset;
+          place.length = length;
+        }
+      }
   } finally {
     await previous?.close();
   }
@@ -279,7 +320,8 @@ export async function writeManifestCheckpoint(
  */
 class ManifestLayout {
   readonly pieces: (Buffer | { offset: number; length: number })[] = [];
-  readonly placed: [ManifestTask, number, number][] = [];
+  /** Each record, where its bytes go in the new file, and its place in the old one (null: new bytes). */
+  readonly placed: [ManifestTask, number, number, ItemPlace | null][] = [];
   size = 0;
   copies = 0;
 
@@ -293,12 +335,12 @@ class ManifestLayout {
   }
 
   item(record: ManifestTask, bytes: Buffer): void {
-    this.placed.push([record, this.size, bytes.length]);
+    this.placed.push([record, this.size, bytes.length, null]);
     this.add(bytes);
   }
 
   copy(record: ManifestTask, place: ItemPlace): void {
-    this.placed.push([record, this.size, place.length]);
+    this.placed.push([record, this.size, place.length, place]);
     this.size += place.length;
     this.copies++;
     const separator = this.pieces.at(-1);

@@ -180,6 +180,14 @@ function describeAttempt(
 export class ManifestRecordCache {
   private readonly kept = new Map<string, ManifestTask>();
   private readonly changed = new Set<string>();
+  /** The plan's keys, for the task list they were taken from (a run asks with the same list each time). */
+  private planned: { tasks: readonly TaskIdentity[]; length: number; keys: Set<string> } | null = null;
+
+  private plannedKeys(tasks: readonly TaskIdentity[]): Set<string> {
+    if (this.planned?.tasks !== tasks || this.planned.length !== tasks.length)
+      this.planned = { tasks, length: tasks.length, keys: new Set(tasks.map((task) => task.key)) };
+    return this.planned.keys;
+  }
 
   markChanged(key: string): void {
     this.changed.add(key);
@@ -193,30 +201,45 @@ export class ManifestRecordCache {
     overlayOf: (key: string) => KeyOverlay | undefined,
     reuse: boolean,
   ): { tasks: ManifestTask[]; orphans: ManifestTask[] } {
-    const recordOf = (key: string, derive: () => ManifestTask): ManifestTask => {
+    // Kept unless changed (when reusing); else derived again, and the kept object still if equal.
+    const unchanged = (key: string): ManifestTask | undefined => {
       const kept = this.kept.get(key);
-      if (reuse && kept && !this.changed.has(key)) return kept;
-      const record = derive();
-      if (kept && sameJson(kept, record)) return kept;
+      return reuse && kept !== undefined && !this.changed.has(key) ? kept : undefined;
+    };
+    const keep = (key: string, record: ManifestTask): ManifestTask => {
+      const kept = this.kept.get(key);
+      if (kept !== undefined && sameJson(kept, record)) return kept;
       this.kept.set(key, record);
       return record;
     };
-    const planned = new Set<string>();
-    const tasks = planTasks.map((task) => {
-      planned.add(task.key);
-      return recordOf(task.key, () =>
-        deriveManifestTask(task, task.output, fold.get(task.key), verifiedOf(task.key), overlayOf(task.key)),
-      );
-    });
-    const orphans = [...fold.values()]
-      .filter((state) => !planned.has(state.key))
-      .map((state) =>
-        recordOf(state.key, () =>
-          deriveManifestTask(state, state.output, state, verifiedOf(state.key), overlayOf(state.key), {
-            downloads: false,
-          }),
+    const planned = this.plannedKeys(planTasks);
+    const tasks = planTasks.map(
+      (task) =>
+        unchanged(task.key) ??
+        keep(
+          task.key,
+          deriveManifestTask(
+            task,
+            task.output,
+            fold.get(task.key),
+            verifiedOf(task.key),
+            overlayOf(task.key),
+          ),
         ),
+    );
+    const orphans: ManifestTask[] = [];
+    for (const state of fold.values()) {
+      if (planned.has(state.key)) continue;
+      orphans.push(
+        unchanged(state.key) ??
+          keep(
+            state.key,
+            deriveManifestTask(state, state.output, state, verifiedOf(state.key), overlayOf(state.key), {
+              downloads: false,
+            }),
+          ),
       );
+    }
     this.changed.clear();
     return { tasks, orphans };
   }
