@@ -1,5 +1,4 @@
-// The run's named concurrency limits (the only file importing p-limit).
-import pLimit from "p-limit";
+// The run's named concurrency limits: task slots and download slots.
 
 export interface Limiter {
   <T>(fn: () => Promise<T>): Promise<T>;
@@ -14,44 +13,51 @@ export interface Limiter {
 export function createTaskSlots(concurrency: number): SlotLimiter {
   let limit = concurrency;
   let active = 0;
-  const waiting: Array<() => void> = [];
-  const run = <T>(fn: (release: () => void) => Promise<T>): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const start = (): void => {
-        let released = false;
-        const release = (): void => {
-          if (released) return;
-          released = true;
-          active--;
-          const next = active < limit ? waiting.shift() : undefined;
-          if (next) {
-            active++;
-            queueMicrotask(next);
-          }
-        };
-        let work: Promise<T>;
-        try {
-          work = fn(release);
-        } catch (error) {
-          work = Promise.reject(error as Error);
-        }
-        work.then(
-          (value) => {
-            release();
-            resolve(value);
-          },
-          (error: unknown) => {
-            release();
-            reject(error as Error);
-          },
-        );
-      };
-      // The slot is taken now; the work starts on a later microtask, like p-limit's.
-      if (active < limit) {
+  // A run queues every task at its start: a waiting task is one small record, not a closure over a
+  // promise executor's scope.
+  const waiting: WaitingWork[] = [];
+  const begin = (work: WaitingWork): void => {
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      active--;
+      const next = active < limit ? waiting.shift() : undefined;
+      if (next) {
         active++;
-        queueMicrotask(start);
-      } else waiting.push(start);
+        queueMicrotask(() => begin(next));
+      }
+    };
+    let running: Promise<unknown>;
+    try {
+      running = work.fn(release);
+    } catch (error) {
+      running = Promise.reject(error as Error);
+    }
+    running.then(
+      (value) => {
+        release();
+        work.resolve(value);
+      },
+      (error: unknown) => {
+        release();
+        work.reject(error);
+      },
+    );
+  };
+  const run = <T>(fn: (release: () => void) => Promise<T>): Promise<T> => {
+    const work = { fn } as WaitingWork;
+    const promise = new Promise<T>((resolve, reject) => {
+      work.resolve = resolve as (value: unknown) => void;
+      work.reject = reject;
     });
+    // The slot is taken now; the work starts on a later microtask.
+    if (active < limit) {
+      active++;
+      queueMicrotask(() => begin(work));
+    } else waiting.push(work);
+    return promise;
+  };
   Object.defineProperties(run, {
     activeCount: { get: () => active },
     pendingCount: { get: () => waiting.length },
@@ -62,12 +68,19 @@ export function createTaskSlots(concurrency: number): SlotLimiter {
         // A raised limit starts waiting work now; a lowered one lets the running work finish.
         while (active < limit && waiting.length > 0) {
           active++;
-          queueMicrotask(waiting.shift() as () => void);
+          const next = waiting.shift() as WaitingWork;
+          queueMicrotask(() => begin(next));
         }
       },
     },
   });
   return run as SlotLimiter;
+}
+
+interface WaitingWork {
+  fn: (release: () => void) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
 }
 
 /**
@@ -82,21 +95,21 @@ export interface SlotLimiter {
   limit: number;
 }
 
-/** Downloads get their own, smaller limit: they must not hold task slots, nor saturate the disk or the link. */
+/**
+ * Downloads get their own, smaller limit: they must not hold task slots, nor saturate the disk or the
+ * link. The same queue as the task slots (a fast run can queue thousands of downloads behind them).
+ */
 export function createDownloadSlots(concurrency: number): Limiter {
-  return wrap(pLimit(downloadConcurrencyFor(concurrency)));
+  const slots = createTaskSlots(downloadConcurrencyFor(concurrency));
+  const run = <T>(fn: () => Promise<T>): Promise<T> => slots(() => fn());
+  Object.defineProperties(run, {
+    activeCount: { get: () => slots.activeCount },
+    pendingCount: { get: () => slots.pendingCount },
+  });
+  return run as Limiter;
 }
 
 /** At most 4 downloads at once, fewer for small runs. */
 export function downloadConcurrencyFor(taskConcurrency: number): number {
   return Math.max(1, Math.min(4, taskConcurrency));
-}
-
-function wrap(limit: ReturnType<typeof pLimit>): Limiter {
-  const run = <T>(fn: () => Promise<T>): Promise<T> => limit(fn);
-  Object.defineProperties(run, {
-    activeCount: { get: () => limit.activeCount },
-    pendingCount: { get: () => limit.pendingCount },
-  });
-  return run as Limiter;
 }
