@@ -459,6 +459,8 @@ async function writeLayout(
           if (used === buffer.length || (!halfway && written + batched >= layout.size / 2)) await flush();
         }
         await flush();
+        // Closed before the rename: not every platform replaces a file that is open.
+        await previous.close();
       },
       { crashPointName: "mid-manifest" },
     );
