@@ -9,6 +9,7 @@ import { PROVIDER_NAMES, SWEEP_FIELDS } from "../../job/types.js";
 import { parseCommandArgs } from "../args.js";
 import { writeLine, type CliIo } from "../io.js";
 import { checkSheetFlags } from "./report.js";
+import { firstStopSignal } from "../stop-signal.js";
 
 export const reviewUsage = `Usage: actbatch review <out-dir|manifest.json> [--port N] [--host H] [--allow-remote]
                        [--no-open] [--against PREV_OUT] [--rows FIELD] [--cols FIELD] [--provider P]
@@ -109,15 +110,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   for (const note of review.notes) writeLine(io.stderr, `note: ${note}`);
   if (!values["no-open"]) openBrowser(review.url, io);
 
-  const signal = await new Promise<NodeJS.Signals>((resolveSignal) => {
-    const stop = (received: NodeJS.Signals) => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      resolveSignal(received);
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
+  const signal = await firstStopSignal();
   await review.close();
   const decided = review.review().decisions.size;
   writeLine(

@@ -1,6 +1,7 @@
 import { UsageError } from "../../errors.js";
 import { parseCommandArgs, parsePositiveInt } from "../args.js";
 import { writeLine, type CliIo } from "../io.js";
+import { firstStopSignal } from "../stop-signal.js";
 
 const usage = `Usage: actbatch simulate [options]
 
@@ -126,15 +127,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     io.stderr,
     `  ACTBATCH_TIME_SCALE=${speed} COMETAPI_KEY=${apiKey ? "<its key>" : "any"} actbatch run JOB.yaml --base-url ${sim.baseUrl}`,
   );
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    const stop = (received: NodeJS.Signals) => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      resolve(received);
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
+  const signal = await firstStopSignal();
   await sim.close();
   const stats = sim.stats();
   writeLine(
