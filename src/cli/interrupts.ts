@@ -1,6 +1,6 @@
 // What a Ctrl-C (or SIGTERM) does to a run, as a pure step: the first stops submitting, the second
 // cancels the tasks in flight at the API (or, once the job's work has ended, is told that nothing is
-// cancelled), a third leaves at once. The command wires it to `process` (tested here as data).
+// cancelled), a third leaves at once. signal-wiring.ts carries it out (tested here as data).
 
 export type InterruptSignal = "SIGINT" | "SIGTERM";
 

@@ -9,7 +9,7 @@ import { PROVIDER_NAMES, SWEEP_FIELDS } from "../../job/types.js";
 import { parseCommandArgs } from "../args.js";
 import { writeLine, type CliIo } from "../io.js";
 import { checkSheetFlags } from "./report.js";
-import { firstStopSignal } from "../stop-signal.js";
+import { firstStopSignal, servingPort } from "../stop-signal.js";
 
 export const reviewUsage = `Usage: actbatch review <out-dir|manifest.json> [--port N] [--host H] [--allow-remote]
                        [--no-open] [--against PREV_OUT] [--rows FIELD] [--cols FIELD] [--provider P]
@@ -89,6 +89,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     ...(values.rows !== undefined ? { rows: values.rows } : {}),
     ...(values.cols !== undefined ? { cols: values.cols } : {}),
   };
+  const stopPort = servingPort(io, "review");
   const review = await openReview({
     target,
     cwd: io.cwd,
@@ -110,7 +111,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   for (const note of review.notes) writeLine(io.stderr, `note: ${note}`);
   if (!values["no-open"]) openBrowser(review.url, io);
 
-  const signal = await firstStopSignal();
+  const signal = await firstStopSignal(stopPort);
   await review.close();
   const decided = review.review().decisions.size;
   writeLine(

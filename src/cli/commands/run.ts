@@ -4,7 +4,6 @@ import type { Manifest } from "../../manifest/types.js";
 import { appendGithubStepSummary } from "../../report/github.js";
 import { writeHtmlReport } from "../../report/html/index.js";
 import { writeJunitReport } from "../../report/junit.js";
-import type { RunEvent } from "../../run/events.js";
 import {
   chooseProgressMode,
   createProgressReporter,
@@ -12,7 +11,7 @@ import {
   useColor,
   type ProgressChoice,
 } from "../../report/progress.js";
-import { formatRunSummary, quoteArg } from "../../report/run-summary-text.js";
+import { formatRunSummary } from "../../report/run-summary-text.js";
 import type { RunSummary } from "../../run/run-summary.js";
 import { DEFAULT_MAX_OUTPUT_MB } from "../../run/downloader.js";
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_MODERATION_FAILURES } from "../../run/run-job.js";
@@ -21,8 +20,8 @@ import { parseShard } from "../../run/shard.js";
 import { loadPlan, type Plan } from "../../job/index.js";
 import type { BudgetSpec, LoadedPlan, ProviderName } from "../../job/types.js";
 import { parseCommandArgs, parsePositiveInt } from "../args.js";
-import { interruptAction, type InterruptSignal } from "../interrupts.js";
 import { writeLine, type CliIo } from "../io.js";
+import { wireRunInterrupts } from "../signal-wiring.js";
 import { chooseSubset, nothingToDo, type Subset } from "../subset.js";
 import { reportingSpecErrors } from "../spec-errors.js";
 
@@ -169,62 +168,34 @@ async function runJobs(args: string[], io: CliIo): Promise<number> {
       await chooseSubset(loaded, { only: values.only, lastFailed: values["last-failed"], cwd: io.cwd }),
     );
 
-  const stop = new AbortController();
-  const cancel = new AbortController();
   const reporter = createProgressReporter({
     stream: io.stderr,
     mode: chooseProgressMode(io.stderr, io.env, progress),
     quiet: values.quiet ?? false,
     color: useColor(io.stderr, io.env),
   });
-  // The job running now and its tasks at the service: what a first Ctrl-C says is still rendering.
-  let current: { plan: Plan; inFlight: number } | null = null;
-  const emit = (event: RunEvent): void => {
-    if (current) current.inFlight += inFlightChange(event);
-    reporter.handle(event);
-  };
   const connectionFlags = [
     ...(values.simulate ? ["--simulate"] : []),
     ...(values.provider !== undefined ? ["--provider", values.provider] : []),
     ...(values["base-url"] !== undefined ? ["--base-url", values["base-url"]] : []),
   ];
   const shardFlags = [...(values.shard !== undefined ? ["--shard", values.shard] : []), ...subsetFlags];
-  let signals = 0;
-  // Set while no job's engine runs (its summary and reports are being written): a second Ctrl-C is
-  // then told that nothing is cancelled, rather than promised a cancel no one will carry out.
-  let ended = false;
-  const onSignal = (signal: InterruptSignal): void => {
-    const action = interruptAction(signal, ++signals, ended);
-    switch (action.kind) {
-      case "stop":
-        emit({ kind: "interrupted", signal, cancelling: false });
-        if (current)
-          for (const line of stopHints(current.plan, current.inFlight, connectionFlags, shardFlags))
-            writeLine(io.stderr, line);
-        stop.abort(signal);
-        return;
-      case "cancel":
-        emit({ kind: "interrupted", signal, cancelling: true });
-        cancel.abort(signal);
-        return;
-      case "already-ended":
-        writeLine(io.stderr, action.message);
-        return;
-      case "exit":
-        process.exit(action.code);
-    }
-  };
-  const onInt = (): void => onSignal("SIGINT");
-  const onTerm = (): void => onSignal("SIGTERM");
-  process.on("SIGINT", onInt);
-  process.on("SIGTERM", onTerm);
+  // Installed only now, every argument and job file checked: a usage error leaves no handler behind.
+  const interrupts = wireRunInterrupts(io.process, {
+    stderr: io.stderr,
+    report: (event) => reporter.handle(event),
+    connectionFlags,
+    shardFlags,
+    keepInstalled: io.ownsProcess ?? false,
+  });
+  const { stop, cancel } = interrupts;
 
   const summaries: RunSummary[] = [];
   const manifests: Manifest[] = [];
   let worst: number = ExitCode.ok;
   try {
     for (const [index, { plan, report }] of loadedPlans.entries()) {
-      if (stop.signal.aborted || worst === ExitCode.accountStop || worst === ExitCode.diskFull) break;
+      if (stop.aborted || worst === ExitCode.accountStop || worst === ExitCode.diskFull) break;
       const subset = subsets[index];
       if (subset?.tasks.length === 0) {
         writeLine(io.stderr, `${plan.job}: ${nothingToDo(subset)}`);
@@ -251,24 +222,23 @@ async function runJobs(args: string[], io: CliIo): Promise<number> {
         maxOutputMb,
         shard,
         ...(subset !== undefined && { only: { keys: subset.keys, flags: subsetFlags } }),
-        signal: stop.signal,
-        cancelSignal: cancel.signal,
-        onEvent: emit,
+        signal: stop,
+        cancelSignal: cancel,
+        onEvent: interrupts.emit,
       };
-      ended = false;
-      current = { plan, inFlight: 0 };
+      interrupts.jobStarted(plan);
       let result = await runJob(jobOptions);
       await reporter.close();
       reporter.summary(formatRunSummary(result.summary), result.exitCode);
       // A second Ctrl-C that came once the engine's work had ended (as it finished up, or while the
       // summary was printed): the tasks still in flight are cancelled now, by the same run with both
       // signals given. From here on a second Ctrl-C finds no run to act on, and is told so.
-      if (cancel.signal.aborted && !result.cancelHandled) {
+      if (cancel.aborted && !result.cancelHandled) {
         result = await runJob({ ...jobOptions, preflight: false });
         await reporter.close();
         reporter.summary(formatRunSummary(result.summary), result.exitCode);
       }
-      ended = true;
+      interrupts.jobEnded();
       summaries.push(result.summary);
       manifests.push(result.manifest);
       worst = worseExit(worst, result.exitCode);
@@ -288,18 +258,13 @@ async function runJobs(args: string[], io: CliIo): Promise<number> {
       writeLine(io.stderr, `junit: ${file}`);
     }
   } finally {
-    ended = true;
+    interrupts.jobEnded();
     await reporter.close();
-    // Removed, a handler leaves a signal to its default action, which would kill the process on its
-    // way out (a second Ctrl-C just after the first): the CLI keeps answering until it exits.
-    if (!io.ownsProcess) {
-      process.off("SIGINT", onInt);
-      process.off("SIGTERM", onTerm);
-    }
+    interrupts.dispose();
   }
   // A signal that came between two jobs (or before the first) still makes the run an interrupted one.
-  if (stop.signal.aborted)
-    worst = worseExit(worst, stop.signal.reason === "SIGTERM" ? ExitCode.terminated : ExitCode.interrupted);
+  if (stop.aborted)
+    worst = worseExit(worst, stop.reason === "SIGTERM" ? ExitCode.terminated : ExitCode.interrupted);
   if (plans.length > summaries.length && summaries.length > 0)
     writeLine(io.stderr, `${plans.length - summaries.length} job files were not started (the run stopped)`);
   if (values.json) writeLine(io.stdout, JSON.stringify({ exitCode: worst, jobs: summaries }));
@@ -339,38 +304,6 @@ function parseAmount(flag: string, raw: string): number {
   if (raw.trim() === "" || !Number.isFinite(value) || value < 0)
     throw new UsageError(`${flag} expects a non-negative number, got "${raw}"`, runUsage);
   return value;
-}
-
-/** Flags as a shell would take them, each after a space. */
-function asFlags(list: string[]): string {
-  return list.map((flag) => ` ${quoteArg(flag)}`).join("");
-}
-
-/** What a first Ctrl-C says: what is still rendering (and paid for), and the two ways on from here. */
-function stopHints(plan: Plan, rendering: number, connectionFlags: string[], shardFlags: string[]): string[] {
-  const out = quoteArg(plan.outputDir);
-  const lines = [
-    `${rendering} ${rendering === 1 ? "task is" : "tasks are"} still rendering at the service (and paid for); their ids are recorded`,
-    `  to collect them later: actbatch run ${quoteArg(plan.spec.file)} --out ${out}${asFlags([...connectionFlags, ...shardFlags])}`,
-    `  to cancel them at the API: press Ctrl-C again now, or later: actbatch cancel ${out}${connectionFlags.includes("--simulate") ? " --simulate" : ""}`,
-  ];
-  return lines;
-}
-
-/** How an event changes the count of this job's tasks rendering at the service (orphans included). */
-function inFlightChange(event: RunEvent): number {
-  switch (event.kind) {
-    case "run-started":
-      return event.toPoll;
-    case "task-submitted":
-      return 1;
-    case "task-finished":
-      return -1;
-    case "task-cancelled":
-      return event.ok ? -1 : 0;
-    default:
-      return 0;
-  }
 }
 
 function parseProgress(raw: string | undefined, quiet: boolean): ProgressChoice | undefined {

@@ -1,7 +1,7 @@
 import { UsageError } from "../../errors.js";
 import { parseCommandArgs, parsePositiveInt } from "../args.js";
 import { writeLine, type CliIo } from "../io.js";
-import { firstStopSignal } from "../stop-signal.js";
+import { firstStopSignal, servingPort } from "../stop-signal.js";
 
 const usage = `Usage: actbatch simulate [options]
 
@@ -80,6 +80,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const notExistStatus = values["task-not-exist-status"];
   if (notExistStatus !== undefined && !["400", "404", "200"].includes(notExistStatus))
     throw new UsageError(`--task-not-exist-status expects 400, 404 or 200, got "${notExistStatus}"`, usage);
+  const stopPort = servingPort(io, "simulate");
   const { startSimulator } = await import("../../sim/index.js");
   const apiKey = io.env["ACTBATCH_SIM_API_KEY"];
   const speed = parsePositiveNumber("--speed", values.speed) ?? 1;
@@ -127,7 +128,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     io.stderr,
     `  ACTBATCH_TIME_SCALE=${speed} COMETAPI_KEY=${apiKey ? "<its key>" : "any"} actbatch run JOB.yaml --base-url ${sim.baseUrl}`,
   );
-  const signal = await firstStopSignal();
+  const signal = await firstStopSignal(stopPort);
   await sim.close();
   const stats = sim.stats();
   writeLine(
