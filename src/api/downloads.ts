@@ -3,12 +3,12 @@
 // through the client's retry loop. The body is handed to the caller unread. No download carries the
 // key, whatever origin its URL or a redirect names: an output URL comes from the service's answer, so
 // one on the API's origin (or a redirect to it) could aim the key at any path of that origin.
-import type { Readable } from "node:stream";
 import { classifyAnswer, classifyNetworkFailure } from "./classify.js";
 import type { ExchangeContext } from "./exchange.js";
 import { gaveUpMessage, type Redact } from "./outcomes.js";
 import { retrying, type Attempt, type RetryPolicy } from "./retry.js";
-import { discard, headerString, readText, type Headers } from "./transport.js";
+import { readText } from "./streamed-body.js";
+import { headerString, type Headers, type ResponseBody } from "./transport.js";
 import type { DownloadOpen } from "./types.js";
 import { describeUrl, urlProblem } from "./url-policy.js";
 
@@ -26,7 +26,7 @@ export interface DownloadContext extends ExchangeContext {
 interface OpenResponse {
   status: number;
   headers: Headers;
-  body: Readable;
+  body: ResponseBody;
 }
 
 /** Content-Range: bytes start-end/total (total may be "*"). */
@@ -86,7 +86,7 @@ async function openOnce(
     const { status, headers: responseHeaders, body } = sent;
     const location = headerString(responseHeaders, "location");
     if (status >= 300 && status <= 399 && location !== undefined) {
-      discard(body);
+      body.discard();
       if (hop >= MAX_REDIRECTS) return refused(status, `more than ${MAX_REDIRECTS} redirects`);
       target = new URL(location, target).toString();
       continue;
@@ -97,13 +97,13 @@ async function openOnce(
       if (!asked && offset > 0) {
         // 416: what is on disk is not a prefix the server can continue; a 206 for another offset
         // cannot be appended. Either way, start this file over from its first byte.
-        discard(body);
+        body.discard();
         offset = 0;
         hop--;
         continue;
       }
       if (!asked) {
-        discard(body);
+        body.discard();
         return refused(status, `${describeUrl(target)}: HTTP ${status} with a range that was not asked for`);
       }
     }
@@ -123,7 +123,7 @@ async function openOnce(
       body: text,
       nowMs: context.clock(),
     });
-    if (verdict.kind !== "ok") discard(body);
+    if (verdict.kind !== "ok") body.discard();
     return { kind: "verdict", verdict, result: { status, headers: responseHeaders, body } };
   }
 }
@@ -154,7 +154,7 @@ export async function openDownload(
     return { kind: "ok", status: 206, contentLength, totalSize: range?.total ?? null, body: result.body };
   }
   if (result.status !== 200) {
-    discard(result.body);
+    result.body.discard();
     return {
       kind: "error",
       message: `${describeUrl(url)}: unexpected HTTP ${result.status}`,

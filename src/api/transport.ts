@@ -4,8 +4,10 @@
 // or an upload URL. It says whether a failed request had left whole (what makes a create ambiguous).
 import { addAbortListener } from "node:events";
 import { setTimeout as delay } from "node:timers/promises";
-import type { Readable } from "node:stream";
 import { Agent, type Dispatcher } from "undici";
+import { StreamedBody, type Headers, type ResponseBody, type StreamedOutcome } from "./streamed-body.js";
+
+export type { Headers, ResponseBody } from "./streamed-body.js";
 
 /**
  * Idle keep-alive sockets are dropped after 4 s, below common server idle timeouts (Node 5 s, nginx
@@ -13,8 +15,6 @@ import { Agent, type Dispatcher } from "undici";
  * an otherwise clean create ambiguous. undici also honours a shorter Keep-Alive hint from the server.
  */
 const KEEP_ALIVE_MS = 4_000;
-
-export type Headers = Record<string, string | string[] | undefined>;
 
 export interface TransportOptions {
   /** The API's origin (https://api.example.com): the only origin that ever gets the key. */
@@ -43,7 +43,7 @@ export interface TransportRequest {
 }
 
 export type TransportResult =
-  | { kind: "response"; status: number; headers: Headers; body: Readable }
+  | { kind: "response"; status: number; headers: Headers; body: ResponseBody }
   | {
       kind: "failed";
       /** The error's code (ECONNREFUSED, UND_ERR_SOCKET, ...), when it had one. */
@@ -78,28 +78,6 @@ export interface Transport {
   close(): Promise<void>;
 }
 
-/** Marks, through the request's `opaque`, whether undici handed the whole request to the socket. */
-class SendTracker {
-  sent = false;
-}
-
-/**
- * undici calls a handler's onRequestSent once the request (headers and body) is written to the
- * socket. A failure before that moment means the service cannot have received the request in full,
- * so even a create is safe to send again; after it, a create's outcome is unknown.
- */
-const trackSending: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (options, handler) => {
-  const tracker = (options as { opaque?: unknown }).opaque;
-  if (tracker instanceof SendTracker) {
-    const original = handler.onRequestSent?.bind(handler);
-    handler.onRequestSent = () => {
-      tracker.sent = true;
-      original?.();
-    };
-  }
-  return dispatch(options, handler);
-};
-
 export function errorCode(error: unknown): string | null {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" ? code : null;
@@ -120,7 +98,6 @@ export function createTransport(options: TransportOptions): Transport {
     // One request per connection at a time: a slow answer must not hold up the ones behind it.
     pipelining: 1,
   });
-  const dispatcher = agent.compose(trackSending);
 
   function headersOf(request: TransportRequest): Record<string, string> {
     const headers: Record<string, string> = { "user-agent": "actbatch", ...request.headers };
@@ -145,29 +122,18 @@ export function createTransport(options: TransportOptions): Transport {
     };
   }
 
-  async function send(request: TransportRequest): Promise<TransportResult> {
-    const tracker = new SendTracker();
-    try {
-      const response = await dispatcher.request({
-        ...dispatchOptions(request),
-        signal: request.signal ?? null,
-        opaque: tracker,
-      });
-      return {
-        kind: "response",
-        status: response.statusCode,
-        headers: response.headers as Headers,
-        body: response.body,
-      };
-    } catch (error) {
-      return {
-        kind: "failed",
-        code: errorCode(error),
-        message: errorMessage(error),
-        sent: tracker.sent,
-        aborted: request.signal?.aborted === true,
-      };
-    }
+  /**
+   * undici calls a handler's onRequestSent once the request (headers and body) is written to the
+   * socket. A failure before that moment means the service cannot have received the request in full,
+   * so even a create is safe to send again; after it, a create's outcome is unknown.
+   */
+  function send(request: TransportRequest): Promise<TransportResult> {
+    return new Promise((resolve) => {
+      const handler = new StreamedBody(request.signal ?? null, (outcome) => resolve(resultOf(outcome)));
+      if (handler.settled) return;
+      // A dispatch that fails at once reports it through the handler's onResponseError.
+      agent.dispatch(dispatchOptions(request), handler);
+    });
   }
 
   function sendText(request: TransportRequest, limit: number): Promise<TextResult> {
@@ -300,55 +266,18 @@ class TextHandler implements Dispatcher.DispatchHandler {
   }
 }
 
-/**
- * The body as text, cut at `limit` bytes (the stream is then destroyed). Read with events rather than
- * an async iterator: every API answer goes through here, and the iterator's promises and objects per
- * answer are a measurable share of a large run's garbage.
- */
-export function readText(body: Readable, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    const finish = (): void => {
-      if (settled) return;
-      settled = true;
-      resolve(Buffer.concat(chunks).toString("utf8"));
-    };
-    body.on("data", (chunk: Buffer | Uint8Array | string) => {
-      if (settled) return;
-      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-      size += buffer.length;
-      if (size > limit) {
-        body.destroy();
-        finish();
-        return;
-      }
-      chunks.push(buffer);
-    });
-    body.once("end", finish);
-    body.once("error", (error) => {
-      if (settled) return;
-      settled = true;
-      reject(error);
-    });
-    // Destroyed without an error (aborted): what came is all there is, as a loop would have ended.
-    body.once("close", () => {
-      if (!settled && !body.readableEnded) {
-        settled = true;
-        reject(new Error("the answer's body was closed before its end"));
-      }
-    });
-  });
-}
-
 export function headerString(headers: Headers, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Drops a body nobody will read (and the connection under it, if need be). */
-export function discard(body: Readable): void {
-  body.on("error", () => {});
-  body.destroy();
+function resultOf(outcome: StreamedOutcome): TransportResult {
+  if (outcome.kind === "response") return outcome;
+  return {
+    kind: "failed",
+    code: errorCode(outcome.error),
+    message: errorMessage(outcome.error),
+    sent: outcome.sent,
+    aborted: outcome.aborted,
+  };
 }

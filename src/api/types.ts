@@ -1,8 +1,8 @@
 // The API port: everything actbatch asks of the service (the tasks, their outputs, Runway's account
 // and uploads), in the engine's own terms. src/api/client.ts implements it over one transport
 // (transport.ts, the only import of undici), one retry loop and one redactor.
-import type { Readable } from "node:stream";
 import type { RetryBudget } from "./retry-budget.js";
+import type { ResponseBody } from "./streamed-body.js";
 import type { ProviderName, RequestBody } from "./wire-types.js";
 
 export interface ApiClientOptions {
@@ -82,7 +82,7 @@ export type DownloadOpen =
       contentLength: number | null;
       /** Total size of the file when known (Content-Length of a 200, or the Content-Range total). */
       totalSize: number | null;
-      body: Readable;
+      body: ResponseBody;
     }
   /** 401/403/404 on a signed URL: the URL expired; GET the task again for fresh URLs. */
   | { kind: "expired"; status: number }

@@ -1,11 +1,9 @@
-// One attempt of a download: an opened response streamed into the temporary file while hashing
-// (continuing the bytes already there after a 206), written in batches with write-behind flushes,
-// and what the attempt came to: complete, incomplete (how much is on disk), too large, or a full disk.
+// One attempt of a download: an opened response written into the temporary file while hashing
+// (continuing the bytes already there after a 206), in batches with write-behind flushes, and what
+// the attempt came to: complete, incomplete (how much is on disk), too large, or a full disk.
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, rm, type FileHandle } from "node:fs/promises";
-import { Writable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import type { DownloadOpen } from "../api/types.js";
 import { writeFully } from "../fs/durable.js";
 import { isDiskFull } from "../fs/errno.js";
@@ -25,13 +23,6 @@ function describeLimit(maxBytes: number): string {
   const size = maxBytes % MIB === 0 ? `${maxBytes / MIB} MB` : `${maxBytes.toLocaleString("en-US")} bytes`;
   return `the limit of ${size} per output (--max-output-mb)`;
 }
-
-/**
- * Bytes a sink buffers while a write is in flight. Network chunks are 16-64 KiB; writing each with its
- * own call costs a thread-pool round trip per chunk, so chunks that arrive during a write are written
- * together by the next one (one `writev`), and the socket is read ahead by up to this much.
- */
-const SINK_HIGH_WATER_MARK = 1024 * 1024;
 
 /**
  * Write-behind: once this many bytes are written and not yet flushed, the sink starts an fdatasync in
@@ -61,8 +52,12 @@ class SyncFailure extends Error {
   }
 }
 
-/** Writes a response body at a position in the temporary file, hashing and counting what was written. */
-class FileSink extends Writable {
+/**
+ * Writes a response body at a position in the temporary file, hashing and counting what was written.
+ * The chunks that arrive while a write is in flight are written together by the next one (one
+ * `writev`): a thread-pool round trip per network chunk would cost more than the chunk.
+ */
+class FileSink {
   written = 0;
   private unflushed = 0;
   private flushing: Promise<void> | null = null;
@@ -76,20 +71,7 @@ class FileSink extends Writable {
     private readonly onChunkWritten: (size: number) => void,
     /** The file may not grow past this many bytes. */
     private readonly maxBytes: number,
-  ) {
-    super({ highWaterMark: SINK_HIGH_WATER_MARK });
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.writeAll([chunk]).then(() => callback(), callback);
-  }
-
-  override _writev(
-    chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
-    callback: (error?: Error | null) => void,
-  ): void {
-    this.writeAll(chunks.map((entry) => entry.chunk)).then(() => callback(), callback);
-  }
+  ) {}
 
   /**
    * Waits for the write-behind flush in flight. Throws if a flush failed: the bytes on disk are then
@@ -105,7 +87,7 @@ class FileSink extends Writable {
     await this.flushing;
   }
 
-  private async writeAll(chunks: Buffer[]): Promise<void> {
+  async write(chunks: Buffer[]): Promise<void> {
     if (this.syncFailure) throw this.syncFailure;
     let size = 0;
     for (const chunk of chunks) size += chunk.length;
@@ -120,7 +102,7 @@ class FileSink extends Writable {
   }
 
   private writeBehind(): void {
-    if (this.unflushed < WRITE_BEHIND_BYTES || this.flushing !== null || this.destroyed) return;
+    if (this.unflushed < WRITE_BEHIND_BYTES || this.flushing !== null) return;
     if (writeBehindFlushes >= MAX_WRITE_BEHIND_FLUSHES) return;
     writeBehindFlushes++;
     this.unflushed = 0;
@@ -176,7 +158,7 @@ export async function receive(
   const total = opened.totalSize ?? (opened.contentLength === null ? null : start + opened.contentLength);
   if (total !== null && total > maxBytes) {
     // The same URL will announce the same size: refused before a byte of the body is read.
-    opened.body.on("error", () => {}).destroy();
+    opened.body.discard();
     return {
       kind: "too-large",
       message: `the server announced ${total.toLocaleString("en-US")} bytes, over ${describeLimit(maxBytes)}; nothing was downloaded`,
@@ -184,7 +166,7 @@ export async function receive(
   }
   if (start > 0 && expected.total !== null && total !== null && total !== expected.total) {
     // The file behind the URL is not the one whose first bytes are on disk: start over.
-    opened.body.on("error", () => {}).destroy();
+    opened.body.discard();
     await rm(tempPath, { force: true });
     return {
       kind: "incomplete",
@@ -202,8 +184,13 @@ export async function receive(
     sink = new FileSink(file, start, hash, onChunkWritten, maxBytes);
     let failure: string | null = null;
     try {
-      await pipeline(opened.body, sink, { signal });
+      for (let chunks = await opened.body.take(); chunks !== null; chunks = await opened.body.take()) {
+        await sink.write(chunks);
+        // The body is bound to the same signal; this stops a body that arrived whole before the abort.
+        if (signal.aborted) throw signal.reason;
+      }
     } catch (error) {
+      opened.body.discard();
       if (error instanceof OutputTooLarge)
         return {
           kind: "too-large",

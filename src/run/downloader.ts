@@ -2,6 +2,7 @@
 // the server announced, fsync'd, then renamed into place. Memory stays flat whatever the file size.
 // A file only ever appears under its final name complete and verified; a crash leaves at most a
 // temporary file, which the next attempt starts over.
+import { addAbortListener } from "node:events";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
@@ -64,24 +65,32 @@ export type DownloadResult =
 
 /**
  * The no-progress deadline of one download, across its connections, backoffs and refreshes: aborts
- * `signal` once `limitMs` pass without `progress()`. One timer, re-armed only when it fires.
+ * `signal` once `limitMs` pass without `progress()`, or when the caller's signal aborts. One timer,
+ * re-armed only when it fires.
  */
 class ProgressWatch {
   private readonly controller = new AbortController();
+  /** Aborted by the deadline or by the caller's signal (one listener, not a signal combined per download). */
   readonly signal = this.controller.signal;
   private last: number;
   private timer: unknown;
+  private stalledOut = false;
+  private readonly stopListening: Disposable | null = null;
 
   constructor(
     private readonly timers: Pick<RunTimers, "elapsed" | "setTimeout" | "clearTimeout">,
     readonly limitMs: number,
+    outer: AbortSignal | undefined,
   ) {
     this.last = timers.elapsed();
     this.timer = timers.setTimeout(() => this.check(), limitMs);
+    if (outer?.aborted) this.controller.abort(outer.reason);
+    else if (outer) this.stopListening = addAbortListener(outer, () => this.controller.abort(outer.reason));
   }
 
+  /** The deadline passed (not the caller's abort). */
   get stalled(): boolean {
-    return this.signal.aborted;
+    return this.stalledOut;
   }
 
   progress(): void {
@@ -90,12 +99,15 @@ class ProgressWatch {
 
   stop(): void {
     this.timers.clearTimeout(this.timer);
+    this.stopListening?.[Symbol.dispose]();
   }
 
   private check(): void {
     const idle = this.timers.elapsed() - this.last;
-    if (idle >= this.limitMs) this.controller.abort(new Error("no progress"));
-    else this.timer = this.timers.setTimeout(() => this.check(), this.limitMs - idle);
+    if (idle >= this.limitMs) {
+      this.stalledOut = true;
+      this.controller.abort(new Error("no progress"));
+    } else this.timer = this.timers.setTimeout(() => this.check(), this.limitMs - idle);
   }
 }
 
@@ -166,8 +178,9 @@ export async function downloadOutput(options: DownloadOptions): Promise<Download
   const watch = new ProgressWatch(
     options.timers ?? SYSTEM_TIMERS,
     options.noProgressMs ?? noProgressDeadlineMs(scale),
+    options.signal,
   );
-  const signal = options.signal ? AbortSignal.any([options.signal, watch.signal]) : watch.signal;
+  const signal = watch.signal;
   // Opens are bounded too, so a server that adds a few bytes per connection cannot loop forever.
   const maxOpens = maxAttempts * 20;
   let url = options.url;

@@ -435,7 +435,7 @@ describe("openDownload", () => {
     const { client } = clientFor(api.origin);
     const opened = await client.openDownload(`${cdn.origin}/o.mp4?_jwt=abc`, 0);
     expect(opened).toMatchObject({ kind: "ok", status: 200, contentLength: 3, totalSize: 3 });
-    if (opened.kind === "ok") opened.body.resume();
+    if (opened.kind === "ok") opened.body.discard();
     expect(cdn.requests[0]?.headers.authorization).toBeUndefined();
     expect(cdn.requests[0]?.headers["x-runway-version"]).toBeUndefined();
     expect(cdn.requests[0]?.url).toBe("/o.mp4?_jwt=abc");
@@ -455,7 +455,7 @@ describe("openDownload", () => {
     const { client } = clientFor(api.origin);
     const opened = await client.openDownload(`${api.origin}/files/o.mp4`, 0);
     expect(opened.kind).toBe("ok");
-    if (opened.kind === "ok") opened.body.resume();
+    if (opened.kind === "ok") opened.body.discard();
     expect(api.requests[0]?.headers.authorization).toBeUndefined();
     expect(api.requests[0]?.headers["x-runway-version"]).toBeUndefined();
     expect(cdn.requests[0]?.url).toBe("/signed/o.mp4?sig=1");
@@ -500,7 +500,7 @@ describe("openDownload", () => {
     const { client } = clientFor("http://127.0.0.1:9");
     const opened = await client.openDownload(`${cdn.origin}/o.mp4`, 4);
     expect(opened).toMatchObject({ kind: "ok", status: 206, contentLength: 6, totalSize: 10 });
-    if (opened.kind === "ok") opened.body.resume();
+    if (opened.kind === "ok") opened.body.discard();
   });
 
   it("a 416 (what is on disk is too long) starts over from byte 0", async () => {
@@ -516,7 +516,7 @@ describe("openDownload", () => {
     const { client } = clientFor("http://127.0.0.1:9");
     const opened = await client.openDownload(`${cdn.origin}/o.mp4`, 50);
     expect(opened).toMatchObject({ kind: "ok", status: 200, totalSize: 3 });
-    if (opened.kind === "ok") opened.body.resume();
+    if (opened.kind === "ok") opened.body.discard();
   });
 
   it.each([401, 403, 404, 410])("HTTP %i on a signed URL means expired", async (status) => {
@@ -539,7 +539,7 @@ describe("openDownload", () => {
     const { client } = clientFor("http://127.0.0.1:9");
     const opened = await client.openDownload(`${cdn.origin}/o.mp4`, 0);
     expect(opened.kind).toBe("ok");
-    if (opened.kind === "ok") opened.body.resume();
+    if (opened.kind === "ok") opened.body.discard();
     expect(client.counts()).toMatchObject({ download: 2, retries: 1 });
   });
 
@@ -566,7 +566,7 @@ describe("openDownload range checks", () => {
     const { client } = clientFor("http://127.0.0.1:9");
     const opened = await client.openDownload(`${cdn.origin}/o.mp4`, 5);
     expect(opened).toMatchObject({ kind: "ok", status: 200, totalSize: 10 });
-    if (opened.kind === "ok") opened.body.resume();
+    if (opened.kind === "ok") opened.body.discard();
     expect(cdn.requests.map((r) => r.headers.range ?? null)).toEqual(["bytes=5-", null]);
   });
 

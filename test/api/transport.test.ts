@@ -1,7 +1,8 @@
 // The transport's text answers (sendText) against scripted loopback servers: the same outcomes as
 // send followed by readText, for every way an answer can end.
 import { afterEach, describe, expect, it } from "vitest";
-import { createTransport, readText, type Transport, type TransportRequest } from "../../src/api/transport.js";
+import { StreamedBody, readText } from "../../src/api/streamed-body.js";
+import { createTransport, type Transport, type TransportRequest } from "../../src/api/transport.js";
 import { sendJson, startScriptedServer, type ScriptedHandler } from "../helpers/scripted-server.js";
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -130,5 +131,106 @@ describe("sendText", () => {
     const result = await transportFor(server.origin).sendText(get(server.origin, controller.signal), 1024);
     expect(result.kind).toBe("broken");
     expect(controller.signal.aborted).toBe(true);
+  });
+});
+
+describe("send: a body the caller reads as it arrives", () => {
+  const MIB = 1024 * 1024;
+
+  it("pauses the connection past a megabyte unread, and resumes it when the caller takes", () => {
+    const calls: string[] = [];
+    const controller = {
+      pause: () => calls.push("pause"),
+      resume: () => calls.push("resume"),
+      abort: () => calls.push("abort"),
+    };
+    const outcomes: unknown[] = [];
+    const body = new StreamedBody(null, (outcome) => outcomes.push(outcome));
+    body.onRequestStart(controller);
+    body.onResponseStart(controller, 200, {});
+    expect(outcomes).toMatchObject([{ kind: "response", status: 200, body }]);
+    const chunk = Buffer.alloc(256 * 1024);
+    for (let i = 0; i < 3; i++) body.onResponseData(controller, chunk);
+    expect(calls).toEqual([]);
+    body.onResponseData(controller, chunk);
+    expect(calls).toEqual(["pause"]);
+    void body.take();
+    expect(calls).toEqual(["pause", "resume"]);
+  });
+
+  it("delivers every byte of a body larger than what it buffers, to a caller slower than the network", async () => {
+    const total = 16 * MIB;
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { "content-length": String(total) });
+      const chunk = Buffer.alloc(64 * 1024, 7);
+      let written = 0;
+      const pump = (): void => {
+        while (written < total) {
+          written += chunk.length;
+          if (!res.write(chunk)) {
+            res.once("drain", pump);
+            return;
+          }
+        }
+        res.end();
+      };
+      pump();
+    });
+    const sent = await transportFor(server.origin).send(get(server.origin));
+    if (sent.kind !== "response") throw new Error("no response");
+    let received = 0;
+    for (let chunks = await sent.body.take(); chunks !== null; chunks = await sent.body.take()) {
+      for (const chunk of chunks) received += chunk.length;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(received).toBe(total);
+  });
+
+  it("discard drops an unfinished body's connection, and a later take says so", async () => {
+    const closedEarly: Array<() => void> = [];
+    const closed = new Promise<void>((resolve) => closedEarly.push(resolve));
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { "content-length": "100" });
+      res.write("0123456789");
+      res.on("close", () => {
+        if (!res.writableFinished) closedEarly[0]?.();
+      });
+    });
+    const sent = await transportFor(server.origin).send(get(server.origin));
+    if (sent.kind !== "response") throw new Error("no response");
+    expect(Buffer.concat((await sent.body.take()) ?? []).toString()).toBe("0123456789");
+    sent.body.discard();
+    await closed;
+    await expect(sent.body.take()).rejects.toThrow(/discarded/);
+  });
+
+  it("an abort while the body arrives rejects the caller's take with the abort's reason", async () => {
+    const controller = new AbortController();
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { "content-length": "100" });
+      res.write("0123456789");
+    });
+    const sent = await transportFor(server.origin).send(get(server.origin, controller.signal));
+    if (sent.kind !== "response") throw new Error("no response");
+    expect(Buffer.concat((await sent.body.take()) ?? []).toString()).toBe("0123456789");
+    const waiting = sent.body.take();
+    controller.abort(new Error("stopped by the caller"));
+    await expect(waiting).rejects.toThrow("stopped by the caller");
+  });
+
+  it("a body that breaks off after the headers rejects the caller's take", async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { "content-length": "100" });
+      res.write("0123456789", () => setImmediate(() => res.socket?.destroy()));
+    });
+    const sent = await transportFor(server.origin).send(get(server.origin));
+    if (sent.kind !== "response") throw new Error("no response");
+    const taken: Buffer[] = [];
+    const reading = (async () => {
+      for (let chunks = await sent.body.take(); chunks !== null; chunks = await sent.body.take())
+        taken.push(...chunks);
+    })();
+    await expect(reading).rejects.toMatchObject({ code: "UND_ERR_SOCKET" });
+    expect(Buffer.concat(taken).toString()).toBe("0123456789");
   });
 });

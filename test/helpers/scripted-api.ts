@@ -5,7 +5,6 @@
 import { createHash } from "node:crypto";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { Readable } from "node:stream";
 import { taskKeyOf } from "../../src/canonical.js";
 import type {
   AccountStopReason,
@@ -19,6 +18,7 @@ import type {
   UploadFile,
   UploadOutcome,
 } from "../../src/api/types.js";
+import type { ResponseBody } from "../../src/api/streamed-body.js";
 import type { RequestBody } from "../../src/api/wire-types.js";
 import { DISK_FULL } from "../../src/manifest/codes.js";
 import type { DownloadOptions, DownloadResult } from "../../src/run/downloader.js";
@@ -204,7 +204,7 @@ export class ScriptedApi implements ApiClient {
       status: offset > 0 ? 206 : 200,
       contentLength: bytes.length,
       totalSize: outputBytes(url).length,
-      body: Readable.from([bytes]),
+      body: bodyOf(bytes),
     };
   }
 
@@ -289,4 +289,19 @@ export function scriptedDownload(): {
     return { kind: "ok", bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") };
   };
   return { download, calls, failing, diskFull };
+}
+
+/** An in-memory body: all its bytes in one batch, then its end. */
+function bodyOf(bytes: Buffer): ResponseBody {
+  let left: Buffer[] | null = [bytes];
+  return {
+    take: () => {
+      const chunks = left;
+      left = null;
+      return Promise.resolve(chunks);
+    },
+    discard: () => {
+      left = null;
+    },
+  };
 }
