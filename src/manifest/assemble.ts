@@ -36,11 +36,12 @@ export function assembleManifest(input: ManifestInput): Manifest {
 /**
  * The records in manifest order: the plan's tasks in plan order (a task with no record is not
  * submitted), then every other record, an orphan, by key. `prepare` turns each record into what
- * the list holds.
+ * the list holds; without it, the lists hold the records themselves (the caller's list of tasks
+ * itself, when it is in plan order already: not to be changed).
  */
 export function arrangeRecords(
   input: ManifestInput,
-  prepare: (record: ManifestTask) => ManifestTask,
+  prepare?: (record: ManifestTask) => ManifestTask,
 ): { tasks: ManifestTask[]; orphans: ManifestTask[] } {
   const { ordered, planned } = planOrderOf(input.plan);
   const given = input.orphans ?? [];
@@ -53,13 +54,13 @@ export function arrangeRecords(
     new Set(given.map((record) => record.key)).size === given.length
   )
     return {
-      tasks: input.tasks.map(prepare),
-      orphans: given.map(prepare).toSorted((a, b) => compareStrings(a.key, b.key)),
+      tasks: prepare ? input.tasks.map(prepare) : input.tasks,
+      orphans: (prepare ? given.map(prepare) : given).toSorted((a, b) => compareStrings(a.key, b.key)),
     };
   const byKey = new Map<string, ManifestTask>();
   for (const record of [...input.tasks, ...given]) {
     if (byKey.has(record.key)) throw new Error(`manifest: task key ${record.key} was recorded twice`);
-    byKey.set(record.key, prepare(record));
+    byKey.set(record.key, prepare ? prepare(record) : record);
   }
   const tasks = ordered.map((task) => byKey.get(task.key) ?? notSubmittedTask(task));
   const orphans = [...byKey.values()]

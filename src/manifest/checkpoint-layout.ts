@@ -20,12 +20,30 @@ export interface ItemPlace {
  */
 export class ManifestLayout {
   readonly pieces: (Buffer | { offset: number; length: number })[] = [];
-  /** Each record, where its bytes go in the new file, and its place in the old one (null: new bytes). */
-  readonly placed: [ManifestTask, number, number, ItemPlace | null][] = [];
+  /**
+   * Each record, where its bytes go in the new file, and its place in the old one (null: new bytes),
+   * as parallel lists sized once: a checkpoint of a large job lays out every record, and a tuple per
+   * record (or a list grown step by step) is garbage that outlives the write.
+   */
+  readonly placed: {
+    count: number;
+    records: ManifestTask[];
+    offsets: Float64Array;
+    lengths: Float64Array;
+    places: (ItemPlace | null)[];
+  };
   size = 0;
   copies = 0;
 
-  constructor(head: Buffer) {
+  /** `capacity`: how many records the layout will place. */
+  constructor(head: Buffer, capacity: number) {
+    this.placed = {
+      count: 0,
+      records: new Array<ManifestTask>(capacity),
+      offsets: new Float64Array(capacity),
+      lengths: new Float64Array(capacity),
+      places: new Array<ItemPlace | null>(capacity),
+    };
     this.add(head);
   }
 
@@ -35,12 +53,12 @@ export class ManifestLayout {
   }
 
   item(record: ManifestTask, bytes: Buffer): void {
-    this.placed.push([record, this.size, bytes.length, null]);
+    this.place(record, bytes.length, null);
     this.add(bytes);
   }
 
   copy(record: ManifestTask, place: ItemPlace): void {
-    this.placed.push([record, this.size, place.length, place]);
+    this.place(record, place.length, place);
     this.size += place.length;
     this.copies++;
     const separator = this.pieces.at(-1);
@@ -57,6 +75,15 @@ export class ManifestLayout {
       return;
     }
     this.pieces.push({ offset: place.offset, length: place.length });
+  }
+
+  private place(record: ManifestTask, length: number, old: ItemPlace | null): void {
+    const { placed } = this;
+    const index = placed.count++;
+    placed.records[index] = record;
+    placed.offsets[index] = this.size;
+    placed.lengths[index] = length;
+    placed.places[index] = old;
   }
 
   /** The bytes, when every piece is in memory. */

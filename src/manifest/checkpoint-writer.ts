@@ -58,7 +58,7 @@ export async function writeManifestCheckpoint(
   cache: ManifestCache,
 ): Promise<string> {
   const { plan } = input;
-  const { tasks, orphans } = arrangeRecords(input, (record) => record);
+  const { tasks, orphans } = arrangeRecords(input);
   // Normalising a record keeps its status and double-charge flag: the summary counts the records.
   const frame: Manifest = {
     version: MANIFEST_VERSION,
@@ -96,12 +96,16 @@ export async function writeManifestCheckpoint(
         checked = true;
       }
     if (!checked) serializeChecked(frame);
+    normalised.clear();
   };
   const path = join(outputDir, MANIFEST_FILE);
   const previous = await openIfUnchanged(path, cache.file);
   // The records whose bytes are in the file as it was written are copied from it; the others, serialised.
   const lay = (copying: boolean): ManifestLayout => {
-    const layout = new ManifestLayout(Buffer.from(`${head.slice(0, -tail.length)},\n  "tasks": `, "utf8"));
+    const layout = new ManifestLayout(
+      Buffer.from(`${head.slice(0, -tail.length)},\n  "tasks": `, "utf8"),
+      tasks.length + orphans.length,
+    );
     const addList = (records: readonly ManifestTask[]): void => {
       if (records.length === 0) {
         layout.add(EMPTY_LIST);
@@ -123,6 +127,8 @@ export async function writeManifestCheckpoint(
   };
   try {
     let layout = lay(previous !== null);
+    // Checked now, before any wait: the normalised copies kept for the check then die young.
+    check();
     if (previous && layout.copies > 0) {
       if (await layout.unchangedIn(previous)) await removeAtomicLeftovers(path);
       else {
@@ -137,15 +143,21 @@ export async function writeManifestCheckpoint(
     } else cache.file = await writeManifestBytes(outputDir, layout.chunks(), check);
     // The places are the file's now (written, or found holding exactly these bytes).
     const file = cache.file;
-    if (file !== null)
-      for (const [record, offset, length, place] of layout.placed) {
-        if (place === null) cache.items.set(record, { file, offset, length });
+    if (file !== null) {
+      const { count, records, offsets, lengths, places } = layout.placed;
+      for (let i = 0; i < count; i++) {
+        const place = places[i];
+        const offset = offsets[i] as number;
+        const length = lengths[i] as number;
+        if (place === null || place === undefined)
+          cache.items.set(records[i] as ManifestTask, { file, offset, length });
         else {
           place.file = file;
           place.offset = offset;
           place.length = length;
         }
       }
+    }
   } finally {
     await previous?.close();
   }
