@@ -7,7 +7,12 @@ import type { ApiClient } from "../api/types.js";
 import { PROVIDERS, resolveConnection } from "../api/connection.js";
 import { isLoopbackHost } from "../api/url-policy.js";
 import { ExitCode, UserError } from "../errors.js";
-import { assembleManifest, createManifestCache, writeManifestCheckpoint } from "../manifest/manifest.js";
+import {
+  assembleManifest,
+  createManifestCache,
+  writeManifestCheckpoint,
+  type ManifestInput,
+} from "../manifest/manifest.js";
 import type { Manifest } from "../manifest/types.js";
 import type { RunEvent } from "./events.js";
 import { buildRunSummary, type RunSummary } from "./run-summary.js";
@@ -194,7 +199,8 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       new Map(plan.tasks.map((task) => [task.key, task.output])),
     );
     for (const message of resumed.notes) emit({ kind: "note", message });
-    let manifest: Manifest | null = null;
+    // The final records; the manifest object is assembled from them only when a caller asks for it.
+    let finalRecords: ManifestInput | null = null;
     // Filled by the gate; empty (durations unknown, not checked) when it did not run.
     let referenceDurations = new Map<string, number>();
     let manifestPath = resolve(outputDir, "manifest.json");
@@ -254,10 +260,10 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
             checkOutputFile(file, outputCheckOptions(task, { referenceDurations })),
         }),
         writeManifest: async (tasks, orphans, final) => {
-          // Only the final manifest is returned: holding each checkpoint's copy of every record until
-          // the next one would keep a large job's heap (and its GC limit) twice as big for nothing. It
-          // is kept before it is written: a full disk leaves the summary its tasks all the same.
-          if (final) manifest = assembleManifest({ plan, tasks, orphans });
+          // Only the final records are kept: holding each checkpoint's copy of every record until the
+          // next one would keep a large job's heap (and its GC limit) twice as big for nothing. They are
+          // kept before they are written: a full disk leaves the summary its tasks all the same.
+          if (final) finalRecords = { plan, tasks, orphans };
           // The bytes writeManifest(assembleManifest(...)) would write, from the records not serialised
           // before (the final write too: the engine hands over the kept records it re-derived equal).
           manifestPath = await writeManifestCheckpoint(outputDir, { plan, tasks, orphans }, manifestCache);
@@ -316,8 +322,11 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       meanRenderMs: result.meanRenderMs,
     });
     emit({ kind: "run-finished", job: plan.job, exitCode });
-    if (!manifest) throw new Error("the run ended without writing its manifest");
-    return { exitCode, summary, manifest, manifestPath, cancelHandled: result.cancelHandled };
+    if (!finalRecords) throw new Error("the run ended without writing its manifest");
+    return resultWithManifest(
+      { exitCode, summary, manifestPath, cancelHandled: result.cancelHandled },
+      finalRecords,
+    );
   } finally {
     await journal?.close().catch(() => undefined);
     await api?.close();
@@ -353,4 +362,16 @@ export function parseTimeScale(raw: string | undefined): number | null {
   if (!Number.isFinite(value) || value <= 0)
     throw new UserError(`ACTBATCH_TIME_SCALE must be a positive number, got "${raw}"`);
   return value;
+}
+
+/**
+ * The result, whose manifest object (every record copied and normalised: tens of MB for a large job)
+ * is assembled on first access, once: a run that writes no report never builds it.
+ */
+function resultWithManifest(result: Omit<RunJobResult, "manifest">, records: ManifestInput): RunJobResult {
+  let manifest: Manifest | null = null;
+  return Object.defineProperty(result, "manifest", {
+    enumerable: true,
+    get: () => (manifest ??= assembleManifest(records)),
+  }) as RunJobResult;
 }

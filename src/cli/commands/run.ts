@@ -240,9 +240,11 @@ async function runJobs(args: string[], io: CliIo): Promise<number> {
       }
       interrupts.jobEnded();
       summaries.push(result.summary);
-      manifests.push(result.manifest);
+      // The manifest object is assembled only for the reports that read it.
+      const finished = result;
+      if (values.junit !== undefined) manifests.push(finished.manifest);
       worst = worseExit(worst, result.exitCode);
-      await writeRunReports(io, plan, result.manifest, result.manifestPath, result.summary, {
+      await writeRunReports(io, plan, () => finished.manifest, result.manifestPath, result.summary, {
         html: values.report ?? false,
         provider,
       });
@@ -275,7 +277,7 @@ async function runJobs(args: string[], io: CliIo): Promise<number> {
 async function writeRunReports(
   io: CliIo,
   plan: Plan,
-  manifest: Manifest,
+  manifestOf: () => Manifest,
   manifestPath: string,
   summary: RunSummary,
   options: { html: boolean; provider: ProviderName | undefined },
@@ -287,10 +289,11 @@ async function writeRunReports(
   };
   let reportPath: string | undefined;
   if (options.html) {
-    reportPath = await writeHtmlReport(outputDir, manifest, { ...pricing, cwd: io.cwd });
+    reportPath = await writeHtmlReport(outputDir, manifestOf(), { ...pricing, cwd: io.cwd });
     writeLine(io.stderr, `report: ${reportPath}`);
   }
-  await appendGithubStepSummary(io.env, manifest, {
+  if (!io.env.GITHUB_STEP_SUMMARY) return;
+  await appendGithubStepSummary(io.env, manifestOf(), {
     outputDir,
     reportPath,
     ...pricing,
