@@ -124,7 +124,11 @@ interface QueuedSync {
   resolve: () => void;
   reject: (error: unknown) => void;
 }
-const directorySyncs = new Map<string, { queued: QueuedSync | null }>();
+/**
+ * Per directory: whether an fsync runs, and the one queued behind it. Entries stay (a run writes to a
+ * few directories): a map that adds and deletes one per download reallocates its table again and again.
+ */
+const directorySyncs = new Map<string, { running: boolean; queued: QueuedSync | null }>();
 
 function queuedSync(): QueuedSync {
   const settle: Partial<Pick<QueuedSync, "resolve" | "reject">> = {};
@@ -138,26 +142,32 @@ function queuedSync(): QueuedSync {
 
 /** Makes a rename durable: the directory entry is on disk only once the directory itself is fsync'd. */
 function syncDirectory(path: string): Promise<void> {
-  const state = directorySyncs.get(path);
+  let state = directorySyncs.get(path);
   if (state === undefined) {
-    directorySyncs.set(path, { queued: null });
-    return runDirectorySync(path);
+    state = { running: false, queued: null };
+    directorySyncs.set(path, state);
+  }
+  if (!state.running) {
+    state.running = true;
+    return runDirectorySync(path, state);
   }
   state.queued ??= queuedSync();
   return state.queued.promise;
 }
 
-async function runDirectorySync(path: string): Promise<void> {
+async function runDirectorySync(
+  path: string,
+  state: { running: boolean; queued: QueuedSync | null },
+): Promise<void> {
   try {
     await fsyncDirectory(path);
   } finally {
-    const state = directorySyncs.get(path);
-    const next = state?.queued ?? null;
-    if (state === undefined || next === null) directorySyncs.delete(path);
+    const next = state.queued;
+    if (next === null) state.running = false;
     else {
       state.queued = null;
       // The callers queued meanwhile share this fsync's outcome: a failure reaches each of them.
-      runDirectorySync(path).then(next.resolve, next.reject);
+      runDirectorySync(path, state).then(next.resolve, next.reject);
     }
   }
 }
