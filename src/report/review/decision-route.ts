@@ -17,9 +17,6 @@ import { describe, send } from "./reply.js";
 /** The largest decision a page may post: a key and a note of MAX_NOTE_LENGTH characters fit. */
 export const MAX_BODY_BYTES = 4096;
 
-/** Where the page posts (render.ts gives it the same route as DECISIONS_ROUTE). */
-export const DECISIONS_PATH = "/api/decisions";
-
 export interface DecisionRouteOptions {
   outputDir: string;
   job: string;
@@ -32,7 +29,7 @@ export interface DecisionRouteOptions {
   saved(review: Review): void;
 }
 
-/** The handler for POST DECISIONS_PATH; it writes one decision at a time, in the order posted. */
+/** The handler for POST DECISIONS_ROUTE (the route render.ts gives the page); it writes one decision at a time, in the order posted. */
 export function decisionRoute(
   options: DecisionRouteOptions,
 ): (request: IncomingMessage, response: ServerResponse) => Promise<void> {

@@ -9,7 +9,8 @@ import type { AddressInfo } from "node:net";
 import { UserError } from "../../errors.js";
 import { hasErrnoCode } from "../../fs/errno.js";
 import type { ParamValue } from "../../job/types.js";
-import { decisionRoute, DECISIONS_PATH } from "./decision-route.js";
+import { DECISIONS_ROUTE } from "../html/render.js";
+import { decisionRoute } from "./decision-route.js";
 import type { Review } from "./decisions.js";
 import { describe, send } from "./reply.js";
 import { sendFile, type ServedFile, type Verified } from "./serve-file.js";
@@ -104,7 +105,7 @@ export async function startReviewServer(options: ReviewServerOptions): Promise<R
       send(response, 400, "bad path");
       return;
     }
-    if (path === DECISIONS_PATH) {
+    if (path === DECISIONS_ROUTE) {
       if (request.method !== "POST") {
         request.resume();
         response.setHeader("Allow", "POST");
