@@ -122,6 +122,7 @@ describe("the npm package", () => {
       expect.arrayContaining([
         "package.json",
         "README.md",
+        "LICENSE",
         "bin/actbatch.js",
         "dist/cli/main.js",
         "dist/index.js",
