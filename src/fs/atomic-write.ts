@@ -41,15 +41,16 @@ export function atomicTempOwner(name: string, targetName: string): number | null
   return Number(name.slice(targetName.length + 2).split(".")[0]);
 }
 
+/** Writes a file atomically; returns the identity of the file it wrote. */
 export async function writeFileAtomic(
   path: string,
   /** The bytes, or the bytes in pieces (written in order, without joining them in memory first). */
   data: string | Uint8Array | readonly Uint8Array[],
   options: AtomicWriteOptions = {},
-): Promise<void> {
+): Promise<FileIdentity> {
   const chunks =
     typeof data === "string" ? [Buffer.from(data, "utf8")] : data instanceof Uint8Array ? [data] : data;
-  await writeFileAtomicWith(
+  return writeFileAtomicWith(
     path,
     async (handle, half) => {
       const [first, second] = splitInHalf(chunks);
@@ -114,7 +115,7 @@ export function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
 }
 
 /** The pieces holding the first half of the bytes, and those holding the rest. */
-export function splitInHalf(chunks: readonly Uint8Array[]): [Uint8Array[], Uint8Array[]] {
+function splitInHalf(chunks: readonly Uint8Array[]): [Uint8Array[], Uint8Array[]] {
   let left = Math.floor(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0) / 2);
   const first: Uint8Array[] = [];
   const second: Uint8Array[] = [];

@@ -2,14 +2,7 @@
 // holds the same bytes.
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  identityOf,
-  removeAtomicLeftovers,
-  splitInHalf,
-  writeFileAtomicWith,
-  type FileIdentity,
-} from "../fs/atomic-write.js";
-import { writeFully } from "../fs/durable.js";
+import { identityOf, removeAtomicLeftovers, writeFileAtomic, type FileIdentity } from "../fs/atomic-write.js";
 import { fileHolds } from "../fs/file-holds.js";
 import { MANIFEST_FILE } from "./path.js";
 import { serializeChecked } from "./serialise.js";
@@ -40,16 +33,7 @@ export async function writeManifestBytes(
   else {
     checkFirst();
     await mkdir(outputDir, { recursive: true });
-    identity = await writeFileAtomicWith(
-      path,
-      async (handle, half) => {
-        const [first, second] = splitInHalf(chunks);
-        await writeFully(handle, first);
-        half();
-        await writeFully(handle, second);
-      },
-      { crashPointName: "mid-manifest" },
-    );
+    identity = await writeFileAtomic(path, chunks, { crashPointName: "mid-manifest" });
   }
   await removeAtomicLeftovers(path);
   return identity;

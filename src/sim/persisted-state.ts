@@ -70,7 +70,9 @@ export class SimStateSaver {
     this.dirty = false;
     // Saves are chained, so that an older snapshot never lands after a newer one.
     this.writing = this.writing
-      .then(() => writeFileAtomic(this.path, JSON.stringify(this.snapshot())))
+      .then(async () => {
+        await writeFileAtomic(this.path, JSON.stringify(this.snapshot()));
+      })
       .catch(() => undefined);
     return this.writing;
   }
