@@ -183,23 +183,28 @@ export class PcmEncoder {
 
 /** A NAL unit (no start code): its header byte, then the payload with emulation prevention. */
 function nal(refIdc: number, type: number, rbsp: Uint8Array): Uint8Array {
-  const out: number[] = [(refIdc << 5) | type];
+  // At most one escape byte per two payload bytes.
+  const out = new Uint8Array(1 + rbsp.length + Math.ceil(rbsp.length / 2));
+  out[0] = (refIdc << 5) | type;
+  let length = 1;
   let zeros = 0;
   for (const byte of rbsp) {
     // 00 00 followed by 00-03 would read as a start code (or its escape): an 03 goes between.
     if (zeros >= 2 && byte <= 3) {
-      out.push(3);
+      out[length++] = 3;
       zeros = 0;
     }
-    out.push(byte);
+    out[length++] = byte;
     zeros = byte === 0 ? zeros + 1 : 0;
   }
-  return Uint8Array.from(out);
+  return out.slice(0, length);
 }
 
 /** Bits, most significant first, with H.264's Exp-Golomb codes. */
 export class BitWriter {
-  private readonly out: number[] = [];
+  /** The whole bytes so far: out[0, length). */
+  private out = new Uint8Array(256);
+  private length = 0;
   private current = 0;
   private used = 0;
 
@@ -228,20 +233,30 @@ export class BitWriter {
   /** Whole bytes (the writer must be aligned). */
   bytes(values: Uint8Array): void {
     if (this.used !== 0) throw new Error("bytes written off a byte boundary");
-    for (const value of values) this.out.push(value);
+    this.reserve(values.length);
+    this.out.set(values, this.length);
+    this.length += values.length;
   }
 
   /** rbsp_trailing_bits (a one, then zeros to the byte), and the bytes so far. */
   trailing(): Uint8Array {
     this.bit(1);
     this.align();
-    return Uint8Array.from(this.out);
+    return this.out.slice(0, this.length);
+  }
+
+  private reserve(count: number): void {
+    if (this.length + count <= this.out.length) return;
+    const grown = new Uint8Array(Math.max(this.out.length * 2, this.length + count));
+    grown.set(this.out.subarray(0, this.length));
+    this.out = grown;
   }
 
   private bit(value: number): void {
     this.current = (this.current << 1) | value;
     if (++this.used === 8) {
-      this.out.push(this.current);
+      this.reserve(1);
+      this.out[this.length++] = this.current;
       this.current = 0;
       this.used = 0;
     }

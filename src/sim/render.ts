@@ -67,12 +67,21 @@ export function renderVideo(request: RenderRequest): Uint8Array {
   // and enters are sent again, every other one is skipped (copied from the picture before).
   const columns = encoder.mbWidth;
   const boxAt = (frame: number): number => Math.floor((frame * ei) / FPS) % columns;
+  // One picture per box position, made when first needed; a frame that sends nothing needs none.
+  const boxed = new Map<number, YuvPicture>();
+  const pictureAt = (at: number): YuvPicture => {
+    let picture = boxed.get(at);
+    if (picture === undefined) boxed.set(at, (picture = withBox(base, at)));
+    return picture;
+  };
   const samples: Uint8Array[] = [];
   let shown = boxAt(0);
-  samples.push(encoder.keyPicture(withBox(base, shown)));
+  samples.push(encoder.keyPicture(pictureAt(shown)));
   for (let frame = 1; frame < frames; frame++) {
     const at = boxAt(frame);
-    samples.push(encoder.deltaPicture(withBox(base, at), at === shown ? [] : [shown, at]));
+    samples.push(
+      at === shown ? encoder.deltaPicture(base, []) : encoder.deltaPicture(pictureAt(at), [shown, at]),
+    );
     shown = at;
   }
   return muxAvc({
