@@ -69,7 +69,7 @@ export function arrangeRecords(
   return { tasks, orphans };
 }
 
-interface PlanOrder {
+export interface PlanOrder {
   /** The plan's task list as it was when worked out (a list changed since is worked out again). */
   tasks: TaskPlan[];
   ordered: TaskPlan[];
@@ -79,7 +79,7 @@ interface PlanOrder {
 /** A plan's tasks in plan order and their keys, worked out once per plan (checkpoints ask again and again). */
 const planOrders = new WeakMap<readonly TaskPlan[], PlanOrder>();
 
-function planOrderOf(plan: Plan): PlanOrder {
+export function planOrderOf(plan: Plan): PlanOrder {
   let order = planOrders.get(plan.tasks);
   if (
     order === undefined ||

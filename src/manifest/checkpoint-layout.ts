@@ -4,7 +4,6 @@ import { mkdir, type FileHandle } from "node:fs/promises";
 import { removeAtomicLeftovers, writeFileAtomicWith, type FileIdentity } from "../fs/atomic-write.js";
 import { writeFully } from "../fs/durable.js";
 import { ITEM_SEPARATOR } from "./serialise.js";
-import type { ManifestTask } from "./types.js";
 
 /** Where a record's bytes are in one manifest file. */
 export interface ItemPlace {
@@ -16,34 +15,19 @@ export interface ItemPlace {
 /**
  * The pieces of a manifest file, in order: bytes in memory, and stretches to copy from the file the
  * last checkpoint wrote (neighbouring items there are one stretch: the separator between them is the
- * same). Records where their bytes go, as offsets in the new file.
+ * same). Records where each item's bytes go in the new file, by the item's slot (its key's place in
+ * the caller's tables).
  */
 export class ManifestLayout {
   readonly pieces: (Buffer | { offset: number; length: number })[] = [];
-  /**
-   * Each record, where its bytes go in the new file, and its place in the old one (null: new bytes),
-   * as parallel lists sized once: a checkpoint of a large job lays out every record, and a tuple per
-   * record (or a list grown step by step) is garbage that outlives the write.
-   */
-  readonly placed: {
-    count: number;
-    records: ManifestTask[];
-    offsets: Float64Array;
-    lengths: Float64Array;
-    places: (ItemPlace | null)[];
-  };
+  /** Each item's slot and where its bytes go, as parallel lists sized once (no object per item). */
+  readonly placed: { count: number; slots: Float64Array; offsets: Float64Array; lengths: Float64Array };
   size = 0;
   copies = 0;
 
-  /** `capacity`: how many records the layout will place. */
-  constructor(head: Buffer, capacity: number) {
-    this.placed = {
-      count: 0,
-      records: new Array<ManifestTask>(capacity),
-      offsets: new Float64Array(capacity),
-      lengths: new Float64Array(capacity),
-      places: new Array<ItemPlace | null>(capacity),
-    };
+  /** `storage`: lists long enough for every item the layout will place (a caller's, reused). */
+  constructor(head: Buffer, storage: { slots: Float64Array; offsets: Float64Array; lengths: Float64Array }) {
+    this.placed = { count: 0, ...storage };
     this.add(head);
   }
 
@@ -52,14 +36,15 @@ export class ManifestLayout {
     this.size += bytes.length;
   }
 
-  item(record: ManifestTask, bytes: Buffer): void {
-    this.place(record, bytes.length, null);
+  item(slot: number, bytes: Buffer): void {
+    this.place(slot, bytes.length);
     this.add(bytes);
   }
 
-  copy(record: ManifestTask, place: ItemPlace): void {
-    this.place(record, place.length, place);
-    this.size += place.length;
+  /** An item whose bytes are `length` bytes at `offset` in the file the last checkpoint wrote. */
+  copy(slot: number, offset: number, length: number): void {
+    this.place(slot, length);
+    this.size += length;
     this.copies++;
     const separator = this.pieces.at(-1);
     const before = this.pieces.at(-2);
@@ -67,23 +52,22 @@ export class ManifestLayout {
       separator === ITEM_SEPARATOR &&
       before !== undefined &&
       !Buffer.isBuffer(before) &&
-      before.offset + before.length + ITEM_SEPARATOR.length === place.offset
+      before.offset + before.length + ITEM_SEPARATOR.length === offset
     ) {
       // Neighbours in the old file too: one stretch, separator included.
       this.pieces.pop();
-      before.length += ITEM_SEPARATOR.length + place.length;
+      before.length += ITEM_SEPARATOR.length + length;
       return;
     }
-    this.pieces.push({ offset: place.offset, length: place.length });
+    this.pieces.push({ offset, length });
   }
 
-  private place(record: ManifestTask, length: number, old: ItemPlace | null): void {
+  private place(slot: number, length: number): void {
     const { placed } = this;
     const index = placed.count++;
-    placed.records[index] = record;
+    placed.slots[index] = slot;
     placed.offsets[index] = this.size;
     placed.lengths[index] = length;
-    placed.places[index] = old;
   }
 
   /** The bytes, when every piece is in memory. */
@@ -112,27 +96,29 @@ export class ManifestLayout {
 }
 
 /** Copies are read in pieces of this size and written with the bytes in memory around them. */
-const COPY_BUFFER_BYTES = 1024 * 1024;
+export const COPY_BUFFER_BYTES = 1024 * 1024;
 
 /** The file that could not be copied from was not as it was written: the caller serialises afresh. */
 class CopyFailed extends Error {}
 
-/** Writes a layout with copies from `previous`; null when it could not be copied (nothing written). */
+/**
+ * Writes a layout with copies from `previous`, read through `buffer` (COPY_BUFFER_BYTES, the caller's:
+ * one that lived through a write would be promoted, and its memory kept until a major GC); null when
+ * it could not be copied (nothing written).
+ */
 export async function writeLayout(
   outputDir: string,
   path: string,
   layout: ManifestLayout,
   previous: FileHandle,
-  checkFirst: () => void,
+  buffer: Buffer,
 ): Promise<FileIdentity | null> {
-  checkFirst();
   await mkdir(outputDir, { recursive: true });
   let identity: FileIdentity;
   try {
     identity = await writeFileAtomicWith(
       path,
       async (handle, half) => {
-        const buffer = Buffer.allocUnsafeSlow(COPY_BUFFER_BYTES);
         let batch: Uint8Array[] = [];
         let batched = 0;
         let used = 0;

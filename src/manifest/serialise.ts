@@ -47,13 +47,9 @@ const ITEM_SUFFIX = "\n  ]\n}";
 
 /**
  * A normalised task's JSON as an item of a top-level list (its inner lines indented one level more),
- * stringified in place so that no second, re-indented copy of the text is made; in a buffer of its
- * own: a slice of Node's shared pool would keep its whole slab alive for as long as the item.
+ * stringified in place so that no second, re-indented copy of the text is made.
  */
-export function itemBytes(task: ManifestTask): Buffer {
+export function itemText(task: ManifestTask): string {
   const framed = JSON.stringify({ tasks: [task] }, null, 2);
-  const text = framed.slice(ITEM_PREFIX.length, framed.length - ITEM_SUFFIX.length);
-  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text, "utf8"));
-  bytes.write(text, "utf8");
-  return bytes;
+  return framed.slice(ITEM_PREFIX.length, framed.length - ITEM_SUFFIX.length);
 }

@@ -7,12 +7,11 @@ import type { TaskPlan } from "../job/types.js";
 import { applyRecord, lastAttempt, taskIdOwners } from "../journal/fold.js";
 import type { JournalRecord, NewJournalRecord } from "../journal/records.js";
 import { JournalWriteError } from "../journal/writer.js";
-import type { ManifestTask } from "../manifest/types.js";
 import { CheckpointScheduler } from "./checkpoints.js";
 import type { StartAction } from "./decide.js";
 import type { ExecuteContext, ExecuteOptions, SubmitBudget } from "./engine-contract.js";
 import type { LivePhase, RunSnapshot, StopReason, TaskRef } from "./events.js";
-import { ManifestRecordCache, type KeyOverlay } from "./manifest-tasks.js";
+import { ManifestRecordCache, type KeyOverlay, type ManifestRecords } from "./manifest-tasks.js";
 import { verifySucceededOutputs } from "./output-files.js";
 import { RenderTimeEstimator } from "./poll-policy.js";
 import { createDownloadSlots, createTaskSlots, type Limiter, type SlotLimiter } from "./scheduler.js";
@@ -46,11 +45,7 @@ export class EngineState {
   private readonly phases = new Map<string, { task: TaskRef; phase: LivePhase }>();
   private readonly verified = new Map<string, Set<number>>();
   private readonly overlay = new Map<string, KeyOverlay>();
-  /**
-   * Each key's manifest record as the last checkpoint derived it, and the keys whose journal state,
-   * overlay or verified outputs changed since: a checkpoint derives only those again (and the
-   * manifest writer serialises only the records that are new objects).
-   */
+  /** The keys whose journal state, overlay or verified outputs changed since the manifest was last written. */
   private readonly manifestRecords = new ManifestRecordCache();
   /** Which key each task id of the journal belongs to (one task id is one key's task). */
   private readonly owners: Map<string, string>;
@@ -72,10 +67,16 @@ export class EngineState {
     this.checkpoints = new CheckpointScheduler(
       ctx.timing.checkpointIntervalMs,
       async () => {
-        const { tasks, orphans } = this.manifestTasks(true);
+        const records = this.manifestRecords.checkpoint(
+          ctx.plan.tasks,
+          ctx.fold,
+          (key) => this.verified.get(key) ?? NONE_VERIFIED,
+          (key) => this.overlay.get(key),
+        );
         try {
-          await ctx.writeManifest(tasks, orphans, false);
+          await ctx.writeManifest(records.tasks, records.orphans, false);
         } catch (error) {
+          records.failed();
           if (isDiskFull(error)) this.diskFull(error);
           throw error;
         }
@@ -237,14 +238,13 @@ export class EngineState {
 
   // ---- what the run shows -----------------------------------------------------------------------
 
-  /** Every key's manifest record; `reuse` keeps the records of unchanged keys (see ManifestRecordCache). */
-  manifestTasks(reuse: boolean): { tasks: ManifestTask[]; orphans: ManifestTask[] } {
+  /** Every key's manifest record, derived afresh (the writer reuses the bytes of unchanged keys'). */
+  manifestTasks(): ManifestRecords {
     return this.manifestRecords.records(
       this.ctx.plan.tasks,
       this.ctx.fold,
-      (key) => this.verifiedOf(key),
+      (key) => this.verified.get(key) ?? NONE_VERIFIED,
       (key) => this.overlay.get(key),
-      reuse,
     );
   }
 
@@ -262,6 +262,9 @@ export class EngineState {
     });
   }
 }
+
+/** The verified outputs of a key with none (not kept per key: a manifest derives every key's record). */
+const NONE_VERIFIED: ReadonlySet<number> = new Set();
 
 export function refOf(task: TaskPlan): TaskRef {
   return { key: task.key, pair: task.pair, params: task.params };

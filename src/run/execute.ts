@@ -16,6 +16,7 @@ import { isInFlight, lastAttempt, type KeyState } from "../journal/fold.js";
 import { InFlightCanceller } from "./cancel.js";
 import { fetchAgain, queueDownload } from "./engine-downloads.js";
 import { EngineState } from "./engine-state.js";
+import type { ManifestRecords } from "./manifest-tasks.js";
 import { resumeOrphan, resumePoll, submitTask } from "./engine-submit.js";
 import type { ExecuteContext, ExecuteOptions, ExecuteResult } from "./engine-contract.js";
 
@@ -98,34 +99,31 @@ export async function executePlan(ctx: ExecuteContext, options: ExecuteOptions):
     await ctx.journal.settle().catch(() => undefined);
   }
 
-  // The final manifest is derived afresh for every key, whatever the checkpoints kept (a record equal
-  // to the one kept is the kept object, so its bytes are not serialised again).
-  let { tasks, orphans } = state.manifestTasks(false);
-  await writeFinalManifest(state, tasks, orphans);
+  // The final manifest is derived afresh for every key (the writer copies the bytes of keys unchanged
+  // since the last checkpoint from the file it wrote).
+  let records = state.manifestTasks();
+  await writeFinalManifest(state, records);
   ctx.emit({ kind: "snapshot", snapshot: state.snapshot() });
   ctx.cancelSignal.removeEventListener("abort", onCancel);
   if (cancels.length > 0) {
     // Cancels begun while the manifest was being written (or still under way): record them in it too.
     await Promise.all(cancels);
     await ctx.journal.settle().catch(() => undefined);
-    ({ tasks, orphans } = state.manifestTasks(false));
-    await writeFinalManifest(state, tasks, orphans);
+    records = state.manifestTasks();
+    await writeFinalManifest(state, records);
     ctx.emit({ kind: "snapshot", snapshot: state.snapshot() });
   }
   // A full disk is a stop of the run (said, with its exit code); any other journal failure is an error.
   if (state.journalFailure && !state.journalFailure.diskFull) throw state.journalFailure;
-  return resultOf(state, runTasks, actions, tasks, orphans, canceller.handled);
+  return resultOf(state, runTasks, actions, records.tasks, records.orphans, canceller.handled);
 }
 
 /** The final manifest; on a full disk the last one written stays (atomic writes) and the run says so. */
-async function writeFinalManifest(
-  state: EngineState,
-  tasks: ManifestTask[],
-  orphans: ManifestTask[],
-): Promise<void> {
+async function writeFinalManifest(state: EngineState, records: ManifestRecords): Promise<void> {
   try {
-    await state.ctx.writeManifest(tasks, orphans, true);
+    await state.ctx.writeManifest(records.tasks, records.orphans, true);
   } catch (error) {
+    records.failed();
     if (!isDiskFull(error)) throw error;
     state.diskFull(error);
   }

@@ -19,6 +19,7 @@ import {
   type JournalFold,
   type KeyState,
 } from "../journal/fold.js";
+import { withRecordSource } from "../manifest/checkpoint-writer.js";
 import { missingOutputs } from "./decide.js";
 
 /** What this process knows beyond the journal, for checkpoints and the final manifest. */
@@ -171,88 +172,118 @@ function describeAttempt(
   }
 }
 
+/** The run's records handed to the manifest writer for one write. */
+export interface ManifestRecords {
+  tasks: ManifestTask[];
+  orphans: ManifestTask[];
+  /** The write failed: the keys it took as changed stay changed for the next one. */
+  failed(): void;
+}
+
+type PlanTask = TaskIdentity & { output: string };
+
 /**
- * Each key's manifest record as last derived, and the keys whose journal state, overlay or verified
- * outputs changed since: a checkpoint derives only those again (and the manifest writer serialises
- * only the records that are new objects); the final manifest derives every record afresh and keeps
- * the earlier object where it is equal (its bytes are then reused).
+ * The keys whose journal state, overlay or verified outputs changed since the manifest was last
+ * written, and the records each write takes. A checkpoint gets lists standing for a source that
+ * derives a key's record only when the writer asks (the changed keys', in the normal case), so no
+ * record is kept from one checkpoint to the next: kept ones outlive the young generation, and each
+ * replaced one would be garbage in old space until a major GC. The final manifest derives every record.
  */
 export class ManifestRecordCache {
-  private readonly kept = new Map<string, ManifestTask>();
-  private readonly changed = new Set<string>();
-  /** The plan's keys, for the task list they were taken from (a run asks with the same list each time). */
-  private planned: { tasks: readonly TaskIdentity[]; length: number; keys: Set<string> } | null = null;
+  private changed = new Set<string>();
+  /** The keys the write under way takes as changed (empty between writes). */
+  private writing = new Set<string>();
+  /** Each plan key's place in the task list it was taken from (a run asks with the same list each time). */
+  private planned: { tasks: readonly PlanTask[]; length: number; places: Map<string, number> } | null = null;
 
-  private plannedKeys(tasks: readonly TaskIdentity[]): Set<string> {
+  private planPlaces(tasks: readonly PlanTask[]): Map<string, number> {
     if (this.planned?.tasks !== tasks || this.planned.length !== tasks.length)
-      this.planned = { tasks, length: tasks.length, keys: new Set(tasks.map((task) => task.key)) };
-    return this.planned.keys;
+      this.planned = { tasks, length: tasks.length, places: new Map(tasks.map((task, i) => [task.key, i])) };
+    return this.planned.places;
   }
 
   markChanged(key: string): void {
     this.changed.add(key);
   }
 
-  /** The plan's tasks in plan order, and the fold's keys that left the plan (orphans, not downloaded). */
-  records(
-    planTasks: readonly (TaskIdentity & { output: string })[],
+  /** The keys changed since the last write that did not fail, now the write under way's. */
+  private take(): ReadonlySet<string> {
+    const taken = this.changed;
+    this.writing.clear();
+    this.changed = this.writing;
+    this.writing = taken;
+    return taken;
+  }
+
+  private failed(taken: ReadonlySet<string>): void {
+    if (taken !== this.writing) return;
+    for (const key of taken) this.changed.add(key);
+    this.writing.clear();
+  }
+
+  /** A checkpoint's records: empty lists standing for every key's record, derived when the writer asks. */
+  checkpoint(
+    planTasks: readonly PlanTask[],
     fold: JournalFold,
     verifiedOf: (key: string) => ReadonlySet<number>,
     overlayOf: (key: string) => KeyOverlay | undefined,
-    reuse: boolean,
-  ): { tasks: ManifestTask[]; orphans: ManifestTask[] } {
-    // Kept unless changed (when reusing); else derived again, and the kept object still if equal.
-    const unchanged = (key: string): ManifestTask | undefined => {
-      const kept = this.kept.get(key);
-      return reuse && kept !== undefined && !this.changed.has(key) ? kept : undefined;
+  ): ManifestRecords {
+    const places = this.planPlaces(planTasks);
+    const orphanKeys: string[] = [];
+    for (const key of fold.keys()) if (!places.has(key)) orphanKeys.push(key);
+    const changed = this.take();
+    const record = (key: string): ManifestTask => {
+      const place = places.get(key);
+      if (place !== undefined) {
+        const task = planTasks[place] as PlanTask;
+        return deriveManifestTask(task, task.output, fold.get(key), verifiedOf(key), overlayOf(key));
+      }
+      const state = fold.get(key) as KeyState;
+      return deriveManifestTask(state, state.output, state, verifiedOf(key), overlayOf(key), {
+        downloads: false,
+      });
     };
-    const keep = (key: string, record: ManifestTask): ManifestTask => {
-      const kept = this.kept.get(key);
-      if (kept !== undefined && sameJson(kept, record)) return kept;
-      this.kept.set(key, record);
-      return record;
+    return {
+      tasks: withRecordSource([], { changed, orphanKeys, record }),
+      orphans: [],
+      failed: () => this.failed(changed),
     };
-    const planned = this.plannedKeys(planTasks);
-    const tasks = planTasks.map(
-      (task) =>
-        unchanged(task.key) ??
-        keep(
-          task.key,
-          deriveManifestTask(
-            task,
-            task.output,
-            fold.get(task.key),
-            verifiedOf(task.key),
-            overlayOf(task.key),
-          ),
-        ),
+  }
+
+  /** Every record derived afresh: the plan's tasks in plan order, and the fold's keys that left the plan (orphans, not downloaded). */
+  records(
+    planTasks: readonly PlanTask[],
+    fold: JournalFold,
+    verifiedOf: (key: string) => ReadonlySet<number>,
+    overlayOf: (key: string) => KeyOverlay | undefined,
+  ): ManifestRecords {
+    const places = this.planPlaces(planTasks);
+    const tasks = planTasks.map((task) =>
+      deriveManifestTask(task, task.output, fold.get(task.key), verifiedOf(task.key), overlayOf(task.key)),
     );
     const orphans: ManifestTask[] = [];
     for (const state of fold.values()) {
-      if (planned.has(state.key)) continue;
+      if (places.has(state.key)) continue;
       orphans.push(
-        unchanged(state.key) ??
-          keep(
-            state.key,
-            deriveManifestTask(state, state.output, state, verifiedOf(state.key), overlayOf(state.key), {
-              downloads: false,
-            }),
-          ),
+        deriveManifestTask(state, state.output, state, verifiedOf(state.key), overlayOf(state.key), {
+          downloads: false,
+        }),
       );
     }
-    this.changed.clear();
-    return { tasks, orphans };
+    const changed = this.take();
+    let orphanOf: Map<string, ManifestTask> | null = null;
+    // The writer asks for the records of changed keys (the others' bytes are in the last file).
+    const record = (key: string): ManifestTask => {
+      const place = places.get(key);
+      if (place !== undefined) return tasks[place] as ManifestTask;
+      orphanOf ??= new Map(orphans.map((orphan) => [orphan.key, orphan]));
+      return orphanOf.get(key) as ManifestTask;
+    };
+    const orphanKeys = orphans.map((orphan) => orphan.key);
+    return {
+      tasks: withRecordSource(tasks, { changed, orphanKeys, record }),
+      orphans,
+      failed: () => this.failed(changed),
+    };
   }
-}
-
-/** Deep equality of two JSON-shaped values (the manifest records derived here). */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const left = a as Record<string, unknown>;
-  const right = b as Record<string, unknown>;
-  const keys = Object.keys(left);
-  if (keys.length !== Object.keys(right).length) return false;
-  return keys.every((key) => Object.hasOwn(right, key) && sameJson(left[key], right[key]));
 }

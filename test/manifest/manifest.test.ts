@@ -6,11 +6,13 @@ import { UserError } from "../../src/errors.js";
 import {
   assembleManifest,
   createManifestCache,
+  notSubmittedTask,
   readManifest,
   serializeManifest,
   writeManifest,
   writeManifestCheckpoint,
 } from "../../src/manifest/manifest.js";
+import { withRecordSource } from "../../src/manifest/checkpoint-writer.js";
 import type { ManifestTask } from "../../src/manifest/types.js";
 import {
   failedTask,
@@ -272,8 +274,8 @@ describe("writeManifest and readManifest", () => {
         await writeManifestCheckpoint(dir, { plan, tasks, orphans }, cache);
         const expected = serializeManifest(assembleManifest({ plan, tasks, orphans }));
         expect(await readFile(path, "utf8"), `round ${round}`).toBe(expected);
-        // Each record's bytes are kept for the next checkpoint, which serialises only new records.
-        expect([...tasks, ...orphans].every((task) => cache.items.has(task))).toBe(true);
+        // Where each record's bytes are is kept for the next checkpoint.
+        expect([...tasks, ...orphans].every((task) => cache.placeOf(task.key) !== null)).toBe(true);
       }
       const lying = { ...succeededTask(t0), outputs: [] };
       await expect(writeManifestCheckpoint(dir, { plan, tasks: [lying] }, cache)).rejects.toThrow(
@@ -282,7 +284,7 @@ describe("writeManifest and readManifest", () => {
     });
   });
 
-  it("checkpoints copy unchanged records from the file the last one wrote: the same bytes as writeManifest, round after round", async () => {
+  it("checkpoints given a record source derive only the changed keys' records and copy the others' bytes: the same bytes as writeManifest, round after round", async () => {
     const big = planOf(120);
     const states = [
       (task: (typeof big.tasks)[0]) => pendingTask(task, "PENDING"),
@@ -293,26 +295,51 @@ describe("writeManifest and readManifest", () => {
     await withTempDir(async (dir) => {
       const cache = createManifestCache();
       const path = join(dir, "manifest.json");
-      // Deterministic rounds: each replaces the records of some tasks (new objects), keeps the others.
-      let current = big.tasks
-        .filter((_, index) => index % 3 !== 0)
-        .map((task) => pendingTask(task, "PENDING"));
+      // Deterministic rounds: each changes the records of some keys, keeps the others.
+      const current = new Map(
+        big.tasks
+          .filter((_, index) => index % 3 !== 0)
+          .map((task) => [task.key, pendingTask(task, "PENDING")]),
+      );
+      const orphan = succeededTask(orphanPlan);
       for (let round = 0; round < 12; round++) {
-        current = current.map((record, index) =>
-          (index * 7 + round) % 5 === 0
-            ? (states[(index + round) % states.length] as (typeof states)[0])(
-                big.tasks.find((task) => task.key === record.key) as (typeof big.tasks)[0],
-              )
-            : record,
+        const changed = new Set<string>();
+        big.tasks.forEach((task, index) => {
+          if (!current.has(task.key) || (index * 7 + round) % 5 !== 0) return;
+          current.set(task.key, (states[(index + round) % states.length] as (typeof states)[0])(task));
+          changed.add(task.key);
+        });
+        if (round === 6)
+          for (const task of big.tasks.slice(-10)) if (current.delete(task.key)) changed.add(task.key);
+        const orphans = round % 4 === 1 ? [orphan] : [];
+        if (round % 4 === 1) changed.add(orphan.key);
+        const asked: string[] = [];
+        const source = {
+          changed,
+          orphanKeys: orphans.map((record) => record.key),
+          record: (key: string): ManifestTask => {
+            asked.push(key);
+            const task = big.tasks.find((candidate) => candidate.key === key);
+            return task ? (current.get(key) ?? notSubmittedTask(task)) : orphan;
+          },
+        };
+        await writeManifestCheckpoint(
+          dir,
+          { plan: big, tasks: withRecordSource([], source), orphans: [] },
+          cache,
         );
-        if (round === 6) current = current.slice(0, -10);
-        const orphans = round % 4 === 1 ? [succeededTask(orphanPlan)] : [];
-        await writeManifestCheckpoint(dir, { plan: big, tasks: current, orphans }, cache);
-        const expected = serializeManifest(assembleManifest({ plan: big, tasks: current, orphans }));
+        const expected = serializeManifest(
+          assembleManifest({ plan: big, tasks: [...current.values()], orphans }),
+        );
         expect(await readFile(path, "utf8"), `round ${round}`).toBe(expected);
+        // After the first round, only the changed keys' records are derived.
+        const unchangedAsked = asked.filter((key) => !changed.has(key));
+        expect(round === 0 ? asked.length : unchangedAsked.length, `round ${round}`).toBe(
+          round === 0 ? big.tasks.length : 0,
+        );
       }
       // What the cache keeps of a record is where its bytes are in the file, not the bytes.
-      const place = cache.items.get(current[0] as ManifestTask);
+      const place = cache.placeOf(big.tasks[1]?.key as string);
       expect(place && Object.keys(place).toSorted()).toEqual(["file", "length", "offset"]);
     });
   });

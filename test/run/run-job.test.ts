@@ -3,6 +3,7 @@ import { mkdir, readFile, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { readJournal } from "../../src/journal/writer.js";
+import { serializeManifest } from "../../src/manifest/manifest.js";
 import {
   CANARY_KEY,
   createWorkspace,
@@ -97,6 +98,8 @@ describe("runJob against the simulator", () => {
     // 503 on create happens before any task exists: never a duplicate.
     expect(Object.values(stats.createsByKey).every((n) => n === 1)).toBe(true);
     await expectOutputsMatchSimulator(ws);
+    // The file pieced together from checkpoints is the one the final records assemble into.
+    expect(await readFile(join(ws.outDir, "manifest.json"), "utf8")).toBe(serializeManifest(result.manifest));
   });
 
   it("reads the task again for fresh URLs when a signed output URL expired before its download", async () => {
@@ -335,6 +338,7 @@ describe("runJob against the simulator", () => {
     });
     expect(result.manifest.orphans[0]?.taskId).not.toBeNull();
     expect(Object.values(ws.sim.stats().createsByKey).every((n) => n === 1)).toBe(true);
+    expect(await readFile(join(ws.outDir, "manifest.json"), "utf8")).toBe(serializeManifest(result.manifest));
   });
 
   it("runs shards by key: together they cover the job once, and the manifest lists every task", async () => {
