@@ -39,15 +39,6 @@ export interface RecordSource {
   record(key: string): ManifestTask;
 }
 
-/** Task lists that stand for a source's records (the engine hands lists to the manifest writer). */
-const sources = new WeakMap<readonly ManifestTask[], RecordSource>();
-
-/** Marks `tasks` as standing for the records of `source`: a checkpoint given them writes those. */
-export function withRecordSource(tasks: ManifestTask[], source: RecordSource): ManifestTask[] {
-  sources.set(tasks, source);
-  return tasks;
-}
-
 /** The bytes of new records a checkpoint keeps room for from one to the next (most need less). */
 const ARENA_BYTES = 1024 * 1024;
 
@@ -66,6 +57,7 @@ const FAILED = 2;
 export class ManifestCache {
   /** manifest.json as the last checkpoint left it; null before the first. */
   file: FileIdentity | null = null;
+  private plan: Plan | null = null;
   private planTasks: readonly TaskPlan[] | null = null;
   private planLength = 0;
   private readonly orphanSlots = new Map<string, number>();
@@ -89,6 +81,7 @@ export class ManifestCache {
   /** The slots numbered for this plan (a plan other than the last one's starts afresh). */
   forPlan(plan: Plan): void {
     if (this.planTasks === plan.tasks && this.planLength === plan.tasks.length) return;
+    this.plan = plan;
     this.planTasks = plan.tasks;
     this.planLength = plan.tasks.length;
     this.orphanSlots.clear();
@@ -105,13 +98,12 @@ export class ManifestCache {
     return slot;
   }
 
-  /** Where the record of `key` is in the file the last checkpoint wrote; null when it is not there. */
+  /** Where the record of `key` is in the file the last checkpoint wrote; null when it is not there (a look-up by scan). */
   placeOf(key: string): ItemPlace | null {
     if (this.file === null) return null;
     let slot = this.orphanSlots.get(key);
-    if (slot === undefined && this.planTasks !== null) {
-      const ordered = this.planTasks.toSorted((a, b) => a.index - b.index);
-      const index = ordered.findIndex((task) => task.key === key);
+    if (slot === undefined && this.plan !== null) {
+      const index = planOrderOf(this.plan).ordered.findIndex((task) => task.key === key);
       if (index >= 0) slot = index;
     }
     const length = slot === undefined ? -1 : (this.lengths[slot] as number);
@@ -202,10 +194,10 @@ interface Arranged {
 
 /**
  * Writes a checkpoint of a run's manifest: the bytes writeManifest(assembleManifest(input)) would
- * write. Given lists marked with a source (withRecordSource), a checkpoint of a large job derives,
- * normalises, checks and serialises only the records of changed keys and copies the bytes of the
- * others from the file the last one wrote (when that file is still as it was written); plain lists
- * are serialised whole. It builds no Manifest object and holds neither the whole file nor every
+ * write. Given a source of records, it derives, normalises, checks and serialises only the records
+ * of changed keys and copies the bytes of the others from the file the last one wrote (when that file
+ * is still as it was written), and `input`'s lists are not read; without one, `input`'s records are
+ * serialised whole. It builds no Manifest object and holds neither the whole file nor every
  * record's bytes in memory. Each new record is checked against the schema inside the manifest's
  * frame, so the file is checked as a whole would be (the schema has no rule across tasks).
  */
@@ -213,13 +205,14 @@ export async function writeManifestCheckpoint(
   outputDir: string,
   input: ManifestInput,
   cache: ManifestCache,
+  source?: RecordSource,
 ): Promise<string> {
   const { plan } = input;
   const { ordered, planned } = planOrderOf(plan);
   const count = ordered.length;
-  const arranged = arrange(input, ordered, planned);
+  const arranged = arrange(input, source, ordered, planned);
   const whole = (): Manifest =>
-    sources.has(input.tasks)
+    source
       ? assembleManifest({
           plan,
           tasks: ordered.map((_, position) => arranged.recordAt(position)),
@@ -323,9 +316,13 @@ export async function writeManifestCheckpoint(
   return path;
 }
 
-/** The input's records in manifest order: from its source, or from its lists (then all are new). */
-function arrange(input: ManifestInput, ordered: readonly TaskPlan[], planned: ReadonlySet<string>): Arranged {
-  const source = sources.get(input.tasks);
+/** The records in manifest order: from the source, or from the input's lists (then all are new). */
+function arrange(
+  input: ManifestInput,
+  source: RecordSource | undefined,
+  ordered: readonly TaskPlan[],
+  planned: ReadonlySet<string>,
+): Arranged {
   const count = ordered.length;
   if (source === undefined) {
     const { tasks, orphans } = arrangeRecords(input);

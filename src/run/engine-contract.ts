@@ -7,6 +7,7 @@ import type { JournalWriter } from "../journal/writer.js";
 import type { ManifestOutputCheck, ManifestTask } from "../manifest/types.js";
 import type { DecideOptions } from "./decide.js";
 import type { DownloadOptions, DownloadResult } from "./downloader.js";
+import type { ManifestRecords } from "./manifest-tasks.js";
 import type { RunEvent, StopReason } from "./events.js";
 import type { RunTimers } from "./timers.js";
 import type { RunTiming } from "./timing.js";
@@ -69,9 +70,11 @@ export interface ExecuteContext {
   stopSignal: AbortSignal;
   /** Second Ctrl-C: also cancel (DELETE) the tasks in flight. */
   cancelSignal: AbortSignal;
-  /** Writes manifest.json (at checkpoints and at the end). */
-  /** `final` marks the last write of the run (a checkpoint need not be kept once it is on disk). */
-  writeManifest: (tasks: ManifestTask[], orphans: ManifestTask[], final: boolean) => Promise<void>;
+  /**
+   * Writes manifest.json (at checkpoints and at the end). `final` marks the last write of the run,
+   * whose records are the run's result (a checkpoint's lists are empty: see ManifestRecords).
+   */
+  writeManifest: (records: ManifestRecords, final: boolean) => Promise<void>;
 }
 
 export interface ExecuteResult {

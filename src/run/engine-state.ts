@@ -74,7 +74,7 @@ export class EngineState {
           (key) => this.overlay.get(key),
         );
         try {
-          await ctx.writeManifest(records.tasks, records.orphans, false);
+          await ctx.writeManifest(records, false);
         } catch (error) {
           records.failed();
           if (isDiskFull(error)) this.diskFull(error);

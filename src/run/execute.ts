@@ -121,7 +121,7 @@ export async function executePlan(ctx: ExecuteContext, options: ExecuteOptions):
 /** The final manifest; on a full disk the last one written stays (atomic writes) and the run says so. */
 async function writeFinalManifest(state: EngineState, records: ManifestRecords): Promise<void> {
   try {
-    await state.ctx.writeManifest(records.tasks, records.orphans, true);
+    await state.ctx.writeManifest(records, true);
   } catch (error) {
     records.failed();
     if (!isDiskFull(error)) throw error;

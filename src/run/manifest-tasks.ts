@@ -19,7 +19,7 @@ import {
   type JournalFold,
   type KeyState,
 } from "../journal/fold.js";
-import { withRecordSource } from "../manifest/checkpoint-writer.js";
+import type { RecordSource } from "../manifest/checkpoint-writer.js";
 import { missingOutputs } from "./decide.js";
 
 /** What this process knows beyond the journal, for checkpoints and the final manifest. */
@@ -174,8 +174,11 @@ function describeAttempt(
 
 /** The run's records handed to the manifest writer for one write. */
 export interface ManifestRecords {
+  /** Every record (the final write), or none (a checkpoint: the writer asks `source` for the changed keys'). */
   tasks: ManifestTask[];
   orphans: ManifestTask[];
+  /** Where the writer takes the records it serialises, and which keys changed since the last write. */
+  source: RecordSource;
   /** The write failed: the keys it took as changed stay changed for the next one. */
   failed(): void;
 }
@@ -221,7 +224,7 @@ export class ManifestRecordCache {
     this.writing.clear();
   }
 
-  /** A checkpoint's records: empty lists standing for every key's record, derived when the writer asks. */
+  /** A checkpoint's records: none in the lists; the source derives a key's record when the writer asks. */
   checkpoint(
     planTasks: readonly PlanTask[],
     fold: JournalFold,
@@ -244,8 +247,9 @@ export class ManifestRecordCache {
       });
     };
     return {
-      tasks: withRecordSource([], { changed, orphanKeys, record }),
+      tasks: [],
       orphans: [],
+      source: { changed, orphanKeys, record },
       failed: () => this.failed(changed),
     };
   }
@@ -281,8 +285,9 @@ export class ManifestRecordCache {
     };
     const orphanKeys = orphans.map((orphan) => orphan.key);
     return {
-      tasks: withRecordSource(tasks, { changed, orphanKeys, record }),
+      tasks,
       orphans,
+      source: { changed, orphanKeys, record },
       failed: () => this.failed(changed),
     };
   }

@@ -259,14 +259,18 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
           checkOutput: (task: TaskPlan, file: string) =>
             checkOutputFile(file, outputCheckOptions(task, { referenceDurations })),
         }),
-        writeManifest: async (tasks, orphans, final) => {
-          // Only the final records are kept: holding each checkpoint's copy of every record until the
-          // next one would keep a large job's heap (and its GC limit) twice as big for nothing. They are
-          // kept before they are written: a full disk leaves the summary its tasks all the same.
+        writeManifest: async ({ tasks, orphans, source }, final) => {
+          // The final records are the result's: kept before they are written, so that a full disk
+          // leaves the summary its tasks all the same.
           if (final) finalRecords = { plan, tasks, orphans };
-          // The bytes writeManifest(assembleManifest(...)) would write, from the records not serialised
-          // before (the final write too: the engine hands over the kept records it re-derived equal).
-          manifestPath = await writeManifestCheckpoint(outputDir, { plan, tasks, orphans }, manifestCache);
+          // The bytes writeManifest(assembleManifest(...)) would write, serialising only the records of
+          // keys changed since the last write (the final write too).
+          manifestPath = await writeManifestCheckpoint(
+            outputDir,
+            { plan, tasks, orphans },
+            manifestCache,
+            source,
+          );
         },
       },
       {

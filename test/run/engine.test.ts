@@ -152,7 +152,7 @@ async function runEngine(setup: EngineSetup): Promise<EngineRun> {
         cancelSignal: controls.cancel.signal,
         ...(setup.beforeSubmit && { beforeSubmit: setup.beforeSubmit }),
         ...(setup.checkOutput && { checkOutput: setup.checkOutput }),
-        writeManifest: async (tasks, orphans, final) => {
+        writeManifest: async ({ tasks, orphans }, final) => {
           if (final) finals.push({ tasks, orphans });
         },
       },

@@ -36,6 +36,7 @@ describe("ManifestRecordCache at checkpoints", () => {
             outputDir,
             { plan, tasks: taken.tasks, orphans: taken.orphans },
             cache,
+            taken.source,
           );
         } catch (error) {
           taken.failed();
