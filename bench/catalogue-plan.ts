@@ -88,9 +88,11 @@ async function measure(
       ],
       { timeoutMs: 120_000 },
     );
-    const total = /^\{"job":"bench","total":(\d+),/.exec(measured.stdout)?.[1];
+    const total = /^\{"job":"bench",(?:"outputDir":"[^"]*",)?"total":(\d+),/.exec(measured.stdout)?.[1];
     if (measured.code !== 0 || total !== String(tasks))
-      throw new Error(`plan failed (exit ${String(measured.code)}): ${measured.stderr.slice(0, 500)}`);
+      throw new Error(
+        `plan failed (exit ${String(measured.code)}): ${measured.stderr.slice(0, 500) || measured.stdout.slice(0, 200)}`,
+      );
     measured.stdout = `(${measured.stdout.length} bytes, total ${total})`;
     results.push(measured);
   }

@@ -67,10 +67,10 @@ async function measurePlan(dir: string, tasks: number, runs: number): Promise<Sa
       [join(repoRoot, "bin/actbatch.js"), "plan", file, "--json", "--max-tasks", String(job.count)],
       { timeoutMs: 120_000 },
     );
-    const total = /^\{"job":"bench","total":(\d+),/.exec(measured.stdout)?.[1];
+    const total = /^\{"job":"bench",(?:"outputDir":"[^"]*",)?"total":(\d+),/.exec(measured.stdout)?.[1];
     if (measured.code !== 0 || total !== String(job.count)) {
       throw new Error(
-        `plan of ${tasks} tasks failed (exit ${String(measured.code)}): ${measured.stderr.slice(0, 500)}`,
+        `plan of ${tasks} tasks failed (exit ${String(measured.code)}): ${measured.stderr.slice(0, 500) || measured.stdout.slice(0, 200)}`,
       );
     }
     measured.stdout = `(${measured.stdout.length} bytes, total ${total})`;
