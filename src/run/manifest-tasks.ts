@@ -237,14 +237,9 @@ export class ManifestRecordCache {
     const changed = this.take();
     const record = (key: string): ManifestTask => {
       const place = places.get(key);
-      if (place !== undefined) {
-        const task = planTasks[place] as PlanTask;
-        return deriveManifestTask(task, task.output, fold.get(key), verifiedOf(key), overlayOf(key));
-      }
-      const state = fold.get(key) as KeyState;
-      return deriveManifestTask(state, state.output, state, verifiedOf(key), overlayOf(key), {
-        downloads: false,
-      });
+      if (place !== undefined)
+        return derivePlanned(planTasks[place] as PlanTask, fold, verifiedOf, overlayOf);
+      return deriveOrphan(fold.get(key) as KeyState, verifiedOf, overlayOf);
     };
     return {
       tasks: [],
@@ -262,18 +257,10 @@ export class ManifestRecordCache {
     overlayOf: (key: string) => KeyOverlay | undefined,
   ): ManifestRecords {
     const places = this.planPlaces(planTasks);
-    const tasks = planTasks.map((task) =>
-      deriveManifestTask(task, task.output, fold.get(task.key), verifiedOf(task.key), overlayOf(task.key)),
-    );
+    const tasks = planTasks.map((task) => derivePlanned(task, fold, verifiedOf, overlayOf));
     const orphans: ManifestTask[] = [];
-    for (const state of fold.values()) {
-      if (places.has(state.key)) continue;
-      orphans.push(
-        deriveManifestTask(state, state.output, state, verifiedOf(state.key), overlayOf(state.key), {
-          downloads: false,
-        }),
-      );
-    }
+    for (const state of fold.values())
+      if (!places.has(state.key)) orphans.push(deriveOrphan(state, verifiedOf, overlayOf));
     const changed = this.take();
     let orphanOf: Map<string, ManifestTask> | null = null;
     // The writer asks for the records of changed keys (the others' bytes are in the last file).
@@ -291,4 +278,24 @@ export class ManifestRecordCache {
       failed: () => this.failed(changed),
     };
   }
+}
+
+function derivePlanned(
+  task: PlanTask,
+  fold: JournalFold,
+  verifiedOf: (key: string) => ReadonlySet<number>,
+  overlayOf: (key: string) => KeyOverlay | undefined,
+): ManifestTask {
+  return deriveManifestTask(task, task.output, fold.get(task.key), verifiedOf(task.key), overlayOf(task.key));
+}
+
+/** A key no longer in the plan: recorded as the journal knows it, its outputs not downloaded. */
+function deriveOrphan(
+  state: KeyState,
+  verifiedOf: (key: string) => ReadonlySet<number>,
+  overlayOf: (key: string) => KeyOverlay | undefined,
+): ManifestTask {
+  return deriveManifestTask(state, state.output, state, verifiedOf(state.key), overlayOf(state.key), {
+    downloads: false,
+  });
 }
