@@ -177,7 +177,13 @@ export async function receive(
   if (total !== null) expected.total = total;
 
   const hash = createHash("sha256");
-  const file = await open(tempPath, start === 0 ? "w" : "r+");
+  let file: FileHandle;
+  try {
+    file = await open(tempPath, start === 0 ? "w" : "r+");
+  } catch (error) {
+    opened.body.discard();
+    throw error;
+  }
   let sink: FileSink | null = null;
   try {
     if (start > 0) await hashPrefix(tempPath, start, hash);
@@ -219,6 +225,8 @@ export async function receive(
     await file.sync();
     return { kind: "complete", bytes: size, sha256: hash.digest("hex") };
   } finally {
+    // A body left unread (the prefix could not be hashed, a failed check) must not hold its connection.
+    opened.body.discard();
     await sink?.quiesce();
     await file.close();
   }
