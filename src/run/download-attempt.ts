@@ -3,10 +3,11 @@
 // the attempt came to: complete, incomplete (how much is on disk), too large, or a full disk.
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { open, rm, type FileHandle } from "node:fs/promises";
+import { mkdir, open, rm, type FileHandle } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { DownloadOpen } from "../api/types.js";
 import { writeFully } from "../fs/durable.js";
-import { isDiskFull } from "../fs/errno.js";
+import { hasErrnoCode, isDiskFull } from "../fs/errno.js";
 
 const MIB = 1024 * 1024;
 
@@ -125,6 +126,23 @@ class FileSink {
   }
 }
 
+/**
+ * Opens the temporary file: truncated when the body starts at byte 0 (so a file left by an earlier
+ * run, which may belong to another render of this output, is never continued), for update when it
+ * continues the bytes on disk. Its folder is made only when it is missing: one thread-pool round trip
+ * fewer per output in the common case.
+ */
+async function openTemporaryFile(tempPath: string, start: number): Promise<FileHandle> {
+  if (start > 0) return open(tempPath, "r+");
+  try {
+    return await open(tempPath, "w");
+  } catch (error) {
+    if (!hasErrnoCode(error, "ENOENT")) throw error;
+    await mkdir(dirname(tempPath), { recursive: true });
+    return open(tempPath, "w");
+  }
+}
+
 async function hashPrefix(path: string, length: number, hash: Hash): Promise<void> {
   if (length === 0) return;
   for await (const chunk of createReadStream(path, { start: 0, end: length - 1 }))
@@ -179,7 +197,7 @@ export async function receive(
   const hash = createHash("sha256");
   let file: FileHandle;
   try {
-    file = await open(tempPath, start === 0 ? "w" : "r+");
+    file = await openTemporaryFile(tempPath, start);
   } catch (error) {
     opened.body.discard();
     throw error;

@@ -10,7 +10,7 @@ import { backoffDelay } from "../api/backoff.js";
 import type { ApiClient } from "../api/types.js";
 import { crashPoint } from "../crash-points.js";
 import { fsyncDirectory } from "../fs/durable.js";
-import { isDiskFull } from "../fs/errno.js";
+import { hasErrnoCode, isDiskFull } from "../fs/errno.js";
 import { DISK_FULL, OUTPUT_TOO_LARGE } from "../manifest/codes.js";
 import { describeError, diskFullText, receive } from "./download-attempt.js";
 import { SYSTEM_TIMERS, type RunTimers } from "./timers.js";
@@ -37,7 +37,10 @@ export interface DownloadOptions {
   /** GETs the task again for a fresh signed URL (null when it has none). Called when the URL has expired. */
   refreshUrl: () => Promise<string | null>;
   finalPath: string;
-  /** Must be unique to this output; its directory is created. */
+  /**
+   * Must be unique to this output; its directory is created. Its folder must be one the caller empties
+   * before it downloads again after a crash (the run's `.actbatch/partial/`): see the rename below.
+   */
   tempPath: string;
   /** Attempts that make no progress before giving up (default 5). An attempt that adds bytes does not count. */
   maxAttempts?: number;
@@ -172,6 +175,17 @@ async function runDirectorySync(
   }
 }
 
+/** Renames the finished file into place, making its folder only when the rename finds it missing. */
+async function moveIntoPlace(tempPath: string, finalPath: string): Promise<void> {
+  try {
+    await rename(tempPath, finalPath);
+  } catch (error) {
+    if (!hasErrnoCode(error, "ENOENT")) throw error;
+    await mkdir(dirname(finalPath), { recursive: true });
+    await rename(tempPath, finalPath);
+  }
+}
+
 /**
  * Downloads `url` to `finalPath` through `tempPath`: retries broken or short bodies (continuing with
  * a Range request where the server supports it), refreshes an expired signed URL through
@@ -233,10 +247,9 @@ export async function downloadOutput(options: DownloadOptions): Promise<Download
 
   let onDisk = 0;
   try {
-    await mkdir(dirname(tempPath), { recursive: true });
-    // A temporary file left by an earlier run may belong to another render of this output: never
-    // continue it. Resuming is for the attempts of this call, whose bytes are known to be this file's.
-    await rm(tempPath, { force: true });
+    // A temporary file left by an earlier run may belong to another render of this output: the first
+    // attempt truncates it (onDisk is 0). Resuming is for the attempts of this call, whose bytes are
+    // known to be this file's.
     for (; failures < maxAttempts && opens < maxOpens; opens++) {
       if (options.signal?.aborted) return interrupted();
       if (watch.stalled) return await stalled();
@@ -278,10 +291,11 @@ export async function downloadOutput(options: DownloadOptions): Promise<Download
         }
         if (received.kind === "complete") {
           crashPoint("before-rename");
-          await mkdir(dirname(finalPath), { recursive: true });
-          await rename(tempPath, finalPath);
+          await moveIntoPlace(tempPath, finalPath);
+          // Only the new name must survive a crash. The old one's removal need not: a name that comes
+          // back in the temporary folder is a second link to the output, and that folder is emptied
+          // at the start of every run.
           await syncDirectory(dirname(finalPath));
-          if (dirname(tempPath) !== dirname(finalPath)) await syncDirectory(dirname(tempPath));
           return { kind: "ok", bytes: received.bytes, sha256: received.sha256 };
         }
         onDisk = received.onDisk;

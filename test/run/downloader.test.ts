@@ -287,7 +287,8 @@ describe("downloadOutput", () => {
     const target = paths();
     const { mkdir, writeFile } = await import("node:fs/promises");
     await mkdir(join(dir, ".actbatch", "tmp"), { recursive: true });
-    await writeFile(target.tempPath, Buffer.alloc(1000, 7)); // another render's first bytes
+    // Another render's bytes, longer than this output: a file opened without truncating keeps a tail.
+    await writeFile(target.tempPath, Buffer.alloc(FILE.length + 5000, 7));
     const result = await downloadOutput({
       api: apiClient(),
       url: `${cdn.origin}/o.mp4`,
@@ -296,6 +297,7 @@ describe("downloadOutput", () => {
     });
     expect(result).toEqual({ kind: "ok", bytes: FILE.length, sha256: SHA });
     expect(cdn.requests[0]?.headers.range).toBeUndefined();
+    expect((await readFile(target.finalPath)).equals(FILE)).toBe(true);
   });
 
   it("an abort stops the download without a final file", async () => {
