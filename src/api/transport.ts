@@ -4,7 +4,7 @@
 // or an upload URL. It says whether a failed request had left whole (what makes a create ambiguous).
 import { addAbortListener } from "node:events";
 import { setTimeout as delay } from "node:timers/promises";
-import { Agent, type Dispatcher } from "undici";
+import type { Agent, Dispatcher } from "undici";
 import { StreamedBody, type Headers, type ResponseBody, type StreamedOutcome } from "./streamed-body.js";
 
 export type { Headers, ResponseBody } from "./streamed-body.js";
@@ -89,15 +89,34 @@ export function errorMessage(error: unknown): string {
 }
 
 export function createTransport(options: TransportOptions): Transport {
-  const agent = new Agent({
-    connections: options.connections,
-    keepAliveTimeout: KEEP_ALIVE_MS,
-    connectTimeout: options.connectMs,
-    headersTimeout: options.headersMs,
-    bodyTimeout: options.bodyMs,
-    // One request per connection at a time: a slow answer must not hold up the ones behind it.
-    pipelining: 1,
-  });
+  // undici is loaded with the first request: a rerun with nothing to send (the nightly run of an
+  // unchanged job) does not pay for loading it, about a tenth of such a run.
+  let agent: Promise<Agent> | null = null;
+  const agentOf = (): Promise<Agent> =>
+    (agent ??= import("undici").then(
+      ({ Agent }) =>
+        new Agent({
+          connections: options.connections,
+          keepAliveTimeout: KEEP_ALIVE_MS,
+          connectTimeout: options.connectMs,
+          headersTimeout: options.headersMs,
+          bodyTimeout: options.bodyMs,
+          // One request per connection at a time: a slow answer must not hold up the ones behind it.
+          pipelining: 1,
+        }),
+    ));
+
+  /** Hands a request to the agent; every failure, loading undici's included, reaches the handler. */
+  function dispatch(request: TransportRequest, handler: StreamedBody | TextHandler): void {
+    agentOf().then(
+      (loaded) => {
+        // Aborted while undici loaded: the handler has settled already.
+        if (!handler.settled) loaded.dispatch(dispatchOptions(request), handler);
+      },
+      (error: unknown) =>
+        handler.onResponseError(null, error instanceof Error ? error : new Error(String(error))),
+    );
+  }
 
   function headersOf(request: TransportRequest): Record<string, string> {
     const headers: Record<string, string> = { "user-agent": "actbatch", ...request.headers };
@@ -132,7 +151,7 @@ export function createTransport(options: TransportOptions): Transport {
       const handler = new StreamedBody(request.signal ?? null, (outcome) => resolve(resultOf(outcome)));
       if (handler.settled) return;
       // A dispatch that fails at once reports it through the handler's onResponseError.
-      agent.dispatch(dispatchOptions(request), handler);
+      dispatch(request, handler);
     });
   }
 
@@ -141,7 +160,7 @@ export function createTransport(options: TransportOptions): Transport {
       const handler = new TextHandler(limit, request.signal ?? null, resolve);
       if (handler.settled) return;
       // A dispatch that fails at once reports it through the handler's onResponseError.
-      agent.dispatch(dispatchOptions(request), handler);
+      dispatch(request, handler);
     });
   }
 
@@ -150,12 +169,15 @@ export function createTransport(options: TransportOptions): Transport {
     send,
     sendText,
     async close() {
+      if (agent === null) return;
+      const loaded = await agent.catch(() => null);
+      if (loaded === null) return;
       const stop = new AbortController();
       const timer = delay(2_000, undefined, { signal: stop.signal, ref: false }).then(
-        () => agent.destroy(),
+        () => loaded.destroy(),
         () => {},
       );
-      await Promise.race([agent.close(), timer]);
+      await Promise.race([loaded.close(), timer]);
       stop.abort();
     },
   };

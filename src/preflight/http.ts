@@ -1,6 +1,6 @@
 // The preflight's HTTP: HEAD without following redirects, and ranged GETs that never read more
 // than asked for, each counted (requests, body bytes) so the report can say what a probe cost.
-import { Agent, type Dispatcher } from "undici";
+import type { Agent, Dispatcher } from "undici";
 
 export interface ProbeCounters {
   requests: number;
@@ -22,21 +22,33 @@ export interface ProbeHttpOptions {
 
 /** A small HTTP client for probing assets. `close()` when done. */
 export class ProbeHttp {
-  private readonly agent: Agent;
+  // undici is loaded with the first probe: a run whose assets are all cached probes nothing.
+  private agent: Promise<Agent> | null = null;
+  private readonly timeoutMs: number;
+  private readonly connections: number;
 
   constructor(options: ProbeHttpOptions = {}) {
-    const timeout = options.timeoutMs ?? 15_000;
-    this.agent = new Agent({
-      connections: options.connections ?? 4,
-      connectTimeout: timeout,
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
-    });
+    this.timeoutMs = options.timeoutMs ?? 15_000;
+    this.connections = options.connections ?? 4;
+  }
+
+  private agentOf(): Promise<Agent> {
+    return (this.agent ??= import("undici").then(
+      ({ Agent }) =>
+        new Agent({
+          connections: this.connections,
+          connectTimeout: this.timeoutMs,
+          headersTimeout: this.timeoutMs,
+          bodyTimeout: this.timeoutMs,
+        }),
+    ));
   }
 
   async head(url: URL, counters: ProbeCounters): Promise<HeadAnswer> {
     counters.requests++;
-    const response = await this.agent.request({
+    const response = await (
+      await this.agentOf()
+    ).request({
       origin: url.origin,
       path: `${url.pathname}${url.search}`,
       method: "HEAD",
@@ -58,7 +70,9 @@ export class ProbeHttp {
     maxUnrangedBytes: number,
   ): Promise<Uint8Array> {
     counters.requests++;
-    const response = await this.agent.request({
+    const response = await (
+      await this.agentOf()
+    ).request({
       origin: url.origin,
       path: `${url.pathname}${url.search}`,
       method: "GET",
@@ -88,7 +102,7 @@ export class ProbeHttp {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await (await this.agent)?.close();
   }
 }
 
