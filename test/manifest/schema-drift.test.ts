@@ -1,6 +1,7 @@
 // The schema and the TypeScript types describe the same manifest. Each sample below is typed with
 // `satisfies`, so it must have every field of its type and no other; the schema must accept it,
 // list exactly its fields as properties and all of them as required.
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
 import {
   ATTEMPT_FIELDS,
@@ -125,9 +126,13 @@ function problems(changes: Partial<ManifestTask>): string[] {
 }
 
 describe("schemas/manifest.schema.json against src/manifest/types.ts", () => {
-  it("is a draft 2020-12 schema with an $id", () => {
+  it("is a valid draft 2020-12 schema with an $id", () => {
     expect(schema.$schema).toBe("https://json-schema.org/draft/2020-12/schema");
     expect(schema.$id).toMatch(/^https:\/\/.+manifest\.schema\.json$/);
+    // The CLI compiles it without checking it against the meta-schema, to start faster.
+    const ajv = new Ajv2020({ strict: true, allowUnionTypes: true });
+    ajv.validateSchema(schema);
+    expect(ajv.errors ?? []).toEqual([]);
   });
 
   it("accepts a manifest that uses every field of every type", () => {
