@@ -30,6 +30,9 @@ function releaseVideo(video) {
 }
 
 // Posters.
+// A seeked clip whose frame cannot be copied for 2 s is shown as one that cannot play.
+const FRAME_TRIES = 40;
+const FRAME_RETRY_MS = 50;
 const posterTime = (duration) => Number.isFinite(duration) && duration > 0 ? Math.min(0.5, duration / 4) : 0;
 const queue = [];
 const near = new Set();
@@ -57,30 +60,41 @@ function grab(clip) {
   video.preload = "metadata";
   clip.append(video);
   let settled = false;
-  const finish = (ok) => {
+  const finish = (frame) => {
     if (settled) return;
     settled = true;
     grabbing--;
-    if (ok) { drawPoster(clip, video); clip.dataset.poster = "done"; }
+    if (frame) { drawPoster(clip, frame); frame.close(); clip.dataset.poster = "done"; }
     else { clip.dataset.poster = "failed"; clip.classList.add("unplayable"); }
     releaseVideo(video);
   };
+  // Drawing the video itself at "seeked" left about one poster in 700 blank in Chromium under load
+  // (the frame had not reached the element's paint path, or was gone once the player was released).
+  // An ImageBitmap is a copy of the frame, made only once there is one: it refuses until then.
+  let tries = 0;
+  const takeFrame = () => {
+    createImageBitmap(video).then((frame) => settled ? frame.close() : finish(frame), () => {
+      if (settled) return;
+      if (++tries > FRAME_TRIES) finish(null);
+      else setTimeout(takeFrame, FRAME_RETRY_MS);
+    });
+  };
   video.addEventListener("loadedmetadata", () => { video.currentTime = posterTime(video.duration); }, { once: true });
-  video.addEventListener("seeked", () => finish(video.videoWidth > 0), { once: true });
-  video.addEventListener("error", () => finish(false), { once: true });
+  video.addEventListener("seeked", () => video.videoWidth > 0 ? takeFrame() : finish(null), { once: true });
+  video.addEventListener("error", () => finish(null), { once: true });
 }
-function drawPoster(clip, video) {
+function drawPoster(clip, frame) {
   const canvas = clip.querySelector("canvas.poster");
   if (!canvas) return;
   const scale = Math.min(window.devicePixelRatio || 1, 2);
   const box = clip.getBoundingClientRect().width || 320;
   const width = Math.max(1, Math.round(Math.min(box * scale, 960)));
-  const height = Math.max(1, Math.round(width * video.videoHeight / video.videoWidth));
+  const height = Math.max(1, Math.round(width * frame.height / frame.width));
   canvas.width = width;
   canvas.height = height;
-  canvas.getContext("2d").drawImage(video, 0, 0, width, height);
+  canvas.getContext("2d").drawImage(frame, 0, 0, width, height);
   if (clip.classList.contains("ref-clip"))
-    clip.closest(".reference").style.setProperty("--ar", video.videoWidth + "/" + video.videoHeight);
+    clip.closest(".reference").style.setProperty("--ar", frame.width + "/" + frame.height);
 }
 const clips = document.querySelectorAll(".clip[data-src]");
 const nearObserver = new IntersectionObserver((entries) => {
