@@ -7,7 +7,7 @@ import {
   type RunJobOptions as EngineOptions,
   type RunJobResult,
 } from "./run/run-job.js";
-import { startSimulator, type SimShape } from "./sim/index.js";
+import type { SimShape } from "./sim/index.js";
 import { randomUUID } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
@@ -18,6 +18,11 @@ import {
   type CancelFolderOptions,
   type CancelFolderResult,
 } from "./run/cancel-folder.js";
+
+/** The simulator and node:http, loaded only by a run that uses them: a real run does not pay for them. */
+async function loadSimulator(): Promise<typeof import("./sim/index.js").startSimulator> {
+  return (await import("./sim/index.js")).startSimulator;
+}
 
 /** Settings of the in-process simulator started by `simulate`. */
 export interface SimulateSettings {
@@ -65,7 +70,9 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
   const outputDir = plan?.outputDir ?? options.outDir;
   const statePath = outputDir === undefined ? undefined : simulatorStatePath(resolve(cwd, outputDir));
   if (statePath) await mkdir(dirname(statePath), { recursive: true });
-  const simulator = await startSimulator({
+  const simulator = await (
+    await loadSimulator()
+  )({
     port: 0,
     speed,
     // The simulator's tasks outlive the process in the output folder: a resumed run finds them.
@@ -102,7 +109,9 @@ export async function cancelFolder(options: CancelOptions): Promise<CancelFolder
   if (!simulate) return cancelWithEngine(engineOptions);
   const outputDir = resolve(options.cwd ?? process.cwd(), options.outDir);
   const speed = parseTimeScale((options.env ?? process.env).ACTBATCH_TIME_SCALE) ?? DEFAULT_SIMULATE_SPEED;
-  const simulator = await startSimulator({
+  const simulator = await (
+    await loadSimulator()
+  )({
     port: 0,
     speed,
     idSalt: randomUUID(),
