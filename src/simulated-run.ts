@@ -7,7 +7,7 @@ import {
   type RunJobOptions as EngineOptions,
   type RunJobResult,
 } from "./run/run-job.js";
-import type { SimShape } from "./sim/index.js";
+import type { SimShape, startSimulator } from "./sim/index.js";
 import { randomUUID } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
@@ -20,7 +20,7 @@ import {
 } from "./run/cancel-folder.js";
 
 /** The simulator and node:http, loaded only by a run that uses them: a real run does not pay for them. */
-async function loadSimulator(): Promise<typeof import("./sim/index.js").startSimulator> {
+async function loadSimulator(): Promise<typeof startSimulator> {
   return (await import("./sim/index.js")).startSimulator;
 }
 

@@ -1,7 +1,7 @@
 // Checks a downloaded render against what was asked for: a readable MP4 whose video track has the
 // requested width:height and lasts about as long as the reference. The result is data to record on
 // the task (manifest `outputs[].checks`), deterministic so the manifest stays diffable.
-import { open } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 import { Mp4Error } from "./mp4.js";
 import { probeMp4 } from "./probe.js";
 
@@ -49,12 +49,27 @@ export async function verifyRenderedOutput(
   options: VerifyOutputOptions,
 ): Promise<OutputVerification> {
   const handle = await open(file, "r");
+  try {
+    return await verifyOpenedOutput(handle, (await handle.stat()).size, options);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The same checks on a file the caller has open and knows the size of (a download checks the file
+ * it has just written, before closing it: no second open, stat and close per output).
+ */
+export async function verifyOpenedOutput(
+  handle: FileHandle,
+  size: number,
+  options: VerifyOutputOptions,
+): Promise<OutputVerification> {
   // Each read gets its own buffer (the probe may hold one read while it makes the next); the header
   // facts it returns are numbers, so the buffers are free again once it is done.
   const borrowed: Buffer[] = [];
   let info;
   try {
-    const size = (await handle.stat()).size;
     info = await probeMp4(
       async (start, length) => {
         // Only the bytes read are handed on: the rest need no zeroing.
@@ -76,7 +91,6 @@ export async function verifyRenderedOutput(
       checks: [{ name: "mp4", ok: false, message: `not a readable MP4: ${error.message}` }],
     };
   } finally {
-    await handle.close();
     for (const buffer of borrowed)
       if (spareReadBuffers.length < MAX_SPARE_READ_BUFFERS) spareReadBuffers.push(buffer);
   }

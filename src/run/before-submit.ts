@@ -6,7 +6,8 @@ import { isLoopbackHost } from "../api/url-policy.js";
 import type { CostEstimate } from "../cost/index.js";
 import type { BudgetSpec, LoadedPlan, ProviderName, TaskPlan } from "../job/types.js";
 import type { ManifestOutputCheck } from "../manifest/types.js";
-import { verifyRenderedOutput, type VerifyOutputOptions } from "../media/verify-output.js";
+import type { FileHandle } from "node:fs/promises";
+import { verifyOpenedOutput, type VerifyOutputOptions } from "../media/verify-output.js";
 import { assessOrganization, gateRun, type RunGate } from "../preflight/index.js";
 import type { RunEvent } from "./events.js";
 
@@ -86,13 +87,17 @@ export async function checkAccount(
   return assessment.tierConcurrency;
 }
 
-/** The output checks; a file that cannot be read at all is a failed check, not a crashed run. */
-export async function checkOutputFile(
-  file: string,
+/**
+ * The output checks of a file the download has open; a file that cannot be read at all is a failed
+ * check, not a crashed run.
+ */
+export async function checkOpenedOutput(
+  file: FileHandle,
+  size: number,
   options: VerifyOutputOptions,
 ): Promise<ManifestOutputCheck[]> {
   try {
-    return (await verifyRenderedOutput(file, options)).checks;
+    return (await verifyOpenedOutput(file, size, options)).checks;
   } catch (error) {
     return [{ name: "mp4", ok: false, message: `cannot read the file: ${(error as Error).message}` }];
   }

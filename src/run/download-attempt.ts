@@ -6,13 +6,14 @@ import { createReadStream } from "node:fs";
 import { mkdir, open, rm, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { DownloadOpen } from "../api/types.js";
+import type { ManifestOutputCheck } from "../manifest/types.js";
 import { writeFully } from "../fs/durable.js";
 import { hasErrnoCode, isDiskFull } from "../fs/errno.js";
 
 const MIB = 1024 * 1024;
 
 export type Received =
-  | { kind: "complete"; bytes: number; sha256: string }
+  | { kind: "complete"; bytes: number; sha256: string; checks?: ManifestOutputCheck[] }
   | { kind: "incomplete"; message: string; onDisk: number }
   | { kind: "too-large"; message: string }
   | { kind: "disk-full"; message: string };
@@ -129,17 +130,17 @@ class FileSink {
 /**
  * Opens the temporary file: truncated when the body starts at byte 0 (so a file left by an earlier
  * run, which may belong to another render of this output, is never continued), for update when it
- * continues the bytes on disk. Its folder is made only when it is missing: one thread-pool round trip
- * fewer per output in the common case.
+ * continues the bytes on disk; readable too, for the check of the complete file. Its folder is made
+ * only when it is missing: one thread-pool round trip fewer per output in the common case.
  */
 async function openTemporaryFile(tempPath: string, start: number): Promise<FileHandle> {
   if (start > 0) return open(tempPath, "r+");
   try {
-    return await open(tempPath, "w");
+    return await open(tempPath, "w+");
   } catch (error) {
     if (!hasErrnoCode(error, "ENOENT")) throw error;
     await mkdir(dirname(tempPath), { recursive: true });
-    return open(tempPath, "w");
+    return open(tempPath, "w+");
   }
 }
 
@@ -171,6 +172,8 @@ export async function receive(
   signal: AbortSignal,
   onChunkWritten: (size: number) => void,
   maxBytes: number,
+  /** Checks the complete file before it is closed. */
+  check?: (file: FileHandle, size: number) => Promise<ManifestOutputCheck[]>,
 ): Promise<Received> {
   const start = opened.status === 206 ? onDisk : 0;
   const total = opened.totalSize ?? (opened.contentLength === null ? null : start + opened.contentLength);
@@ -241,7 +244,9 @@ export async function receive(
     }
     if (size === 0) return { kind: "incomplete", message: "the server sent an empty file", onDisk: 0 };
     await file.sync();
-    return { kind: "complete", bytes: size, sha256: hash.digest("hex") };
+    const sha256 = hash.digest("hex");
+    if (check === undefined) return { kind: "complete", bytes: size, sha256 };
+    return { kind: "complete", bytes: size, sha256, checks: await check(file, size) };
   } finally {
     // A body left unread (the prefix could not be hashed, a failed check) must not hold its connection.
     opened.body.discard();

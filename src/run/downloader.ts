@@ -3,7 +3,7 @@
 // A file only ever appears under its final name complete and verified; a crash leaves at most a
 // temporary file, which the next attempt starts over.
 import { addAbortListener } from "node:events";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { mkdir, rename, rm, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { backoffDelay } from "../api/backoff.js";
@@ -12,6 +12,7 @@ import { crashPoint } from "../crash-points.js";
 import { fsyncDirectory } from "../fs/durable.js";
 import { hasErrnoCode, isDiskFull } from "../fs/errno.js";
 import { DISK_FULL, OUTPUT_TOO_LARGE } from "../manifest/codes.js";
+import type { ManifestOutputCheck } from "../manifest/types.js";
 import { describeError, diskFullText, receive } from "./download-attempt.js";
 import { SYSTEM_TIMERS, type RunTimers } from "./timers.js";
 
@@ -57,12 +58,17 @@ export interface DownloadOptions {
    * not progress) before the download is given up. @defaultValue noProgressDeadlineMs(timeScale)
    */
   noProgressMs?: number;
+  /**
+   * Checks the complete file while it is still open (the MP4 header against the request); the result
+   * comes back with it. Runs once per output, on the bytes that are renamed into place.
+   */
+  check?: (file: FileHandle, size: number) => Promise<ManifestOutputCheck[]>;
   /** The timer of the no-progress deadline (tests drive it by hand). @defaultValue the process's own */
   timers?: Pick<RunTimers, "elapsed" | "setTimeout" | "clearTimeout">;
 }
 
 export type DownloadResult =
-  | { kind: "ok"; bytes: number; sha256: string }
+  | { kind: "ok"; bytes: number; sha256: string; checks?: ManifestOutputCheck[] }
   /** `code`: actbatch's code for the task's error (manifest/codes.ts); DOWNLOAD_FAILED when absent. */
   | { kind: "failed"; message: string; retryable: boolean; code?: string };
 
@@ -278,7 +284,16 @@ export async function downloadOutput(options: DownloadOptions): Promise<Download
         if (onDisk > 0) rangeIgnored = opened.status === 200;
         if (opened.status === 200) onDisk = 0;
         const before = furthest;
-        const received = await receive(opened, onDisk, tempPath, expected, signal, onChunkWritten, maxBytes);
+        const received = await receive(
+          opened,
+          onDisk,
+          tempPath,
+          expected,
+          signal,
+          onChunkWritten,
+          maxBytes,
+          options.check,
+        );
         if (received.kind === "disk-full") {
           // Not retried: writing again fills the same disk. The run stops; a rerun with space fetches it.
           await rm(tempPath, { force: true });
@@ -296,7 +311,12 @@ export async function downloadOutput(options: DownloadOptions): Promise<Download
           // back in the temporary folder is a second link to the output, and that folder is emptied
           // at the start of every run.
           await syncDirectory(dirname(finalPath));
-          return { kind: "ok", bytes: received.bytes, sha256: received.sha256 };
+          return {
+            kind: "ok",
+            bytes: received.bytes,
+            sha256: received.sha256,
+            ...(received.checks && { checks: received.checks }),
+          };
         }
         onDisk = received.onDisk;
         if (options.signal?.aborted) return interrupted();

@@ -1,5 +1,6 @@
 // What the engine (execute.ts) takes and gives: its options, the context of effects it is handed
 // (API, downloads, journal, clocks, signals, the manifest writer) and the facts it returns.
+import type { FileHandle } from "node:fs/promises";
 import type { ApiClient } from "../api/types.js";
 import type { Plan, TaskPlan } from "../job/types.js";
 import type { JournalFold } from "../journal/fold.js";
@@ -51,7 +52,7 @@ export interface ExecuteContext {
    * Checks a downloaded, hash-verified output file against its task's request (MP4 header, ratio,
    * duration); the result is journalled with the output. Never throws for a bad file: it says so.
    */
-  checkOutput?: (task: TaskPlan, file: string) => Promise<ManifestOutputCheck[]>;
+  checkOutput?: (task: TaskPlan, file: FileHandle, size: number) => Promise<ManifestOutputCheck[]>;
   /** Absolute. */
   outputDir: string;
   api: ApiClient;

@@ -1,6 +1,6 @@
 // One job file, run to the end: plan, connection (or the in-process simulator), lock, journal, engine,
 // manifest, summary. The CLI's `run` command and the programmatic API both come through here.
-import { rm } from "node:fs/promises";
+import { rm, type FileHandle } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { createApiClient } from "../api/client.js";
 import type { ApiClient } from "../api/types.js";
@@ -24,7 +24,7 @@ import { writeConnectionRecord } from "./connection-record.js";
 import { DEFAULT_MAX_OUTPUT_MB, downloadOutput } from "./downloader.js";
 import { executePlan } from "./execute.js";
 import { exitCodeOf } from "./transitions.js";
-import { checkAccount, checkOutputFile, gateTasks } from "./before-submit.js";
+import { checkAccount, checkOpenedOutput, gateTasks } from "./before-submit.js";
 import { foldJournal } from "../journal/fold.js";
 import { JournalCorruptError } from "../journal/records.js";
 import { journalPath, partialPath } from "../journal/paths.js";
@@ -256,8 +256,8 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
           return { budget: gate.ledger, ...(sized && { concurrency: tier }) };
         },
         ...(options.outputChecks !== false && {
-          checkOutput: (task: TaskPlan, file: string) =>
-            checkOutputFile(file, outputCheckOptions(task, { referenceDurations })),
+          checkOutput: (task: TaskPlan, file: FileHandle, size: number) =>
+            checkOpenedOutput(file, size, outputCheckOptions(task, { referenceDurations })),
         }),
         writeManifest: async ({ tasks, orphans, source }, final) => {
           // The final records are the result's: kept before they are written, so that a full disk

@@ -1,5 +1,6 @@
 // The outputs of one succeeded task, downloaded into place: each to a temporary file, verified,
 // renamed (downloader.ts), checked against its request, and recorded in the journal once on disk.
+import type { FileHandle } from "node:fs/promises";
 import type { ApiClient } from "../api/types.js";
 import type { TaskPlan } from "../job/types.js";
 import { partialPath } from "../journal/paths.js";
@@ -18,7 +19,7 @@ export interface TaskDownloadContext {
   outputRoot: () => Promise<string>;
   api: ApiClient;
   download: (options: DownloadOptions) => Promise<DownloadResult>;
-  checkOutput?: (task: TaskPlan, file: string) => Promise<ManifestOutputCheck[]>;
+  checkOutput?: (task: TaskPlan, file: FileHandle, size: number) => Promise<ManifestOutputCheck[]>;
   /** Fresh output URLs (they expire) of the task. */
   fetchOutputUrls: (taskId: string, createdAtMs: number) => Promise<OutputUrls>;
   append: (record: NewJournalRecord) => Promise<unknown>;
@@ -105,13 +106,14 @@ export async function downloadTaskOutputs(
       tempPath: partialPath(ctx.outputDir, task.key, index),
       signal: ctx.signal,
       timeScale: ctx.timeScale,
+      ...(ctx.checkOutput && { check: (opened, size) => ctx.checkOutput!(task, opened, size) }),
     });
     if (ctx.signal.aborted && result.kind !== "ok") return { kind: "stopped" };
     if (result.kind === "failed") {
       fail(file, result.message, result.code);
       continue;
     }
-    const checks = ctx.checkOutput ? await ctx.checkOutput(task, finalPath) : undefined;
+    const checks = result.checks;
     await ctx.append({
       t: "output",
       key: task.key,

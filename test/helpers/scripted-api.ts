@@ -3,7 +3,7 @@
 // the order it was made. Each answer comes on a later turn of the event loop (as a socket's would), so
 // a task polled in a loop never starves the journal's writes; no real time passes.
 import { createHash } from "node:crypto";
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { mkdir, open, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { taskKeyOf } from "../../src/canonical.js";
 import type {
@@ -285,8 +285,19 @@ export function scriptedDownload(): {
     const bytes = outputBytes(options.url);
     await mkdir(dirname(options.tempPath), { recursive: true });
     await writeFile(options.tempPath, bytes);
+    // As the downloader does: the complete file is checked while open, then renamed into place.
+    let checks;
+    if (options.check) {
+      const file = await open(options.tempPath, "r");
+      try {
+        checks = await options.check(file, bytes.length);
+      } finally {
+        await file.close();
+      }
+    }
     await rename(options.tempPath, options.finalPath);
-    return { kind: "ok", bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") };
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    return { kind: "ok", bytes: bytes.length, sha256, ...(checks && { checks }) };
   };
   return { download, calls, failing, diskFull };
 }

@@ -132,6 +132,33 @@ describe("downloadOutput", () => {
     expect(cdn.requests.map((r) => r.headers.range ?? null)).toEqual([null, `bytes=${half}-`]);
   });
 
+  it("checks the complete file once, while it is open, after a resume too, and returns the checks", async () => {
+    const half = 100_000;
+    const target = paths();
+    const cdn = await serve((req, res, index) =>
+      sendFile(req, res, true, index === 0 ? half : undefined, () => untilFileHas(target.tempPath, half)),
+    );
+    const seen: string[] = [];
+    const result = await downloadOutput({
+      api: apiClient(),
+      url: `${cdn.origin}/o.mp4`,
+      refreshUrl: async () => null,
+      ...target,
+      check: async (file, size) => {
+        const { buffer } = await file.read(Buffer.alloc(size), 0, size, 0);
+        seen.push(createHash("sha256").update(buffer).digest("hex"));
+        return [{ name: "mp4", ok: true }];
+      },
+    });
+    expect(result).toEqual({
+      kind: "ok",
+      bytes: FILE.length,
+      sha256: SHA,
+      checks: [{ name: "mp4", ok: true }],
+    });
+    expect(seen).toEqual([SHA]);
+  });
+
   it("a file of tens of MiB, cut and resumed past the background flushes, arrives whole", async () => {
     const big = randomBytes(40 * 1024 * 1024 + 3);
     const bigSha = createHash("sha256").update(big).digest("hex");

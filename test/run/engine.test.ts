@@ -387,12 +387,14 @@ describe("executePlan: a created task", () => {
     const run = await runEngine({
       plan,
       api,
-      checkOutput: async (_task, file) => {
-        checked.push(file);
+      checkOutput: async (_task, file, size) => {
+        const { buffer } = await file.read(Buffer.alloc(size), 0, size, 0);
+        checked.push(buffer.toString("latin1"));
         return [{ name: "mp4", ok: false, message: "not an MP4 file" }];
       },
     });
-    expect(checked).toEqual([join(dir, task.output)]);
+    // The check read the output's own bytes.
+    expect(checked).toEqual([outputBytes(outputUrl("A1")).toString("latin1")]);
     expect(recordsOf(run, task).find((r) => r.t === "output")).toMatchObject({
       checks: [{ name: "mp4", ok: false }],
     });
