@@ -10,5 +10,10 @@ if (major < 22 || (major === 22 && minor < 19)) {
   );
   process.exit(2);
 }
+// Node's compile cache keeps the compiled code of actbatch and its dependencies on disk (in the
+// system's temporary folder): from the second command on, start-up skips most of the compiling.
+// NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+const { enableCompileCache } = await import("node:module");
+enableCompileCache?.();
 const { main } = await import("../dist/cli/main.js");
 process.exitCode = await main(process.argv.slice(2));
