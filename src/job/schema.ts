@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { ErrorObject, ValidateFunction } from "ajv";
-import { Ajv2020 } from "ajv/dist/2020.js";
 import { diagnosticAt } from "./diagnostics.js";
+import { validateJob, validateRequest } from "./schema-validators.generated.js";
 import { pointerSegment } from "./read-yaml.js";
 import { closestMatch } from "./suggest.js";
 import type { Locator } from "./locator.js";
@@ -10,37 +10,20 @@ import { SWEEP_FIELDS, type Diagnostic, type JobFileLayer } from "./types.js";
 /** schemas/job.schema.json, shipped beside dist/ in the package. */
 export const JOB_SCHEMA_URL = new URL("../../schemas/job.schema.json", import.meta.url);
 
-interface CompiledSchemas {
+// Compiled ahead of time from schemas/job.schema.json (scripts/generate-validators.ts, with the
+// options that explain the messages below: allErrors, verbose, ownProperties): no command compiles it.
+const validateJobLayer = validateJob as unknown as ValidateFunction<JobFileLayer>;
+const validateRequestBody = validateRequest as unknown as ValidateFunction;
+
+let schemaDocument: Record<string, unknown> | undefined;
+
+function compileSchemas(): {
   schema: Record<string, unknown>;
   job: ValidateFunction<JobFileLayer>;
   request: ValidateFunction;
-}
-
-let compiled: CompiledSchemas | undefined;
-
-function compileSchemas(): CompiledSchemas {
-  if (compiled) return compiled;
-  const schema = JSON.parse(readFileSync(JOB_SCHEMA_URL, "utf8")) as Record<string, unknown>;
-  // verbose: errors carry the failing value and schema, which the plain-words messages need.
-  // ownProperties: a key such as "constructor" must never be read through the prototype.
-  // validateSchema and optimize off: they cost every command two thirds of its 150 ms of compiling,
-  // for a schema that never changes at run time (test/job/schema-drift.test.ts checks it is valid).
-  const ajv = new Ajv2020({
-    allErrors: true,
-    verbose: true,
-    strict: true,
-    allowUnionTypes: true,
-    ownProperties: true,
-    validateSchema: false,
-    code: { optimize: false },
-  });
-  // Understood by the YAML language server too: the message an editor shows for that node.
-  ajv.addKeyword({ keyword: "errorMessage", schemaType: "string" });
-  const job = ajv.compile<JobFileLayer>(schema);
-  const request = ajv.getSchema(`${String(schema.$id)}#/$defs/request`);
-  if (!request) throw new Error("schemas/job.schema.json has no $defs/request");
-  compiled = { schema, job, request };
-  return compiled;
+} {
+  schemaDocument ??= JSON.parse(readFileSync(JOB_SCHEMA_URL, "utf8")) as Record<string, unknown>;
+  return { schema: schemaDocument, job: validateJobLayer, request: validateRequestBody };
 }
 
 /** The job schema as a plain object (for tests and tools). */

@@ -1,34 +1,21 @@
 // Validation of manifest.json against schemas/manifest.schema.json. The schema file is the
 // single source: it ships with the package and editors and other tools use the same file.
 import { readFileSync } from "node:fs";
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import type { ErrorObject, ValidateFunction } from "ajv";
+import { validateManifest } from "./schema-validator.generated.js";
 
 export const manifestSchemaUrl = new URL("../../schemas/manifest.schema.json", import.meta.url);
-
-let validator: ValidateFunction | undefined;
 
 /** The parsed schema document (read once). */
 export function loadManifestSchema(): Record<string, unknown> {
   return JSON.parse(readFileSync(manifestSchemaUrl, "utf8")) as Record<string, unknown>;
 }
 
-function compiledValidator(): ValidateFunction {
-  // validateSchema and optimize off, as for the job schema: they would cost every run that writes a
-  // manifest more than half of the compile, for a schema that never changes at run time
-  // (test/manifest/schema-drift.test.ts checks it against the meta-schema).
-  validator ??= new Ajv2020({
-    allErrors: true,
-    strict: true,
-    allowUnionTypes: true,
-    validateSchema: false,
-    code: { optimize: false },
-  }).compile(loadManifestSchema());
-  return validator;
-}
+// Compiled ahead of time from the schema file (scripts/generate-validators.ts): no run compiles it.
+const validate = validateManifest as unknown as ValidateFunction;
 
 /** Problems found in `value` as "where: what" lines; empty when it is a valid manifest. */
 export function manifestSchemaProblems(value: unknown): string[] {
-  const validate = compiledValidator();
   if (validate(value)) return [];
   return uniqueProblems(validate.errors ?? []);
 }
