@@ -17,7 +17,7 @@ const validateRequestBody = validateRequest as unknown as ValidateFunction;
 
 let schemaDocument: Record<string, unknown> | undefined;
 
-function compileSchemas(): {
+function jobSchemas(): {
   schema: Record<string, unknown>;
   job: ValidateFunction<JobFileLayer>;
   request: ValidateFunction;
@@ -28,12 +28,12 @@ function compileSchemas(): {
 
 /** The job schema as a plain object (for tests and tools). */
 export function jobSchema(): Record<string, unknown> {
-  return compileSchemas().schema;
+  return jobSchemas().schema;
 }
 
 /** Checks one request body against `$defs/request`: what the service would accept. Returns ajv's messages. */
 export function requestBodyProblems(body: unknown): string[] {
-  const { request } = compileSchemas();
+  const { request } = jobSchemas();
   if (request(body)) return [];
   return (request.errors ?? []).map(
     (error) => `${error.instancePath || "/"} ${error.message ?? error.keyword}`,
@@ -42,7 +42,7 @@ export function requestBodyProblems(body: unknown): string[] {
 
 /** The keys a job file may have at its top level. */
 export function layerKeys(): string[] {
-  return Object.keys((compileSchemas().schema.properties ?? {}) as object);
+  return Object.keys((jobSchemas().schema.properties ?? {}) as object);
 }
 
 /**
@@ -52,7 +52,7 @@ export function layerKeys(): string[] {
 export function validateJobSchema(
   source: Locator & { value: unknown },
 ): { job: JobFileLayer } | { diagnostics: Diagnostic[] } {
-  const { job } = compileSchemas();
+  const { job } = jobSchemas();
   if (job(source.value)) return { job: source.value };
   return { diagnostics: describeSchemaErrors(job.errors ?? [], source) };
 }

@@ -1,5 +1,6 @@
-// The outputs of one succeeded task, downloaded into place: each to a temporary file, verified,
-// renamed (downloader.ts), checked against its request, and recorded in the journal once on disk.
+// The outputs of one succeeded task, downloaded into place: each to a temporary file, verified and
+// checked against its request while still open, renamed (downloader.ts), and recorded in the journal
+// once on disk.
 import type { FileHandle } from "node:fs/promises";
 import type { ApiClient } from "../api/types.js";
 import type { TaskPlan } from "../job/types.js";
